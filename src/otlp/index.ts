@@ -1,0 +1,2 @@
+export type * from './types.js';
+export { SIGNALS } from './types.js';
