@@ -8,7 +8,9 @@
  *  2. The decoded request objects the embedded receiver hands to an `OtlpSink`. They are protobufjs
  *     `toObject({ longs: String, bytes: Buffer, enums: Number, defaults: true, arrays: true })`
  *     output: camelCase field names, 64-bit integers as decimal strings, bytes as Buffer, every field
- *     present (defaults filled in), repeated fields always arrays. Only the fields hotspan emits or a
+ *     present (defaults filled in; an unset sub-message is `null`), repeated fields always arrays.
+ *     Of a oneof (AnyValue.value, NumberDataPoint.value, Metric.data) only the member that was set
+ *     is present. Only the fields hotspan emits or a
  *     store needs are typed; the objects may carry more.
  *
  * Wire format: opentelemetry-proto v1.10.0 numbering (profiles `v1development` with the
@@ -95,7 +97,7 @@ export interface AnyValueObject {
 
 export interface KeyValueObject {
   key: string;
-  value: AnyValueObject;
+  value: AnyValueObject | null;
 }
 
 export interface ResourceObject {
@@ -126,17 +128,17 @@ export interface SpanObject {
   droppedAttributesCount: number;
   events: unknown[];
   links: unknown[];
-  status: { message: string; code: number };
+  status: { message: string; code: number } | null;
 }
 
 export interface ScopeSpansObject {
-  scope: InstrumentationScopeObject;
+  scope: InstrumentationScopeObject | null;
   spans: SpanObject[];
   schemaUrl: string;
 }
 
 export interface ResourceSpansObject {
-  resource: ResourceObject;
+  resource: ResourceObject | null;
   scopeSpans: ScopeSpansObject[];
   schemaUrl: string;
 }
@@ -167,13 +169,13 @@ export interface MetricObject {
 }
 
 export interface ScopeMetricsObject {
-  scope: InstrumentationScopeObject;
+  scope: InstrumentationScopeObject | null;
   metrics: MetricObject[];
   schemaUrl: string;
 }
 
 export interface ResourceMetricsObject {
-  resource: ResourceObject;
+  resource: ResourceObject | null;
   scopeMetrics: ScopeMetricsObject[];
   schemaUrl: string;
 }
@@ -189,7 +191,7 @@ export interface LogRecordObject {
   observedTimeUnixNano: Int64String;
   severityNumber: number;
   severityText: string;
-  body: AnyValueObject;
+  body: AnyValueObject | null;
   attributes: KeyValueObject[];
   droppedAttributesCount: number;
   flags: number;
@@ -199,13 +201,13 @@ export interface LogRecordObject {
 }
 
 export interface ScopeLogsObject {
-  scope: InstrumentationScopeObject;
+  scope: InstrumentationScopeObject | null;
   logRecords: LogRecordObject[];
   schemaUrl: string;
 }
 
 export interface ResourceLogsObject {
-  resource: ResourceObject;
+  resource: ResourceObject | null;
   scopeLogs: ScopeLogsObject[];
   schemaUrl: string;
 }
@@ -234,11 +236,11 @@ export interface SampleObject {
 }
 
 export interface ProfileObject {
-  sampleType: ValueTypeObject;
+  sampleType: ValueTypeObject | null;
   samples: SampleObject[];
   timeUnixNano: Int64String;
   durationNano: Int64String;
-  periodType: ValueTypeObject;
+  periodType: ValueTypeObject | null;
   period: Int64String;
   profileId: Buffer;
   droppedAttributesCount: number;
@@ -248,13 +250,13 @@ export interface ProfileObject {
 }
 
 export interface ScopeProfilesObject {
-  scope: InstrumentationScopeObject;
+  scope: InstrumentationScopeObject | null;
   profiles: ProfileObject[];
   schemaUrl: string;
 }
 
 export interface ResourceProfilesObject {
-  resource: ResourceObject;
+  resource: ResourceObject | null;
   scopeProfiles: ScopeProfilesObject[];
   schemaUrl: string;
 }
@@ -297,7 +299,7 @@ export interface LinkObject {
 /** Attribute table entry: key by string index, unit by string index (0 = none). */
 export interface KeyValueAndUnitObject {
   keyStrindex: number;
-  value: AnyValueObject;
+  value: AnyValueObject | null;
   unitStrindex: number;
 }
 
@@ -318,7 +320,7 @@ export interface ProfilesDictionaryObject {
 
 export interface ExportProfilesServiceRequestObject {
   resourceProfiles: ResourceProfilesObject[];
-  dictionary: ProfilesDictionaryObject;
+  dictionary: ProfilesDictionaryObject | null;
 }
 
 // ---------------------------------------------------------------------------------------------
