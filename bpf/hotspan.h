@@ -48,4 +48,118 @@ struct hotspan_cpu_sample {
 	__u64 ustack[HOTSPAN_MAX_STACK_DEPTH]; /* user return addresses, leaf first */
 };
 
+/* ---- network ---- (owned by the network kernel side: bpf/net.bpf.c, src/network/kernel/) */
+
+/* Compile-time ceiling of one payload head; the `capture_bytes` tunable may only lower it.
+ * 8 KiB because the per-CPU scratch (2x this, see net.bpf.c) must fit in 32 KiB. */
+#define HOTSPAN_NET_MAX_CAPTURE_BYTES 8192
+#define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
+/* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied. */
+#define HOTSPAN_NET_MAX_IOVECS 8
+
+/* Record kinds of the `net_events` ring buffer (continue hotspan_event_kind's numbering). */
+enum hotspan_net_event_kind {
+	HOTSPAN_EVENT_NET_CONN = 16, /* struct hotspan_net_conn */
+	HOTSPAN_EVENT_NET_DATA = 17, /* struct hotspan_net_data + payload */
+};
+
+/* What happened to a connection (hotspan_net_conn.phase). */
+enum hotspan_net_phase {
+	HOTSPAN_NET_PHASE_CONNECT = 1,     /* CLOSE -> SYN_SENT inside connect(): pid/tid are the caller */
+	HOTSPAN_NET_PHASE_ESTABLISHED = 2, /* SYN_SENT -> ESTABLISHED (client) or SYN_RECV -> ESTABLISHED (server, softirq: pid 0) */
+	HOTSPAN_NET_PHASE_ACCEPT = 3,      /* accept()/accept4() returned this socket: pid/tid/fd are the acceptor */
+	HOTSPAN_NET_PHASE_DISCOVERED = 4,  /* first seen in a data syscall: the socket predates the agent */
+	HOTSPAN_NET_PHASE_FD_CLOSE = 5,    /* the process called close(fd) on it */
+	HOTSPAN_NET_PHASE_CLOSED = 6,      /* the socket reached TCP_CLOSE: final counters */
+};
+
+enum hotspan_net_role {
+	HOTSPAN_NET_ROLE_UNKNOWN = 0,
+	HOTSPAN_NET_ROLE_CLIENT = 1,
+	HOTSPAN_NET_ROLE_SERVER = 2,
+};
+
+/* hotspan_net_data.syscall: which syscall moved the bytes. */
+enum hotspan_net_syscall {
+	HOTSPAN_NET_SYS_READ = 1,
+	HOTSPAN_NET_SYS_WRITE = 2,
+	HOTSPAN_NET_SYS_READV = 3,
+	HOTSPAN_NET_SYS_WRITEV = 4,
+	HOTSPAN_NET_SYS_RECVFROM = 5,
+	HOTSPAN_NET_SYS_SENDTO = 6,
+	HOTSPAN_NET_SYS_RECVMSG = 7,
+	HOTSPAN_NET_SYS_SENDMSG = 8,
+};
+
+enum hotspan_net_direction {
+	HOTSPAN_NET_INGRESS = 0, /* the process read the bytes */
+	HOTSPAN_NET_EGRESS = 1,  /* the process wrote the bytes */
+};
+
+/* Indexes into the per-CPU `net_counters` array map. */
+enum hotspan_net_counter {
+	HOTSPAN_NET_DATA_EMITTED = 0,    /* data records written */
+	HOTSPAN_NET_DATA_DROPPED = 1,    /* ring buffer full: data record lost */
+	HOTSPAN_NET_DATA_TRUNCATED = 2,  /* payload longer than capture_bytes: head only */
+	HOTSPAN_NET_CONN_EMITTED = 3,    /* conn records written */
+	HOTSPAN_NET_CONN_DROPPED = 4,    /* ring buffer full: conn record lost */
+	HOTSPAN_NET_SELF_SKIPPED = 5,    /* syscalls of the agent itself, ignored */
+	HOTSPAN_NET_DISCOVERED = 6,      /* sockets first seen in a data syscall */
+	HOTSPAN_NET_COPY_FAILED = 7,     /* bpf_probe_read_user of a payload failed (page not resident) */
+	HOTSPAN_NET_CONN_TABLE_FULL = 8, /* conn map insert failed */
+	HOTSPAN_NET_RETRANSMITS = 9,     /* tcp_retransmit_skb on a tracked socket */
+	HOTSPAN_NET_COUNTER_MAX = 10,
+};
+
+/* A connection lifecycle record (`kind` = HOTSPAN_EVENT_NET_CONN). */
+struct hotspan_net_conn {
+	__u32 kind;             /* HOTSPAN_EVENT_NET_CONN */
+	__u32 phase;            /* enum hotspan_net_phase */
+	__u64 conn_id;          /* unique per socket for the life of the host (never reused) */
+	__u64 sock_addr;        /* kernel struct sock * (diagnostics only; reused after free) */
+	__u64 time_ns;          /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u64 open_time_ns;     /* CLOCK_MONOTONIC ns when the agent first saw the socket */
+	__u32 pid;              /* tgid owning the socket (connect/accept/data caller); 0 if not known yet */
+	__u32 tid;              /* thread in whose context the event ran; 0 in softirq */
+	__s32 fd;               /* fd for ACCEPT/DISCOVERED/FD_CLOSE; -1 otherwise */
+	__u16 family;           /* AF_INET (2) or AF_INET6 (10) */
+	__u8 role;              /* enum hotspan_net_role */
+	__u8 old_state;         /* TCP state before the change (TCP_* numbering), or current state */
+	__u8 new_state;         /* TCP state after the change */
+	__u8 pad0[3];
+	__u16 local_port;       /* host byte order */
+	__u16 remote_port;      /* host byte order */
+	__s32 sk_err;           /* sk->sk_err at CLOSED (ECONNREFUSED, ECONNRESET, ETIMEDOUT...), else 0 */
+	__u8 local_addr[16];    /* IPv4 in the first 4 bytes, or IPv6, network byte order */
+	__u8 remote_addr[16];
+	__u64 bytes_sent;       /* payload bytes the traced syscalls wrote on this socket */
+	__u64 bytes_received;   /* payload bytes the traced syscalls read */
+	__u64 sock_bytes_sent;  /* bytes of every sock_sendmsg (sock:sock_send_length, 6.1+); 0 if absent */
+	__u64 sock_bytes_received; /* bytes of every sock_recvmsg (sock:sock_recv_length) */
+	__u64 tcp_bytes_sent;   /* tcp_sock.bytes_sent at CLOSED (includes retransmits), else 0 */
+	__u64 tcp_bytes_received; /* tcp_sock.bytes_received at CLOSED, else 0 */
+	__u32 retransmits;      /* tcp:tcp_retransmit_skb events seen on this socket */
+	__u32 pad1;
+	char comm[HOTSPAN_COMM_LEN]; /* owning thread's name when pid != 0 */
+};
+
+/* A data syscall (`kind` = HOTSPAN_EVENT_NET_DATA); `captured_bytes` of payload follow the struct. */
+struct hotspan_net_data {
+	__u32 kind;             /* HOTSPAN_EVENT_NET_DATA */
+	__u32 syscall;          /* enum hotspan_net_syscall */
+	__u64 conn_id;          /* see hotspan_net_conn.conn_id */
+	__u64 time_ns;          /* CLOCK_MONOTONIC ns at syscall exit */
+	__u64 seq_bytes;        /* offset of this syscall's first byte in its direction of this connection */
+	__u32 pid;              /* tgid */
+	__u32 tid;
+	__s32 fd;
+	__u32 direction;        /* enum hotspan_net_direction */
+	__u32 total_bytes;      /* the syscall's return value: bytes actually moved */
+	__u32 captured_bytes;   /* payload bytes that follow (<= capture_bytes) */
+	char comm[HOTSPAN_COMM_LEN];
+	/* __u8 payload[captured_bytes]; */
+};
+
+/* ---- end network ---- */
+
 #endif /* HOTSPAN_H */

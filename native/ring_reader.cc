@@ -1,0 +1,74 @@
+#include "ring_reader.h"
+
+#include "errors.h"
+
+namespace hotspan {
+
+RingReader::RingReader(Napi::Env env, int map_fd, Napi::Function on_batch,
+                       int flush_interval_ms)
+    : flush_interval_(flush_interval_ms) {
+  BeginLogCapture();
+  rb_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
+  std::string log = EndLogCapture();
+  if (!rb_) throw MakeError(env, "ERINGBUF", "ring_buffer__new", errno, log);
+  pending_ = new Batch();
+  tsfn_ = Napi::ThreadSafeFunction::New(env, on_batch, "hotspan-ring-reader", 0, 1);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+RingReader::~RingReader() { Stop(); }
+
+int RingReader::OnRecord(void *ctx, void *data, size_t size) {
+  auto *self = static_cast<RingReader *>(ctx);
+  self->pending_->emplace_back(static_cast<const char *>(data), size);
+  self->records_++;
+  // A negative return would abort ring_buffer__poll with an error; batches are
+  // bounded by the flush interval instead.
+  return 0;
+}
+
+void RingReader::Flush() {
+  if (pending_->empty()) return;
+  Batch *batch = pending_;
+  pending_ = new Batch();
+  batches_++;
+  napi_status st = tsfn_.NonBlockingCall(batch, [](Napi::Env env, Napi::Function cb, Batch *b) {
+    Napi::Array arr = Napi::Array::New(env, b->size());
+    for (size_t i = 0; i < b->size(); i++)
+      arr.Set(i, Napi::Buffer<char>::Copy(env, (*b)[i].data(), (*b)[i].size()));
+    delete b;
+    cb.Call({arr});
+  });
+  if (st != napi_ok) delete batch;  // closing: JS no longer wants records
+}
+
+void RingReader::Loop() {
+  while (!stop_.load()) {
+    int n = ring_buffer__poll(rb_, 200);
+    if (n < 0 && n != -EINTR) break;
+    if (pending_->empty()) continue;
+    // Let more records accumulate before crossing into JS, unless the batch is full.
+    auto deadline = std::chrono::steady_clock::now() + flush_interval_;
+    while (!stop_.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ring_buffer__consume(rb_);
+    Flush();
+  }
+  ring_buffer__consume(rb_);
+  Flush();
+}
+
+void RingReader::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  tsfn_.Release();
+  ring_buffer__free(rb_);
+  rb_ = nullptr;
+  delete pending_;
+  pending_ = nullptr;
+}
+
+}  // namespace hotspan

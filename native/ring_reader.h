@@ -1,0 +1,42 @@
+// Drains one BPF ring buffer on its own thread and hands records to JS in
+// batches: one event-loop crossing per batch, never per record, and never a
+// blocking call on the event loop.
+#pragma once
+#include <napi.h>
+#include <bpf/libbpf.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hotspan {
+
+class RingReader {
+ public:
+  // Throws a JS error if the ring buffer cannot be set up.
+  RingReader(Napi::Env env, int map_fd, Napi::Function on_batch, int flush_interval_ms);
+  ~RingReader();
+  void Stop();
+  uint64_t records() const { return records_.load(); }
+  uint64_t batches() const { return batches_.load(); }
+
+ private:
+  using Batch = std::vector<std::string>;
+  static int OnRecord(void *ctx, void *data, size_t size);
+  void Loop();
+  void Flush();
+
+  ring_buffer *rb_ = nullptr;
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool stopped_ = false;
+  Batch *pending_ = nullptr;
+  std::chrono::milliseconds flush_interval_;
+  std::atomic<uint64_t> records_{0};
+  std::atomic<uint64_t> batches_{0};
+};
+
+}  // namespace hotspan

@@ -1,0 +1,41 @@
+// The one place that loads the native addon. Everything else imports from
+// ./index.js, which wraps it in typed TypeScript.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { projectPath } from './paths.js';
+
+export interface NativeBpfObject {
+  load(rodata?: Record<string, number | bigint | boolean>): void;
+  attachPerfEvent(prog: string, opts: { type: number; config: number; frequency?: number; period?: number; cpus: number[] }): number;
+  attachTracepoint(prog: string, category: string, name: string): number;
+  attachUprobe(prog: string, opts: { path: string; offset: number | bigint; pid?: number; retprobe?: boolean }): number;
+  detach(linkId: number): void;
+  openRingBuffer(map: string, onBatch: (records: Buffer[]) => void, flushIntervalMs?: number): number;
+  closeRingBuffer(readerId: number): void;
+  ringBufferStats(readerId: number): { records: number; batches: number } | undefined;
+  mapInfo(map: string): { type: number; keySize: number; valueSize: number; valueBytes: number; maxEntries: number; possibleCpus: number };
+  mapLookup(map: string, key: Buffer): Buffer | null;
+  mapUpdate(map: string, key: Buffer, value: Buffer, flags?: number): void;
+  mapDelete(map: string, key: Buffer): boolean;
+  mapKeys(map: string): Buffer[];
+  programs(): string[];
+  programStats(prog: string): { id: number; runTimeNs: bigint; runCount: bigint };
+  close(): void;
+}
+
+export interface NativeAddon {
+  BpfObject: new (path: string) => NativeBpfObject;
+  libbpfVersion: { major: number; minor: number };
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const path = projectPath('native/build/Release/hotspan.node');
+  if (!existsSync(path)) {
+    throw new Error(`native addon not built (${path} missing); fix: run \`npm run setup\` as root`);
+  }
+  cached = createRequire(import.meta.url)(path) as NativeAddon;
+  return cached;
+}

@@ -1,0 +1,100 @@
+import { BpfObject, bpfObjectPath, onlineCpus } from '../bpf/index.js';
+import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
+
+export const DEFAULT_FREQUENCY_HZ = 99;
+
+export interface SamplerOptions {
+  /** Samples per second per CPU; 99 by default, off the 100 Hz beat of application timers. */
+  frequencyHz?: number;
+  /** Only this process (thread group id); every process when unset. */
+  pid?: number;
+  /** How often the ring-buffer reader hands a batch to JS. */
+  flushIntervalMs?: number;
+  /** Called for records that fail to decode (counted, never fatal). */
+  onDecodeError?: (err: Error) => void;
+}
+
+export interface SamplerCounters {
+  emitted: bigint;
+  /** Samples the kernel could not queue because the ring buffer was full. */
+  lost: bigint;
+  idle: bigint;
+  filtered: bigint;
+  /** Records that reached user space but could not be decoded. */
+  decodeErrors: number;
+}
+
+/**
+ * The whole-host CPU sampler: a cpu-clock perf event on every online CPU
+ * running bpf/profile.bpf.c, delivering decoded samples in batches.
+ * Needs root or CAP_BPF + CAP_PERFMON, Linux 5.8+ with BTF.
+ */
+export class CpuSampler {
+  private decodeErrors = 0;
+  private stopReading: (() => void) | undefined;
+  private perfLink: number | undefined;
+
+  private constructor(
+    private readonly obj: BpfObject,
+    readonly frequencyHz: number,
+    readonly cpus: number[],
+  ) {}
+
+  static start(opts: SamplerOptions, onSamples: (samples: RawCpuSample[]) => void): CpuSampler {
+    const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
+    if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
+      throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
+    }
+    const obj = BpfObject.load(bpfObjectPath('profile'), { target_tgid: opts.pid ?? 0 });
+    const cpus = onlineCpus();
+    const sampler = new CpuSampler(obj, frequencyHz, cpus);
+    try {
+      sampler.stopReading = obj.readRingBuffer(
+        'samples',
+        (records) => {
+          const out: RawCpuSample[] = [];
+          for (const r of records) {
+            try {
+              out.push(decodeCpuSample(r));
+            } catch (err) {
+              sampler.decodeErrors++;
+              opts.onDecodeError?.(err as Error);
+            }
+          }
+          if (out.length) onSamples(out);
+        },
+        opts.flushIntervalMs ?? 100,
+      );
+      sampler.perfLink = obj.attachPerfEvent('handle_cpu_sample', { cpus, frequencyHz });
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+    return sampler;
+  }
+
+  counters(): SamplerCounters {
+    const c = this.obj.readPerCpuCounters('sampler_counters', SamplerCounter.Count);
+    return {
+      emitted: c[SamplerCounter.Emitted],
+      lost: c[SamplerCounter.Lost],
+      idle: c[SamplerCounter.Idle],
+      filtered: c[SamplerCounter.Filtered],
+      decodeErrors: this.decodeErrors,
+    };
+  }
+
+  /** Kernel-measured cost of the sampling program (needs kernel.bpf_stats_enabled=1). */
+  programStats() {
+    return this.obj.programStats('handle_cpu_sample');
+  }
+
+  /** Detaches the perf events, then drains what is left in the ring buffer. */
+  stop(): void {
+    if (this.perfLink !== undefined) this.obj.detach(this.perfLink);
+    this.perfLink = undefined;
+    this.stopReading?.();
+    this.stopReading = undefined;
+    this.obj.close();
+  }
+}
