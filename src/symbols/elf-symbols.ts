@@ -1,0 +1,72 @@
+/**
+ * Loads what the symbolizer keeps per ELF file: its PT_LOAD segments (to turn file
+ * offsets into symbol addresses) and a symbol table merged from .symtab and .dynsym
+ * — from a separate debug file when the binary itself is stripped.
+ */
+import { fileSource, readElfHeaders, readFunctionSymbols, type ByteSource, type ElfHeaders, type ElfSymbol, type LoadSegment } from './elf.js';
+import { findDebugFile } from './debug-file.js';
+import { SymbolTable, type SymbolInput } from './symbol-table.js';
+
+export type SymbolSource = 'symtab' | 'debug-file' | 'dynsym' | 'none';
+
+export interface ElfSymbols {
+  buildId?: string;
+  loads: LoadSegment[];
+  table: SymbolTable;
+  /** Where the names came from (for diagnostics and tests). */
+  source: SymbolSource;
+  debugFile?: string;
+}
+
+/** Binding rank: a GLOBAL name beats a WEAK alias beats a LOCAL one at one address. */
+const BINDING_RANK: Record<number, number> = { 1: 0, 2: 1, 0: 2 };
+
+function toInputs(symbols: ElfSymbol[]): SymbolInput[] {
+  return symbols.map((s) => ({
+    name: s.name,
+    start: BigInt(s.value),
+    size: s.size,
+    // Among aliases prefer the public name: `write` over `__libc_write`.
+    rank: (BINDING_RANK[s.binding] ?? 3) * 100 + (/^_*/.exec(s.name)![0].length),
+  }));
+}
+
+export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?: { openPath: string; logicalPath: string; debugDirs: readonly string[] }): ElfSymbols {
+  const dynsym = readFunctionSymbols(src, headers, '.dynsym');
+  let symtab = readFunctionSymbols(src, headers, '.symtab');
+  let source: SymbolSource = symtab.length > 0 ? 'symtab' : dynsym.length > 0 ? 'dynsym' : 'none';
+  let debugFile: string | undefined;
+  if (symtab.length === 0 && debug) {
+    debugFile = findDebugFile({ ...debug, headers });
+    if (debugFile) {
+      const dsrc = fileSource(debugFile);
+      try {
+        symtab = readFunctionSymbols(dsrc, readElfHeaders(dsrc), '.symtab');
+        if (symtab.length > 0) source = 'debug-file';
+      } catch {
+        // A corrupt debug file must not hide the binary's own .dynsym names.
+        symtab = [];
+      } finally {
+        dsrc.close();
+      }
+    }
+  }
+  const table = new SymbolTable(toInputs([...symtab, ...dynsym]));
+  return { buildId: headers.buildId, loads: headers.loads, table, source, debugFile };
+}
+
+/** Convenience for whole files (tests, processExecutable). */
+export function readElfSymbols(path: string, debugDirs: readonly string[] = []): ElfSymbols {
+  const src = fileSource(path);
+  try {
+    return readElfSymbolsFrom(src, readElfHeaders(src), { openPath: path, logicalPath: path, debugDirs });
+  } finally {
+    src.close();
+  }
+}
+
+/** Name of the function containing ELF virtual address `vaddr`. */
+export function lookupVaddr(syms: ElfSymbols, vaddr: number): string | undefined {
+  const i = syms.table.indexOf(vaddr - Number(syms.table.base));
+  return i < 0 ? undefined : syms.table.nameAt(i);
+}

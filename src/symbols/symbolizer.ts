@@ -1,0 +1,441 @@
+/**
+ * The on-node symbolizer: names kernel and user frames of CPU samples.
+ *
+ * Synchronous by design: it runs per sample batch on the agent's hot path, and after
+ * warm-up a frame costs a mapping binary search plus a symbol binary search. Files
+ * are cached by GNU build id (or dev+inode+mtime), bounded by count and bytes;
+ * process maps are read once and re-read only when an address falls outside them.
+ * Nothing here throws for a process that exited: its frames become placeholders.
+ */
+import { readFileSync, readlinkSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { basename } from 'node:path';
+import { bufferSource, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
+import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
+import { DEFAULT_DEBUG_DIRS } from './debug-file.js';
+import { readKallsyms } from './kallsyms.js';
+import { LruCache } from './lru.js';
+import { PerfMap } from './perf-map.js';
+import { findMapping, parseProcMaps, type ProcMapping } from './proc-maps.js';
+import type { SymbolTable } from './symbol-table.js';
+import type { Frame, MappingInfo } from './types.js';
+
+export interface SymbolizerOptions {
+  /** ELF files whose symbols stay cached (LRU). Default 512. */
+  maxCachedFiles?: number;
+  /** Estimated bytes of cached symbol tables (LRU). Default 512 MiB. */
+  maxCachedBytes?: number;
+  /** Processes whose maps stay cached (LRU). Default 8192. */
+  maxCachedProcesses?: number;
+  /** Where separate debug info lives. Default ['/usr/lib/debug']. */
+  debugDirs?: string[];
+  /** procfs mount. Default /proc. */
+  procRoot?: string;
+  /** Minimum time between two re-reads of one process's maps. Default 200 ms. */
+  mapsRereadIntervalMs?: number;
+  /** Minimum time between two automatic reloads of kallsyms on a miss. Default 30 s. */
+  kallsymsRefreshIntervalMs?: number;
+}
+
+export interface SymbolizerStats {
+  cachedFiles: number;
+  cachedProcesses: number;
+  /** Frames returned as placeholders (not named). */
+  misses: number;
+  /** ELF files parsed (cache misses). */
+  fileLoads: number;
+  /** /proc/PID/maps reads, first reads included. */
+  mapsReads: number;
+  cachedFileBytes: number;
+  kernelSymbols: number;
+  /** Why kernel symbols are unavailable, when they are. */
+  kernelError?: string;
+}
+
+/** Per-mapping state, resolved on first use. */
+interface MappingState {
+  map: ProcMapping;
+  info: MappingInfo;
+  module: string;
+  /** LRU key of the file's symbols; undefined until resolved or when unreadable. */
+  fileKey?: string;
+  /** Where to re-read the file if its symbols were evicted. */
+  openPath?: string;
+  loads?: LoadSegment[];
+  resolved: boolean;
+}
+
+interface ProcessState {
+  mappings: MappingState[];
+  /** `mappings[i].map`, kept as its own array so the hot-path search allocates nothing. */
+  maps: ProcMapping[];
+  /** Whether the process shares our root, so host paths are its paths. */
+  sameRoot: boolean;
+  lastMapsReadMs: number;
+  gone: boolean;
+  perfMap?: PerfMap | null;
+}
+
+const UNKNOWN = '[unknown]';
+const KERNEL_MODULE = '[kernel.kallsyms]';
+
+export class Symbolizer {
+  private readonly procRoot: string;
+  private readonly debugDirs: readonly string[];
+  private readonly files: LruCache<string, ElfSymbols>;
+  private readonly processes: LruCache<number, ProcessState>;
+  /** dev:ino:mtime → file key, so a second process mapping the same file skips parsing. */
+  private readonly statKeys = new Map<string, string>();
+  private readonly mapsRereadIntervalMs: number;
+  private readonly kallsymsRefreshIntervalMs: number;
+  private kernel?: SymbolTable;
+  private kernelError?: string;
+  private kernelLoadedAtMs = 0;
+  private misses = 0;
+  private fileLoads = 0;
+  private mapsReads = 0;
+  private readonly ourRoot: { dev: number; ino: number } | undefined;
+
+  constructor(opts: SymbolizerOptions = {}) {
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
+    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? 512 * 1024 * 1024);
+    this.processes = new LruCache(opts.maxCachedProcesses ?? 8192);
+    this.mapsRereadIntervalMs = opts.mapsRereadIntervalMs ?? 200;
+    this.kallsymsRefreshIntervalMs = opts.kallsymsRefreshIntervalMs ?? 30_000;
+    try {
+      const st = statSync('/');
+      this.ourRoot = { dev: st.dev, ino: st.ino };
+    } catch {
+      this.ourRoot = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- kernel
+
+  /**
+   * (Re)reads /proc/kallsyms. Throws KallsymsError with the fix when addresses are
+   * hidden (not root, kptr_restrict) — call once at startup to fail early.
+   */
+  loadKernelSymbols(): void {
+    this.kernelLoadedAtMs = Date.now();
+    try {
+      this.kernel = readKallsyms(`${this.procRoot}/kallsyms`).table;
+      this.kernelError = undefined;
+    } catch (err) {
+      this.kernelError = (err as Error).message;
+      throw err;
+    }
+  }
+
+  /** Kernel addresses, leaf first → frames (kind 'kernel'). Never throws. */
+  kernelFrames(addrs: readonly bigint[]): Frame[] {
+    if (!this.kernel && this.kernelLoadedAtMs === 0) this.tryLoadKernel();
+    const out: Frame[] = new Array(addrs.length);
+    let refreshed = false;
+    for (let i = 0; i < addrs.length; i++) {
+      const address = addrs[i]!;
+      // Non-leaf frames hold return addresses; the call is the byte before.
+      const probe = i > 0 ? address - 1n : address;
+      let hit = this.kernel?.lookup(probe);
+      if (!hit && !refreshed && Date.now() - this.kernelLoadedAtMs >= this.kallsymsRefreshIntervalMs) {
+        // Modules load and unload; a miss may mean the table is stale.
+        refreshed = true;
+        this.tryLoadKernel();
+        hit = this.kernel?.lookup(probe);
+      }
+      if (hit) {
+        out[i] = { name: hit.name, kind: 'kernel', address, module: hit.tag ? `[${hit.tag}]` : KERNEL_MODULE, resolved: true };
+      } else {
+        this.misses++;
+        out[i] = { name: `${KERNEL_MODULE}+0x${address.toString(16)}`, kind: 'kernel', address, module: KERNEL_MODULE, resolved: false };
+      }
+    }
+    return out;
+  }
+
+  private tryLoadKernel(): void {
+    try {
+      this.loadKernelSymbols();
+    } catch {
+      // kernelError records why; frames become placeholders.
+    }
+  }
+
+  // ---------------------------------------------------------------- user
+
+  /**
+   * User addresses of process pid, leaf first → frames. Non-leaf addresses are return
+   * addresses: addr-1 is looked up (like perf) but the original address is reported.
+   * Never throws; a process that is gone yields placeholders.
+   */
+  userFrames(pid: number, addrs: readonly bigint[]): Frame[] {
+    let state = this.processes.get(pid);
+    if (!state) {
+      state = this.readProcess(pid);
+      this.processes.set(pid, state);
+    }
+    const out: Frame[] = new Array(addrs.length);
+    let perfMapRefreshed = false;
+    for (let i = 0; i < addrs.length; i++) {
+      const address = addrs[i]!;
+      const probe = i > 0 && address > 0n ? address - 1n : address;
+      let idx = findMapping(state.maps, probe);
+      if (idx < 0 && this.mayRereadMaps(state)) {
+        // New mmap (dlopen, JIT) since we last looked: re-read once.
+        const fresh = this.readProcess(pid);
+        if (!fresh.gone) {
+          state = fresh;
+          this.processes.set(pid, state);
+        } else {
+          state.gone = true;
+          state.lastMapsReadMs = Date.now();
+        }
+        idx = findMapping(state.maps, probe);
+      }
+      if (idx < 0) {
+        this.misses++;
+        out[i] = { name: UNKNOWN, kind: 'unknown', address, module: UNKNOWN, resolved: false };
+        continue;
+      }
+      const ms = state.mappings[idx]!;
+      if (ms.map.path === '' || (ms.map.path.startsWith('[') && ms.map.path !== '[vdso]')) {
+        // Anonymous executable memory: JIT code, named by the perf map if any.
+        if (state.perfMap === undefined) state.perfMap = this.openPerfMap(pid);
+        let jit = state.perfMap?.lookup(probe);
+        if (!jit && state.perfMap && !perfMapRefreshed) {
+          // The map file grows as the JIT compiles; read what was appended.
+          perfMapRefreshed = true;
+          state.perfMap.refresh();
+          jit = state.perfMap.lookup(probe);
+        }
+        if (jit) {
+          out[i] = { name: jit.name, kind: jit.kind, address, module: 'perf-map', file: jit.file, line: jit.line, resolved: true };
+        } else {
+          this.misses++;
+          out[i] = { name: UNKNOWN, kind: 'unknown', address, module: ms.map.path || '[anon]', resolved: false };
+        }
+        continue;
+      }
+      out[i] = this.fileFrame(pid, state, ms, address, probe);
+    }
+    return out;
+  }
+
+  private fileFrame(pid: number, state: ProcessState, ms: MappingState, address: bigint, probe: bigint): Frame {
+    const fileOffset = Number(probe - ms.map.start + ms.map.fileOffset);
+    const syms = this.symbolsFor(pid, state, ms);
+    if (syms && ms.loads) {
+      const vaddr = fileOffsetToVaddr(ms.loads, fileOffset);
+      if (vaddr !== undefined) {
+        const t = syms.table;
+        const j = t.indexOf(vaddr - Number(t.base));
+        if (j >= 0) return { name: t.nameAt(j), kind: 'native', address, module: ms.module, mapping: ms.info, resolved: true };
+      }
+    }
+    this.misses++;
+    // Offset of the probed byte, so addr2line on the unstripped file names the caller.
+    return { name: `${ms.module}+0x${fileOffset.toString(16)}`, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: false };
+  }
+
+  private mayRereadMaps(state: ProcessState): boolean {
+    return !state.gone && Date.now() - state.lastMapsReadMs >= this.mapsRereadIntervalMs;
+  }
+
+  private readProcess(pid: number): ProcessState {
+    this.mapsReads++;
+    const now = Date.now();
+    let text: string;
+    try {
+      text = readFileSync(`${this.procRoot}/${pid}/maps`, 'latin1');
+    } catch {
+      return { mappings: [], maps: [], sameRoot: false, lastMapsReadMs: now, gone: true };
+    }
+    let sameRoot = false;
+    try {
+      const st = statSync(`${this.procRoot}/${pid}/root/`);
+      sameRoot = this.ourRoot !== undefined && st.dev === this.ourRoot.dev && st.ino === this.ourRoot.ino;
+    } catch {
+      sameRoot = false;
+    }
+    const mappings: MappingState[] = [];
+    for (const map of parseProcMaps(text).mappings) {
+      // Only executable mappings hold code; skipping the rest keeps searches short.
+      if (map.perms[2] !== 'x') continue;
+      const module = map.path === '' ? '[anon]' : map.path.startsWith('[') ? map.path : basename(map.path);
+      const info: MappingInfo = { path: map.path, start: map.start, end: map.end, fileOffset: map.fileOffset };
+      mappings.push({ map, info, module, resolved: false });
+    }
+    return { mappings, maps: mappings.map((m) => m.map), sameRoot, lastMapsReadMs: now, gone: false };
+  }
+
+  /** Candidate paths to read a mapped file from, best first. */
+  private openPaths(pid: number, state: ProcessState, map: ProcMapping): string[] {
+    const mapFiles = `${this.procRoot}/${pid}/map_files/${map.start.toString(16)}-${map.end.toString(16)}`;
+    const inRoot = `${this.procRoot}/${pid}/root${map.path}`;
+    const paths = map.deleted ? [mapFiles] : [inRoot, mapFiles];
+    if (state.sameRoot && !map.deleted) paths.push(map.path);
+    return paths;
+  }
+
+  private symbolsFor(pid: number, state: ProcessState, ms: MappingState): ElfSymbols | undefined {
+    if (ms.resolved) {
+      if (!ms.fileKey) return undefined;
+      const cached = this.files.get(ms.fileKey);
+      if (cached) return cached;
+    }
+    ms.resolved = true;
+    if (ms.map.path === '[vdso]') return this.vdsoSymbols(pid, ms);
+    for (const path of this.openPaths(pid, state, ms.map)) {
+      let st;
+      try {
+        st = statSync(path);
+      } catch {
+        continue;
+      }
+      // A path that now names another file (upgraded package) is not what is mapped.
+      if (ms.map.inode !== 0 && st.ino !== ms.map.inode && !path.includes('/map_files/')) continue;
+      const statKey = `${st.dev}:${st.ino}:${st.mtimeMs}`;
+      const known = this.statKeys.get(statKey);
+      const cached = known ? this.files.get(known) : undefined;
+      if (cached) return this.attach(ms, known!, path, cached);
+      const loaded = this.loadFile(path, ms.map.path, statKey);
+      if (loaded) return this.attach(ms, loaded.key, path, loaded.syms);
+    }
+    return undefined;
+  }
+
+  private attach(ms: MappingState, key: string, openPath: string, syms: ElfSymbols): ElfSymbols {
+    ms.fileKey = key;
+    ms.openPath = openPath;
+    ms.loads = syms.loads;
+    if (syms.buildId) ms.info.buildId = syms.buildId;
+    return syms;
+  }
+
+  private loadFile(openPath: string, logicalPath: string, statKey: string): { key: string; syms: ElfSymbols } | undefined {
+    let src;
+    try {
+      src = fileSource(openPath);
+    } catch {
+      return undefined;
+    }
+    try {
+      const headers = readElfHeaders(src);
+      const key = headers.buildId ? `build-id:${headers.buildId}` : `stat:${statKey}`;
+      this.statKeys.set(statKey, key);
+      this.trimStatKeys();
+      const cached = this.files.get(key);
+      if (cached) return { key, syms: cached };
+      this.fileLoads++;
+      const syms = readElfSymbolsFrom(src, headers, { openPath, logicalPath, debugDirs: this.debugDirs });
+      this.files.set(key, syms, syms.table.approxBytes());
+      return { key, syms };
+    } catch {
+      // Not ELF, truncated, or vanished mid-read: the frame stays a placeholder.
+      return undefined;
+    } finally {
+      src.close();
+    }
+  }
+
+  /** The stat index only saves work; bound it to a multiple of the file cache. */
+  private trimStatKeys(): void {
+    if (this.statKeys.size <= 4 * 4096) return;
+    const drop = this.statKeys.size - 2 * 4096;
+    let n = 0;
+    for (const k of this.statKeys.keys()) {
+      if (n++ >= drop) break;
+      this.statKeys.delete(k);
+    }
+  }
+
+  /** The vDSO is not a file: read its image from the process's memory. */
+  private vdsoSymbols(pid: number, ms: MappingState): ElfSymbols | undefined {
+    const size = Number(ms.map.end - ms.map.start);
+    if (size <= 0 || size > 1 << 20) return undefined;
+    let fd: number | undefined;
+    try {
+      fd = openSync(`${this.procRoot}/${pid}/mem`, 'r');
+      const buf = Buffer.alloc(size);
+      const n = readSync(fd, buf, 0, size, ms.map.start);
+      const src = bufferSource('[vdso]', buf.subarray(0, n));
+      const headers = readElfHeaders(src);
+      const key = `vdso:${headers.buildId ?? pid}`;
+      const cached = this.files.get(key);
+      if (cached) return this.attach(ms, key, '', cached);
+      this.fileLoads++;
+      const syms = readElfSymbolsFrom(src, headers);
+      this.files.set(key, syms, syms.table.approxBytes());
+      return this.attach(ms, key, '', syms);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  private openPerfMap(pid: number): PerfMap | null {
+    // Inside a container the JIT writes /tmp/perf-<its own pid>.map in its own root.
+    const nsPid = this.namespacePid(pid);
+    const candidates = [`${this.procRoot}/${pid}/root/tmp/perf-${nsPid}.map`, `/tmp/perf-${pid}.map`];
+    for (const path of candidates) {
+      const pm = new PerfMap(path);
+      if (pm.refresh()) return pm;
+    }
+    return null;
+  }
+
+  private namespacePid(pid: number): number {
+    try {
+      const status = readFileSync(`${this.procRoot}/${pid}/status`, 'latin1');
+      const m = /^NSpid:\s*([\d\s]+)$/m.exec(status);
+      const ids = m?.[1]!.trim().split(/\s+/).map(Number);
+      return ids && ids.length > 0 ? ids[ids.length - 1]! : pid;
+    } catch {
+      return pid;
+    }
+  }
+
+  // ---------------------------------------------------------------- misc
+
+  /** Executable path + GNU build id of a process's main binary, if readable. */
+  processExecutable(pid: number): { path: string; buildId?: string } | undefined {
+    let path: string;
+    try {
+      path = readlinkSync(`${this.procRoot}/${pid}/exe`);
+    } catch {
+      return undefined;
+    }
+    if (path.endsWith(' (deleted)')) path = path.slice(0, -' (deleted)'.length);
+    let buildId: string | undefined;
+    try {
+      // Through /proc/PID/exe: works for deleted binaries and other mount namespaces.
+      const src = fileSource(`${this.procRoot}/${pid}/exe`);
+      try {
+        buildId = readElfHeaders(src).buildId;
+      } finally {
+        src.close();
+      }
+    } catch {
+      buildId = undefined;
+    }
+    return buildId ? { path, buildId } : { path };
+  }
+
+  forgetProcess(pid: number): void {
+    this.processes.delete(pid);
+  }
+
+  stats(): SymbolizerStats {
+    return {
+      cachedFiles: this.files.size,
+      cachedProcesses: this.processes.size,
+      misses: this.misses,
+      fileLoads: this.fileLoads,
+      mapsReads: this.mapsReads,
+      cachedFileBytes: this.files.bytes,
+      kernelSymbols: this.kernel?.size ?? 0,
+      kernelError: this.kernelError,
+    };
+  }
+}
