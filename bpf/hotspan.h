@@ -51,7 +51,7 @@ struct hotspan_cpu_sample {
 /* ---- network ---- (owned by the network kernel side: bpf/net.bpf.c, src/network/kernel/) */
 
 /* Compile-time ceiling of one payload head; the `capture_bytes` tunable may only lower it.
- * 8 KiB because the per-CPU scratch (2x this, see net.bpf.c) must fit in 32 KiB. */
+ * 8 KiB because the per-CPU scratch (3x this, see net.bpf.c) must fit in 32 KiB. */
 #define HOTSPAN_NET_MAX_CAPTURE_BYTES 8192
 #define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
 /* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied. */
@@ -132,6 +132,7 @@ struct hotspan_net_conn {
 	__s32 sk_err;           /* sk->sk_err at CLOSED (ECONNREFUSED, ECONNRESET, ETIMEDOUT...), else 0 */
 	__u8 local_addr[16];    /* IPv4 in the first 4 bytes, or IPv6, network byte order */
 	__u8 remote_addr[16];
+	__u32 pad_addr;
 	__u64 bytes_sent;       /* payload bytes the traced syscalls wrote on this socket */
 	__u64 bytes_received;   /* payload bytes the traced syscalls read */
 	__u64 sock_bytes_sent;  /* bytes of every sock_sendmsg (sock:sock_send_length, 6.1+); 0 if absent */

@@ -96,8 +96,255 @@ export function recordKind(buf: Buffer): number {
   return buf.readUInt32LE(0);
 }
 
+// ---- network ---- (mirrors the network section of bpf/hotspan.h; owned by src/network/kernel)
+
+/** enum hotspan_net_event_kind */
+export const NetEventKind = {
+  Conn: 16,
+  Data: 17,
+} as const;
+
+/** enum hotspan_net_phase, by name. */
+export const NET_PHASES = ['connect', 'established', 'accept', 'discovered', 'fd_close', 'closed'] as const;
+export type NetPhase = (typeof NET_PHASES)[number];
+
+/** enum hotspan_net_syscall, by name (index = value - 1). */
+export const NET_SYSCALLS = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'] as const;
+export type NetSyscall = (typeof NET_SYSCALLS)[number];
+
+/** enum hotspan_net_counter */
+export const NetCounter = {
+  DataEmitted: 0,
+  DataDropped: 1,
+  DataTruncated: 2,
+  ConnEmitted: 3,
+  ConnDropped: 4,
+  SelfSkipped: 5,
+  Discovered: 6,
+  CopyFailed: 7,
+  ConnTableFull: 8,
+  Retransmits: 9,
+  Count: 10,
+} as const;
+
+/** HOTSPAN_NET_MAX_CAPTURE_BYTES / HOTSPAN_NET_DEFAULT_CAPTURE_BYTES */
+export const NET_MAX_CAPTURE_BYTES = 8192;
+export const NET_DEFAULT_CAPTURE_BYTES = 4096;
+
+/** struct hotspan_net_conn */
+export const NET_CONN_LAYOUT = {
+  size: 176,
+  fields: {
+    kind: 0,
+    phase: 4,
+    conn_id: 8,
+    sock_addr: 16,
+    time_ns: 24,
+    open_time_ns: 32,
+    pid: 40,
+    tid: 44,
+    fd: 48,
+    family: 52,
+    role: 54,
+    old_state: 55,
+    new_state: 56,
+    local_port: 60,
+    remote_port: 62,
+    sk_err: 64,
+    local_addr: 68,
+    remote_addr: 84,
+    bytes_sent: 104,
+    bytes_received: 112,
+    sock_bytes_sent: 120,
+    sock_bytes_received: 128,
+    tcp_bytes_sent: 136,
+    tcp_bytes_received: 144,
+    retransmits: 152,
+    comm: 160,
+  },
+} as const;
+
+/** struct hotspan_net_data; the payload follows the header. */
+export const NET_DATA_LAYOUT = {
+  size: 72,
+  fields: {
+    kind: 0,
+    syscall: 4,
+    conn_id: 8,
+    time_ns: 16,
+    seq_bytes: 24,
+    pid: 32,
+    tid: 36,
+    fd: 40,
+    direction: 44,
+    total_bytes: 48,
+    captured_bytes: 52,
+    comm: 56,
+  },
+} as const;
+
+export interface RawEndpoint {
+  /** "127.0.0.1", "::1", or "::ffff:127.0.0.1" for IPv4 on a dual-stack IPv6 socket. */
+  address: string;
+  port: number;
+}
+
+export interface RawNetConn {
+  phase: NetPhase;
+  /** Unique per socket for the life of the host. */
+  connId: bigint;
+  /** Kernel struct sock address (diagnostics: reused after the socket is freed). */
+  sockAddr: bigint;
+  /** CLOCK_MONOTONIC ns of the event and of the first sighting of the socket. */
+  timeMonoNs: bigint;
+  openTimeMonoNs: bigint;
+  /** 0 while the owner is unknown (server side before accept). */
+  pid: number;
+  /** 0 in softirq context. */
+  tid: number;
+  /** -1 when not known. */
+  fd: number;
+  family: 4 | 6;
+  role: 'client' | 'server' | 'unknown';
+  /** TCP_* state numbers (1 = ESTABLISHED … 7 = CLOSE …). */
+  oldState: number;
+  newState: number;
+  local: RawEndpoint;
+  remote: RawEndpoint;
+  /** sk->sk_err at close (positive errno, e.g. 111 ECONNREFUSED), else 0. */
+  skErr: number;
+  /** Payload bytes through the traced syscalls. */
+  bytesSent: bigint;
+  bytesReceived: bigint;
+  /** Bytes through every sock_sendmsg/sock_recvmsg (0 on kernels without sock:sock_*_length). */
+  sockBytesSent: bigint;
+  sockBytesReceived: bigint;
+  /** tcp_sock counters at close (bytes_sent includes retransmitted bytes); 0 before close. */
+  tcpBytesSent: bigint;
+  tcpBytesReceived: bigint;
+  retransmits: number;
+  comm: string;
+}
+
+export interface RawNetData {
+  syscall: NetSyscall;
+  connId: bigint;
+  /** CLOCK_MONOTONIC ns at syscall exit. */
+  timeMonoNs: bigint;
+  /** Offset of the first byte in this direction of the connection. */
+  seqBytes: bigint;
+  pid: number;
+  tid: number;
+  fd: number;
+  direction: 'ingress' | 'egress';
+  /** The syscall's return value: bytes it really moved. */
+  totalBytes: number;
+  /** The captured head (a view into the record buffer: copy it to keep it past the batch). */
+  payload: Buffer;
+  comm: string;
+}
+
+function ipv4(buf: Buffer, off: number): string {
+  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+}
+
+/** RFC 5952 text form: lowercase, longest run (≥2) of zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d. */
+export function formatIpv6(buf: Buffer, off: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(off + i * 2));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${ipv4(buf, off + 12)}`;
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [bestStart, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+const NET_ROLES = ['unknown', 'client', 'server'] as const;
+
+/** Decodes one struct hotspan_net_conn; throws on a short or mistyped record. */
+export function decodeNetConn(buf: Buffer): RawNetConn {
+  const f = NET_CONN_LAYOUT.fields;
+  if (buf.length < NET_CONN_LAYOUT.size) throw new Error(`net conn record too short: ${buf.length} bytes`);
+  const kind = buf.readUInt32LE(f.kind);
+  if (kind !== NetEventKind.Conn) throw new Error(`not a net conn record (kind ${kind})`);
+  const phase = NET_PHASES[buf.readUInt32LE(f.phase) - 1];
+  if (!phase) throw new Error(`net conn record with unknown phase ${buf.readUInt32LE(f.phase)}`);
+  const familyRaw = buf.readUInt16LE(f.family);
+  if (familyRaw !== 2 && familyRaw !== 10) throw new Error(`net conn record with unknown family ${familyRaw}`);
+  const family = familyRaw === 2 ? 4 : 6;
+  const addr = (off: number) => (family === 4 ? ipv4(buf, off) : formatIpv6(buf, off));
+  return {
+    phase,
+    connId: buf.readBigUInt64LE(f.conn_id),
+    sockAddr: buf.readBigUInt64LE(f.sock_addr),
+    timeMonoNs: buf.readBigUInt64LE(f.time_ns),
+    openTimeMonoNs: buf.readBigUInt64LE(f.open_time_ns),
+    pid: buf.readUInt32LE(f.pid),
+    tid: buf.readUInt32LE(f.tid),
+    fd: buf.readInt32LE(f.fd),
+    family,
+    role: NET_ROLES[buf.readUInt8(f.role)] ?? 'unknown',
+    oldState: buf.readUInt8(f.old_state),
+    newState: buf.readUInt8(f.new_state),
+    local: { address: addr(f.local_addr), port: buf.readUInt16LE(f.local_port) },
+    remote: { address: addr(f.remote_addr), port: buf.readUInt16LE(f.remote_port) },
+    skErr: buf.readInt32LE(f.sk_err),
+    bytesSent: buf.readBigUInt64LE(f.bytes_sent),
+    bytesReceived: buf.readBigUInt64LE(f.bytes_received),
+    sockBytesSent: buf.readBigUInt64LE(f.sock_bytes_sent),
+    sockBytesReceived: buf.readBigUInt64LE(f.sock_bytes_received),
+    tcpBytesSent: buf.readBigUInt64LE(f.tcp_bytes_sent),
+    tcpBytesReceived: buf.readBigUInt64LE(f.tcp_bytes_received),
+    retransmits: buf.readUInt32LE(f.retransmits),
+    comm: cString(buf, f.comm, COMM_LEN),
+  };
+}
+
+/** Decodes one struct hotspan_net_data and its payload; throws on a short or mistyped record. */
+export function decodeNetData(buf: Buffer): RawNetData {
+  const f = NET_DATA_LAYOUT.fields;
+  if (buf.length < NET_DATA_LAYOUT.size) throw new Error(`net data record too short: ${buf.length} bytes`);
+  const kind = buf.readUInt32LE(f.kind);
+  if (kind !== NetEventKind.Data) throw new Error(`not a net data record (kind ${kind})`);
+  const syscall = NET_SYSCALLS[buf.readUInt32LE(f.syscall) - 1];
+  if (!syscall) throw new Error(`net data record with unknown syscall ${buf.readUInt32LE(f.syscall)}`);
+  const captured = buf.readUInt32LE(f.captured_bytes);
+  const total = buf.readUInt32LE(f.total_bytes);
+  if (captured > NET_MAX_CAPTURE_BYTES || captured > total || NET_DATA_LAYOUT.size + captured > buf.length) {
+    throw new Error(`net data record claims ${captured} captured of ${total} bytes in a ${buf.length}-byte record`);
+  }
+  return {
+    syscall,
+    connId: buf.readBigUInt64LE(f.conn_id),
+    timeMonoNs: buf.readBigUInt64LE(f.time_ns),
+    seqBytes: buf.readBigUInt64LE(f.seq_bytes),
+    pid: buf.readUInt32LE(f.pid),
+    tid: buf.readUInt32LE(f.tid),
+    fd: buf.readInt32LE(f.fd),
+    direction: buf.readUInt32LE(f.direction) === 1 ? 'egress' : 'ingress',
+    totalBytes: total,
+    payload: buf.subarray(NET_DATA_LAYOUT.size, NET_DATA_LAYOUT.size + captured),
+    comm: cString(buf, f.comm, COMM_LEN),
+  };
+}
+
+// ---- end network ----
+
 /** Layout tables by C struct name, for the ABI test. */
 export const LAYOUTS: Record<string, { size: number; fields: Record<string, number> }> = {
   hotspan_cpu_sample: CPU_SAMPLE_LAYOUT,
   // ---- network layouts: add entries below ----
+  hotspan_net_conn: NET_CONN_LAYOUT,
+  hotspan_net_data: NET_DATA_LAYOUT,
 };
