@@ -1,0 +1,56 @@
+/** hotspan's own sampler output (ProfileWindow, see src/profiling/types.ts) into the model. */
+import type { ProfileWindow } from '../profiling/types.js';
+import { aggregate, NameTable, type Profile, type Stack } from './model.js';
+
+/** The service key a window is grouped under: service.name when known, else the executable name. */
+export function serviceOf(w: ProfileWindow): string {
+  return w.process.serviceName ?? w.process.name;
+}
+
+/** The version a window's workload runs: service.version when known, else the build id. */
+export function versionOf(w: ProfileWindow): string | undefined {
+  return w.process.serviceVersion ?? w.process.buildId;
+}
+
+/**
+ * Converts windows to one profile. Every stack carries labels service, version (when
+ * known), pid, thread and span (when the sample ran inside a traced request), so that
+ * `filter` can select on them. Duration is the wall time from the earliest window start
+ * to the latest window end, so CPU-seconds-per-second is per second of that span.
+ */
+export function fromWindows(windows: readonly ProfileWindow[]): Profile {
+  const table = new NameTable();
+  const stacks: Stack[] = [];
+  let startNs: bigint | undefined;
+  let endNs: bigint | undefined;
+  let periodNs: number | undefined;
+  let malformed = 0;
+  for (const w of windows) {
+    if (startNs === undefined || w.startUnixNs < startNs) startNs = w.startUnixNs;
+    if (endNs === undefined || w.endUnixNs > endNs) endNs = w.endUnixNs;
+    const period = Number(w.periodNs);
+    periodNs ??= period;
+    const service = serviceOf(w);
+    const version = versionOf(w);
+    for (const s of w.samples) {
+      if (!Array.isArray(s.frames)) {
+        malformed++;
+        continue;
+      }
+      const frames: number[] = [];
+      // Samples are leaf first; the model is root first.
+      for (let i = s.frames.length - 1; i >= 0; i--) frames.push(table.id(s.frames[i]!.name));
+      const labels: Record<string, string> = { service, pid: String(s.pid), thread: s.threadName };
+      if (version !== undefined) labels.version = version;
+      if (s.spanName !== undefined) labels.span = s.spanName;
+      stacks.push({ frames, samples: 1, cpuNs: period, labels });
+    }
+  }
+  const profile: Profile = { names: table.names, stacks, malformed };
+  if (periodNs !== undefined) profile.periodNs = periodNs;
+  if (startNs !== undefined && endNs !== undefined) {
+    profile.startUnixNs = startNs;
+    profile.durationNs = Number(endNs - startNs);
+  }
+  return aggregate(profile);
+}
