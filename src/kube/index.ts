@@ -1,2 +1,13 @@
 export { containerFromCgroupPath, containerFromProcCgroup, parseProcCgroup, readContainerRef } from './cgroup.js';
 export type { CgroupContainerRef, CgroupLine, ContainerRuntime, PodQosClass } from './cgroup.js';
+export { inClusterConfig, KubeApiError, SERVICE_ACCOUNT_DIR } from './kube-api.js';
+export type { KubeApiConfig } from './kube-api.js';
+export { PodWatcher, runtimeContainerId } from './pod-watcher.js';
+export type { ContainerLocation, PodWatcherOptions, PodWatcherStats } from './pod-watcher.js';
+export { OwnerResolver } from './owners.js';
+export type { Workload } from './owners.js';
+export { parseImageRef } from './image-ref.js';
+export type { ImageRef } from './image-ref.js';
+export { createMetadataResolver, podResourceAttributes } from './metadata.js';
+export type { MetadataResolver, MetadataResolverOptions, PodIndex, ResourceAttributes } from './metadata.js';
+export type { ObjectMeta, OwnerReference, Pod, WatchEvent } from './types.js';
