@@ -1,0 +1,321 @@
+/**
+ * The embedded analytical store: a DuckDB file in the data directory. Implements OtlpSink so the
+ * embedded receiver can hand it decoded requests, and answers the queries later commands need.
+ *
+ * Connections: one for ingest (appenders), one for reads, one for retention. Appends are synchronous
+ * batches (one commit each); reads and retention run on DuckDB's threads and do not block the
+ * event loop.
+ */
+
+import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import type {
+  ExportLogsServiceRequestObject,
+  ExportMetricsServiceRequestObject,
+  ExportProfilesServiceRequestObject,
+  ExportTraceServiceRequestObject,
+  OtlpSink,
+} from '../otlp/index.js';
+import type { MalformedCounts } from './attributes.js';
+import { appendRows } from './append.js';
+import { decodeLogs } from './decode-logs.js';
+import { decodeMetrics } from './decode-metrics.js';
+import { decodeProfiles, type StackRow } from './decode-profiles.js';
+import { decodeTraces } from './decode-traces.js';
+import * as queries from './queries.js';
+import * as retention from './retention.js';
+import { LOGS, METRICS, SAMPLES, SCHEMA_VERSION, SPANS, STACKS, schemaSql, type TableSpec } from './schema.js';
+import type {
+  MergeQuery,
+  MergedProfile,
+  ServiceVersion,
+  SpanRow,
+  SpanSample,
+  StoreOptions,
+  StoreStats,
+} from './types.js';
+
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
+export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
+/** DuckDB defaults to 80 % of RAM; a node agent must stay small. Queries spill to disk beyond this. */
+const MEMORY_LIMIT = '512MB';
+export const DB_FILE_NAME = 'store.duckdb';
+
+export type StoreErrorCode = 'STORE_DIR' | 'STORE_LOCKED' | 'STORE_SCHEMA' | 'STORE_OPEN' | 'STORE_CLOSED';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** /var/lib/hotspan as root; otherwise under XDG_STATE_HOME (or ~/.local/state). */
+export function defaultDataDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/hotspan';
+  const state = process.env.XDG_STATE_HOME || join(process.env.HOME ?? '/tmp', '.local', 'state');
+  return join(state, 'hotspan');
+}
+
+export class Store implements OtlpSink {
+  private readonly appenders = new Map<string, DuckDBAppender>();
+  /** Stack ids known to be in the `stacks` table, so each stack is written once. */
+  private readonly knownStacks = new Set<bigint>();
+  /** Set while stack garbage collection runs; ingest waits for it (see collectStacks). */
+  private stackGc: Promise<void> | null = null;
+  private retentionRun: Promise<{ deletedRows: number }> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly counters: StoreStats = {
+    rowsIngested: { samples: 0, stacks: 0, spans: 0, metrics: 0, logs: 0 },
+    malformed: {},
+    retentionRuns: 0,
+    retentionDeletedRows: 0,
+  };
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly ingestConn: DuckDBConnection,
+    private readonly queryConn: DuckDBConnection,
+    private readonly retentionConn: DuckDBConnection,
+    readonly dbPath: string,
+    private readonly retentionMs: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    const dataDir = opts.dataDir;
+    if (!dataDir) throw new StoreError('STORE_DIR', 'store: no data directory given; pass --data-dir or use defaultDataDir()');
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      accessSync(dataDir, fsConstants.W_OK);
+    } catch (e) {
+      throw new StoreError(
+        'STORE_DIR',
+        `store: data directory ${dataDir} cannot be created or written (${(e as NodeJS.ErrnoException).code}); ` +
+          `run as root, fix its permissions, or choose another with --data-dir`,
+        { cause: e },
+      );
+    }
+    const dbPath = join(dataDir, DB_FILE_NAME);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(dbPath, { memory_limit: MEMORY_LIMIT });
+    } catch (e) {
+      const msg = String((e as Error).message);
+      if (/lock/i.test(msg)) {
+        throw new StoreError(
+          'STORE_LOCKED',
+          `store: ${dbPath} is held by another process (${msg.split('\n')[0]}); stop the other hotspan or use another --data-dir`,
+          { cause: e },
+        );
+      }
+      throw new StoreError('STORE_OPEN', `store: cannot open ${dbPath}: ${msg}; if the file is corrupt, move it away`, { cause: e });
+    }
+    const ingestConn = await instance.connect();
+    for (const sql of schemaSql()) await ingestConn.run(sql);
+    await checkSchemaVersion(ingestConn, dbPath);
+    const store = new Store(
+      instance,
+      ingestConn,
+      await instance.connect(),
+      await instance.connect(),
+      dbPath,
+      opts.retentionMs ?? DEFAULT_RETENTION_MS,
+      opts.maxBytes ?? DEFAULT_MAX_BYTES,
+    );
+    for (const t of [SAMPLES, STACKS, SPANS, METRICS, LOGS]) {
+      store.appenders.set(t.name, await ingestConn.createAppender(t.name));
+    }
+    for (const r of await queries.readObjects(ingestConn, 'SELECT DISTINCT stack_id FROM stacks')) {
+      store.knownStacks.add(r.stack_id as bigint);
+    }
+    const intervalMs = opts.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
+    if (intervalMs > 0) {
+      store.timer = setInterval(() => {
+        store.applyRetention().catch(() => {
+          // A failed pass is retried on the next tick; the counters show whether passes succeed.
+        });
+      }, intervalMs);
+      store.timer.unref();
+    }
+    return store;
+  }
+
+  async ingestProfiles(req: ExportProfilesServiceRequestObject): Promise<void> {
+    await this.beforeIngest();
+    const { samples, stacks, malformed } = decodeProfiles(req);
+    this.addMalformed(malformed);
+    const newStacks: StackRow[] = [];
+    for (const s of stacks.values()) if (!this.knownStacks.has(s.stackId)) newStacks.push(s);
+    // Stacks first, so a reader never sees a sample whose stack is missing.
+    this.append(STACKS, newStacks, 'stacks');
+    for (const s of newStacks) this.knownStacks.add(s.stackId);
+    this.append(SAMPLES, samples, 'samples');
+  }
+
+  async ingestTraces(req: ExportTraceServiceRequestObject): Promise<void> {
+    await this.beforeIngest();
+    const { spans, malformed } = decodeTraces(req);
+    this.addMalformed(malformed);
+    this.append(SPANS, spans, 'spans');
+  }
+
+  async ingestMetrics(req: ExportMetricsServiceRequestObject): Promise<void> {
+    await this.beforeIngest();
+    const { metrics, malformed } = decodeMetrics(req);
+    this.addMalformed(malformed);
+    this.append(METRICS, metrics, 'metrics');
+  }
+
+  async ingestLogs(req: ExportLogsServiceRequestObject): Promise<void> {
+    await this.beforeIngest();
+    const { logs, malformed } = decodeLogs(req);
+    this.addMalformed(malformed);
+    this.append(LOGS, logs, 'logs');
+  }
+
+  /** Samples matching the query, summed per stack (and per label value when labels are asked for). */
+  mergeProfile(q: MergeQuery): Promise<MergedProfile> {
+    this.assertOpen();
+    return queries.mergeProfile(this.queryConn, q);
+  }
+
+  slowestSpans(q: { limit: number; service?: string; sinceUnixNs?: bigint }): Promise<SpanRow[]> {
+    this.assertOpen();
+    return queries.slowestSpans(this.queryConn, q);
+  }
+
+  /** The samples one span ran, oldest first, with their stacks. */
+  spanSamples(spanId: string): Promise<SpanSample[]> {
+    this.assertOpen();
+    return queries.spanSamples(this.queryConn, spanId);
+  }
+
+  serviceVersions(service: string): Promise<ServiceVersion[]> {
+    this.assertOpen();
+    return queries.serviceVersions(this.queryConn, service);
+  }
+
+  /**
+   * Deletes rows older than retentionMs, then the oldest rows while the store is above maxBytes,
+   * then stacks nothing refers to. Overlapping calls share one run.
+   */
+  applyRetention(nowUnixNs?: bigint): Promise<{ deletedRows: number }> {
+    this.assertOpen();
+    if (!this.retentionRun) {
+      this.retentionRun = this.runRetention(nowUnixNs ?? BigInt(Date.now()) * 1_000_000n).finally(() => {
+        this.retentionRun = null;
+      });
+    }
+    return this.retentionRun;
+  }
+
+  /** Current on-disk size: used blocks plus the write-ahead log. */
+  sizeBytes(): Promise<number> {
+    this.assertOpen();
+    return retention.storeSizeBytes(this.queryConn, this.dbPath);
+  }
+
+  stats(): StoreStats {
+    return structuredClone(this.counters);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.retentionRun?.catch(() => undefined);
+    for (const a of this.appenders.values()) a.closeSync();
+    this.appenders.clear();
+    await retention.checkpoint(this.ingestConn);
+    for (const c of [this.ingestConn, this.queryConn, this.retentionConn]) c.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async runRetention(nowUnixNs: bigint): Promise<{ deletedRows: number }> {
+    const conn = this.retentionConn;
+    let deletedRows = 0;
+    if (this.retentionMs > 0) {
+      deletedRows += await retention.deleteOlderThan(conn, nowUnixNs - BigInt(this.retentionMs) * 1_000_000n);
+    }
+    if (this.maxBytes > 0) {
+      if (deletedRows > 0) await retention.checkpoint(conn);
+      const usedBytes = await retention.storeSizeBytes(conn, this.dbPath);
+      if (usedBytes > this.maxBytes) {
+        const cutoff = await retention.sizeCutoff(conn, usedBytes, this.maxBytes);
+        if (cutoff !== null) deletedRows += await retention.deleteOlderThan(conn, cutoff);
+      }
+    }
+    if (deletedRows > 0) {
+      deletedRows += await this.collectStacks();
+      await retention.checkpoint(conn);
+    }
+    this.counters.retentionRuns++;
+    this.counters.retentionDeletedRows += deletedRows;
+    return { deletedRows };
+  }
+
+  /**
+   * Deletes unreferenced stacks. Ingest waits while this runs: otherwise a batch could append
+   * samples for a stack it believes stored just as the stack is deleted. The wait is one anti-join.
+   */
+  private async collectStacks(): Promise<number> {
+    let release!: () => void;
+    this.stackGc = new Promise<void>((r) => (release = r));
+    try {
+      const ids = await retention.deleteUnreferencedStacks(this.retentionConn);
+      for (const id of ids) this.knownStacks.delete(id);
+      return ids.length;
+    } finally {
+      this.stackGc = null;
+      release();
+    }
+  }
+
+  private async beforeIngest(): Promise<void> {
+    this.assertOpen();
+    while (this.stackGc) await this.stackGc;
+    this.assertOpen();
+  }
+
+  private append<R>(spec: TableSpec<R>, rows: readonly R[], counter: keyof StoreStats['rowsIngested']): void {
+    if (rows.length === 0) return;
+    appendRows(this.appender(spec.name), spec, rows);
+    this.counters.rowsIngested[counter] += rows.length;
+  }
+
+  private appender(table: string): DuckDBAppender {
+    const a = this.appenders.get(table);
+    if (!a) throw new Error(`store: no appender for table ${table}`);
+    return a;
+  }
+
+  private addMalformed(m: MalformedCounts): void {
+    for (const [k, n] of Object.entries(m)) this.counters.malformed[k] = (this.counters.malformed[k] ?? 0) + n;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('STORE_CLOSED', 'store: used after close()');
+  }
+}
+
+async function checkSchemaVersion(conn: DuckDBConnection, dbPath: string): Promise<void> {
+  const rows = await queries.readObjects(conn, `SELECT value FROM meta WHERE key = 'schema_version'`);
+  const found = rows[0]?.value as string | undefined;
+  if (found === undefined) {
+    await conn.run(`INSERT INTO meta VALUES ('schema_version', $v)`, { v: String(SCHEMA_VERSION) });
+  } else if (found !== String(SCHEMA_VERSION)) {
+    throw new StoreError(
+      'STORE_SCHEMA',
+      `store: ${dbPath} has schema version ${found}, this hotspan writes version ${SCHEMA_VERSION}; ` +
+        `move the old store away (its data is not migrated) or run the matching hotspan version`,
+    );
+  }
+}
