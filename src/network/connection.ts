@@ -1,0 +1,142 @@
+/**
+ * Connection table and per-connection L7 protocol detection. Keyed by pid + fd + connCookie so a
+ * reused fd can never mix two connections; bounded (oldest evicted, counted).
+ */
+import { Http1Connection, HTTP1_METHODS } from './http1.js';
+import { Http2Connection, matchesPrefacePrefix, H2_PREFACE } from './http2.js';
+import { DirectionStream } from './stream.js';
+import type { ChunkMeta, StreamConsumer } from './stream.js';
+import type { ConnContext } from './exchange.js';
+import type { ConnKey, ConnOpen, ConnRole, Direction, L7Counters, L7Protocol, RequestRecord } from './types.js';
+
+export function connKeyString(k: ConnKey): string {
+  return `${k.pid}:${k.fd}:${k.connCookie}`;
+}
+
+const METHOD_PREFIXES = HTTP1_METHODS.map((m) => `${m} `);
+/** Bytes buffered while deciding the protocol (the preface is 24; "OPTIONS " is 8). */
+const DETECT_BYTES = H2_PREFACE.length;
+
+export type Detection = 'http1' | 'http2' | 'unknown' | 'undecided';
+
+/** Decide from the first bytes of the request direction. */
+export function detectProtocol(head: Uint8Array): Detection {
+  if (head.length === 0) return 'undecided';
+  if (matchesPrefacePrefix(head)) return head.length >= DETECT_BYTES ? 'http2' : 'undecided';
+  let text = '';
+  for (let i = 0; i < Math.min(head.length, 8); i++) text += String.fromCharCode(head[i]!);
+  let maybe = false;
+  for (const p of METHOD_PREFIXES) {
+    if (text.startsWith(p)) return 'http1';
+    if (p.startsWith(text)) maybe = true;
+  }
+  return maybe ? 'undecided' : 'unknown';
+}
+
+export interface ConnectionOptions {
+  keepQuery: boolean;
+  maxHeadBytes?: number;
+}
+
+/** One connection: continuity per direction, detection, then the protocol's parser. */
+export class Connection {
+  readonly key: string;
+  readonly ctx: ConnContext;
+  protocol: L7Protocol | 'undecided' = 'undecided';
+  /** Which direction carries requests, once known. */
+  private requestDirection: Direction | undefined;
+  private readonly streams: Record<Direction, DirectionStream> = {
+    ingress: new DirectionStream(),
+    egress: new DirectionStream(),
+  };
+  private detectBuf: Record<Direction, Uint8Array> = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };
+  private parser: Http1Connection | Http2Connection | undefined;
+
+  constructor(
+    open: ConnOpen,
+    private readonly opts: ConnectionOptions,
+    private readonly emit: (r: RequestRecord) => void,
+    private readonly counters: L7Counters,
+  ) {
+    this.key = connKeyString(open);
+    this.ctx = {
+      pid: open.pid,
+      fd: open.fd,
+      connCookie: open.connCookie,
+      role: open.role,
+      keepQuery: opts.keepQuery,
+      ...(open.local && { local: open.local }),
+      ...(open.remote && { remote: open.remote }),
+    };
+    if (open.role === 'server') this.requestDirection = 'ingress';
+    else if (open.role === 'client') this.requestDirection = 'egress';
+    // A connection already open when we started is mid-stream: detection would guess.
+    if (open.preexisting) this.protocol = 'unknown';
+  }
+
+  get role(): ConnRole {
+    return this.ctx.role;
+  }
+
+  get bufferedBytes(): number {
+    return (this.parser?.bufferedBytes ?? 0) + this.detectBuf.ingress.length + this.detectBuf.egress.length;
+  }
+
+  push(chunk: import('./types.js').DataChunk, meta: ChunkMeta): number {
+    const dir = chunk.direction;
+    const consumer: StreamConsumer = {
+      data: (bytes, m) => this.data(dir, bytes, m),
+      gap: (lost, m) => this.gap(dir, lost, m),
+    };
+    return this.streams[dir].push(chunk, meta, consumer);
+  }
+
+  close(meta: ChunkMeta): void {
+    this.parser?.close(meta);
+  }
+
+  private data(dir: Direction, bytes: Uint8Array, meta: ChunkMeta): void {
+    if (this.protocol === 'unknown') return;
+    if (this.parser) {
+      this.parser.data(dir, bytes, meta);
+      return;
+    }
+    // Detection looks at the request direction; with the role unknown, whichever direction
+    // shows a request start is the request direction.
+    if (this.requestDirection !== undefined && dir !== this.requestDirection) return;
+    const prev = this.detectBuf[dir];
+    const joined = new Uint8Array(prev.length + bytes.length);
+    joined.set(prev);
+    joined.set(bytes, prev.length);
+    const d = detectProtocol(joined.subarray(0, Math.min(joined.length, DETECT_BYTES)));
+    if (d === 'undecided') {
+      this.detectBuf[dir] = joined;
+      return;
+    }
+    this.detectBuf = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };
+    if (d === 'unknown') {
+      this.protocol = 'unknown';
+      return;
+    }
+    if (this.requestDirection === undefined) {
+      this.requestDirection = dir;
+      this.ctx.role = dir === 'ingress' ? 'server' : 'client';
+    }
+    this.protocol = d;
+    this.parser =
+      d === 'http1'
+        ? new Http1Connection(this.ctx, dir, this.emit, this.counters, this.opts.maxHeadBytes)
+        : new Http2Connection(this.ctx, dir, this.emit, this.counters);
+    this.parser.data(dir, joined, meta);
+  }
+
+  private gap(dir: Direction, lost: number, meta: ChunkMeta): void {
+    this.counters.gaps++;
+    if (this.parser) this.parser.gap(dir, lost, meta);
+    else if (this.protocol === 'undecided') {
+      // Lost bytes before the protocol was known: the stream start is gone, so is detection.
+      this.protocol = 'unknown';
+      this.detectBuf = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };
+    }
+  }
+}

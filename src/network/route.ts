@@ -1,0 +1,40 @@
+/**
+ * Low-cardinality route from a request path, for span names and metric attributes: segments that
+ * look like identifiers (all digits, UUIDs, long hex strings) become `{id}`, so `/users/42` and
+ * `/users/43` share one route. Only structure is guessed, never a framework's route table.
+ */
+
+const NUMERIC = /^-?\d+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** 16+ hex chars: object ids (24), hashes (32/40/64), trace ids. Needs a digit to spare words. */
+const LONG_HEX = /^(?=.*\d)[0-9a-f]{16,}$/i;
+
+/** Longest route kept; longer paths are cut so a hostile path cannot blow up label storage. */
+const MAX_ROUTE_CHARS = 256;
+
+export function splitPathQuery(target: string): { path: string; query?: string } {
+  const q = target.indexOf('?');
+  const hash = target.indexOf('#');
+  const end = hash === -1 ? target.length : hash;
+  if (q === -1 || q > end) return { path: target.slice(0, end) };
+  return { path: target.slice(0, q), query: target.slice(q + 1, end) };
+}
+
+/** Path for a record: query dropped unless `keepQuery`; absolute-form targets reduced to the path. */
+export function recordPath(target: string, keepQuery: boolean): string {
+  let t = target;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
+  if (scheme) t = t.slice(scheme[0].length) || '/';
+  const { path, query } = splitPathQuery(t);
+  return keepQuery && query !== undefined ? `${path}?${query}` : path;
+}
+
+export function routeOf(target: string): string {
+  const { path } = splitPathQuery(target);
+  if (path === '*' || path === '') return path || '/';
+  const route = path
+    .split('/')
+    .map((seg) => (NUMERIC.test(seg) || UUID.test(seg) || LONG_HEX.test(seg) ? '{id}' : seg))
+    .join('/');
+  return route.length > MAX_ROUTE_CHARS ? route.slice(0, MAX_ROUTE_CHARS) : route;
+}
