@@ -33,6 +33,7 @@ export class CpuSampler {
   private decodeErrors = 0;
   private stopReading: (() => void) | undefined;
   private perfLink: number | undefined;
+  private finalCounters: SamplerCounters | undefined;
 
   private constructor(
     private readonly obj: BpfObject,
@@ -74,6 +75,7 @@ export class CpuSampler {
   }
 
   counters(): SamplerCounters {
+    if (this.finalCounters) return { ...this.finalCounters, decodeErrors: this.decodeErrors };
     const c = this.obj.readPerCpuCounters('sampler_counters', SamplerCounter.Count);
     return {
       emitted: c[SamplerCounter.Emitted],
@@ -86,6 +88,7 @@ export class CpuSampler {
 
   /** Kernel-measured cost of the sampling program (needs kernel.bpf_stats_enabled=1). */
   programStats() {
+    // Throws once stopped: the program is gone.
     return this.obj.programStats('handle_cpu_sample');
   }
 
@@ -95,6 +98,7 @@ export class CpuSampler {
     this.perfLink = undefined;
     this.stopReading?.();
     this.stopReading = undefined;
+    if (!this.finalCounters) this.finalCounters = this.counters();
     this.obj.close();
   }
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// hotspan's command line. Each command lives in ./commands/<name>.ts and only
+// wires components from src/; this file only registers them.
+import { Command, CommanderError } from 'commander';
+import { register as registerAgent } from './commands/agent.js';
+import { register as registerDoctor } from './commands/doctor.js';
+import { register as registerRecord } from './commands/record.js';
+import { ExitCode } from './exit-codes.js';
+import { reportFatal } from './lifecycle.js';
+
+const program = new Command('hotspan')
+  .description('eBPF node agent and continuous profiler')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [registerAgent, registerRecord, registerDoctor]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
+  }
+  process.exit(reportFatal(err));
+}

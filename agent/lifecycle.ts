@@ -1,0 +1,76 @@
+import { closeAllBpfObjects, BpfError } from '../src/bpf/index.js';
+import { ExitCode } from './exit-codes.js';
+
+/** Prints one line naming the cause and fix, and returns the exit code for it. */
+export function reportFatal(err: unknown): ExitCode {
+  if (err instanceof BpfError) {
+    process.stderr.write(`hotspan: ${err.summary()}\n`);
+    if (err.detail && err.code === 'ELOAD') process.stderr.write(`  libbpf log (tail):\n${indent(err.detail)}\n`);
+    if (err.errno === 1 || err.errno === 13) return ExitCode.NoPermission;
+    if (err.code === 'ELOAD' || err.code === 'EOPEN' || err.code === 'EATTACH') return ExitCode.Unavailable;
+    return ExitCode.Failure;
+  }
+  if (err instanceof PreflightError) {
+    process.stderr.write(`hotspan: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`hotspan: ${msg}\n`);
+  return ExitCode.Failure;
+}
+
+export class PreflightError extends Error {
+  constructor(message: string, readonly exitCode: ExitCode) {
+    super(message);
+  }
+}
+
+function indent(s: string): string {
+  return s.trimEnd().split('\n').map((l) => '    ' + l).join('\n');
+}
+
+/**
+ * Runs `shutdown` on SIGINT/SIGTERM (once; a second signal exits at once) and
+ * detaches every BPF program on an uncaught error. Returns a function that
+ * removes the handlers.
+ */
+export function installShutdownHandlers(shutdown: (signal: string) => Promise<void>, deadlineMs = 10_000): () => void {
+  let shuttingDown = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      closeAllBpfObjects();
+      process.exit(ExitCode.Failure);
+    }
+    shuttingDown = true;
+    const timer = setTimeout(() => {
+      process.stderr.write(`hotspan: shutdown took longer than ${deadlineMs} ms; exiting\n`);
+      closeAllBpfObjects();
+      process.exit(ExitCode.Failure);
+    }, deadlineMs);
+    timer.unref();
+    shutdown(signal)
+      .then(() => {
+        closeAllBpfObjects();
+        process.exit(ExitCode.Ok);
+      })
+      .catch((err) => {
+        closeAllBpfObjects();
+        process.exit(reportFatal(err));
+      });
+  };
+  const onUncaught = (err: unknown) => {
+    closeAllBpfObjects();
+    process.stderr.write(`hotspan: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(ExitCode.Software);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  };
+}

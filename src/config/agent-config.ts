@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationMs } from './duration.js';
+
+export const DEFAULT_DATA_DIR = '/var/lib/hotspan';
+
+/** The agent's own settings (exporter settings are resolved by src/otlp). */
+export interface AgentConfig {
+  /** Where windows, the embedded store and reports live. */
+  dataDir: string;
+  frequencyHz: number;
+  windowMs: number;
+  /** Only this process; every process when unset. */
+  pid?: number;
+  /** Port of /healthz, /readyz and /metrics; 0 disables. */
+  httpPort: number;
+  /** Write a pprof file per process per window under <dataDir>/profiles. */
+  writePprofWindows: boolean;
+  /** How long pprof windows are kept on disk. */
+  pprofRetentionMs: number;
+}
+
+export const DEFAULT_AGENT_CONFIG: AgentConfig = {
+  dataDir: DEFAULT_DATA_DIR,
+  frequencyHz: 99,
+  windowMs: 10_000,
+  httpPort: 7070,
+  writePprofWindows: true,
+  pprofRetentionMs: 24 * 3_600_000,
+};
+
+type Partial_ = { [K in keyof AgentConfig]?: AgentConfig[K] };
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
+  const out: Partial_ = {};
+  if (env.HOTSPAN_DATA_DIR) out.dataDir = env.HOTSPAN_DATA_DIR;
+  if (env.HOTSPAN_FREQUENCY) out.frequencyHz = Number(env.HOTSPAN_FREQUENCY);
+  if (env.HOTSPAN_WINDOW) out.windowMs = parseDurationMs(env.HOTSPAN_WINDOW);
+  if (env.HOTSPAN_HTTP_PORT) out.httpPort = Number(env.HOTSPAN_HTTP_PORT);
+  return out;
+}
+
+function fromFile(path: string | undefined): Partial_ {
+  if (!path) return {};
+  const doc = parseYaml(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+  const agent = (doc?.agent ?? {}) as Record<string, unknown>;
+  const out: Partial_ = {};
+  if (typeof agent.dataDir === 'string') out.dataDir = agent.dataDir;
+  if (typeof agent.frequency === 'number') out.frequencyHz = agent.frequency;
+  if (typeof agent.window === 'string') out.windowMs = parseDurationMs(agent.window);
+  if (typeof agent.httpPort === 'number') out.httpPort = agent.httpPort;
+  if (typeof agent.writePprofWindows === 'boolean') out.writePprofWindows = agent.writePprofWindows;
+  return out;
+}
+
+function defined(p: Partial_): Partial_ {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Partial_;
+}
+
+/**
+ * Resolves the agent config: command-line flags over environment
+ * (HOTSPAN_*) over the config file over defaults.
+ */
+export function resolveAgentConfig(cli: Partial_, env: NodeJS.ProcessEnv = process.env, configFile?: string): AgentConfig {
+  const cfg: AgentConfig = { ...DEFAULT_AGENT_CONFIG, ...defined(fromFile(configFile)), ...defined(fromEnv(env)), ...defined(cli) };
+  if (!Number.isInteger(cfg.frequencyHz) || cfg.frequencyHz < 1 || cfg.frequencyHz > 10_000) {
+    throw new Error(`frequency must be an integer between 1 and 10000 Hz (got ${cfg.frequencyHz})`);
+  }
+  if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) {
+    throw new Error(`http port must be 0..65535 (got ${cfg.httpPort})`);
+  }
+  return cfg;
+}

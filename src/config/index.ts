@@ -1,0 +1,2 @@
+export { parseDurationMs } from './duration.js';
+export { resolveAgentConfig, DEFAULT_DATA_DIR, type AgentConfig } from './agent-config.js';

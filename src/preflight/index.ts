@@ -1,0 +1,1 @@
+export { runChecks, firstBlocker, effectiveCapabilities, kernelVersion, type CheckResult, type PreflightOptions } from './checks.js';

@@ -1,0 +1,29 @@
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { ProcessInfo } from './types.js';
+
+/**
+ * Reads what /proc says about a process. Called once per process, at its first
+ * sample, while it is still alive: a process that exits mid-window keeps its
+ * name and executable.
+ */
+export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/proc'): ProcessInfo {
+  const info: ProcessInfo = { pid, name: fallbackName };
+  try {
+    info.executablePath = readlinkSync(`${procRoot}/${pid}/exe`).replace(/ \(deleted\)$/, '');
+    info.name = basename(info.executablePath);
+  } catch {
+    // kernel thread, or already gone: keep the comm name
+  }
+  try {
+    const cmd = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    if (cmd) info.command = cmd;
+  } catch {
+    // gone
+  }
+  return info;
+}
+
+export function processAlive(pid: number, procRoot = '/proc'): boolean {
+  return existsSync(`${procRoot}/${pid}`);
+}

@@ -1,0 +1,123 @@
+import { Symbolizer } from '../symbols/index.js';
+import type { RawCpuSample } from '../events/decode.js';
+import { MonotonicClock } from './clock.js';
+import { processAlive, readProcessInfo } from './process-info.js';
+import { CpuSampler, DEFAULT_FREQUENCY_HZ, type SamplerCounters, type SamplerOptions } from './sampler.js';
+import type { CpuSample, ProcessInfo, ProfileWindow } from './types.js';
+import { WindowAggregator } from './windows.js';
+
+export interface ProfilerOptions extends SamplerOptions {
+  symbolizer?: Symbolizer;
+  /** Window length; 10 s by default. */
+  windowMs?: number;
+  /** Every symbolized sample, as it arrives (the span join taps in here). */
+  onSamples?: (samples: CpuSample[]) => void;
+  /** Every closed per-process window. */
+  onWindow?: (window: ProfileWindow) => void;
+}
+
+export interface ProfilerStats extends SamplerCounters {
+  samples: number;
+  windows: number;
+  processes: number;
+}
+
+/**
+ * Sampler + symbolizer + windows: the CPU profiling pipeline. Frames are named
+ * as samples arrive (while the process is still alive), so a process that exits
+ * mid-window keeps its names.
+ */
+export class Profiler {
+  readonly periodNs: bigint;
+  private readonly clock = new MonotonicClock();
+  private readonly symbolizer: Symbolizer;
+  private readonly processes = new Map<number, ProcessInfo>();
+  private readonly windows: WindowAggregator;
+  private readonly sampler: CpuSampler;
+  private readonly timer: NodeJS.Timeout;
+  private sampleCount = 0;
+  private windowCount = 0;
+  private stopped = false;
+
+  private constructor(private readonly opts: ProfilerOptions) {
+    const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
+    this.periodNs = BigInt(Math.round(1e9 / frequencyHz));
+    this.symbolizer = opts.symbolizer ?? new Symbolizer();
+    this.windows = new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (w) => this.onWindowClosed(w));
+    this.sampler = CpuSampler.start(opts, (raw) => this.onRaw(raw));
+    this.timer = setInterval(() => this.windows.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);
+  }
+
+  static start(opts: ProfilerOptions = {}): Profiler {
+    return new Profiler(opts);
+  }
+
+  get frequencyHz(): number {
+    return this.sampler.frequencyHz;
+  }
+
+  /** Names every frame of a raw sample. */
+  symbolize(raw: RawCpuSample): CpuSample {
+    const frames = raw.kernelStack.length ? this.symbolizer.kernelFrames(raw.kernelStack) : [];
+    if (raw.userStack.length) frames.push(...this.symbolizer.userFrames(raw.pid, raw.userStack));
+    return {
+      timeUnixNs: this.clock.toUnixNs(raw.timeMonoNs),
+      timeMonoNs: raw.timeMonoNs,
+      pid: raw.pid,
+      tid: raw.tid,
+      cpu: raw.cpu,
+      threadName: raw.threadName,
+      processName: raw.processName,
+      frames,
+    };
+  }
+
+  private processInfo(pid: number, comm: string): ProcessInfo {
+    let p = this.processes.get(pid);
+    if (!p) {
+      p = readProcessInfo(pid, comm);
+      const exe = this.symbolizer.processExecutable(pid);
+      if (exe?.buildId) p.buildId = exe.buildId;
+      this.processes.set(pid, p);
+    }
+    return p;
+  }
+
+  private onRaw(raw: RawCpuSample[]): void {
+    const samples = raw.map((r) => {
+      this.processInfo(r.pid, r.processName);
+      return this.symbolize(r);
+    });
+    this.sampleCount += samples.length;
+    this.opts.onSamples?.(samples);
+    for (const s of samples) this.windows.add(s, () => this.processInfo(s.pid, s.processName));
+  }
+
+  private onWindowClosed(w: ProfileWindow): void {
+    this.windowCount++;
+    if (!processAlive(w.process.pid)) {
+      this.processes.delete(w.process.pid);
+      this.symbolizer.forgetProcess(w.process.pid);
+    }
+    this.opts.onWindow?.(w);
+  }
+
+  stats(): ProfilerStats {
+    return { ...this.sampler.counters(), samples: this.sampleCount, windows: this.windowCount, processes: this.processes.size };
+  }
+
+  programStats() {
+    return this.sampler.programStats();
+  }
+
+  /** Stops sampling, delivers the samples still in flight, and closes every open window. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.sampler.stop();
+    // The reader's last batch is queued on the event loop; let it land.
+    await new Promise((r) => setTimeout(r, 20));
+    this.windows.flushAll();
+  }
+}
