@@ -50,7 +50,10 @@ function looksMangled(name: string): boolean {
 export function demangle(name: string): string {
   if (!looksMangled(name) || !init()) return name;
   try {
-    return glue.demangle_any(name);
+    const out = glue.demangle_any(name);
+    // On input no demangler accepts, the package can hand back the name minus its
+    // leading underscore (it retries as a Mach-O "__Z" name); that is not a result.
+    return out === name.slice(1) ? name : out;
   } catch {
     return name;
   }
