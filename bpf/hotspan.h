@@ -138,7 +138,7 @@ struct hotspan_net_conn {
 	__u64 sock_bytes_sent;  /* bytes of every sock_sendmsg (sock:sock_send_length, 6.1+); 0 if absent */
 	__u64 sock_bytes_received; /* bytes of every sock_recvmsg (sock:sock_recv_length) */
 	__u64 tcp_bytes_sent;   /* tcp_sock.bytes_sent at CLOSED (includes retransmits), else 0 */
-	__u64 tcp_bytes_received; /* tcp_sock.bytes_received at CLOSED, else 0 */
+	__u64 tcp_bytes_received; /* tcp_sock.bytes_received at CLOSED (counts a received FIN as 1), else 0 */
 	__u32 retransmits;      /* tcp:tcp_retransmit_skb events seen on this socket */
 	__u32 pad1;
 	char comm[HOTSPAN_COMM_LEN]; /* owning thread's name when pid != 0 */

@@ -183,12 +183,16 @@ static __always_inline void tuple_from_sock(struct hotspan_net_conn *e, struct s
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* BPF_CORE_READ_INTO copies sizeof(*dst): give it typed destinations, not the byte arrays. */
 	if (e->family == AF_INET) {
-		BPF_CORE_READ_INTO(e->local_addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(e->remote_addr, sk, __sk_common.skc_daddr);
+		__u32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->local_addr, &local, 4);
+		__builtin_memcpy(e->remote_addr, &remote, 4);
 	} else {
-		BPF_CORE_READ_INTO(e->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(e->remote_addr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)e->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)e->remote_addr, sk, __sk_common.skc_v6_daddr);
 	}
 	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	e->old_state = e->new_state;
