@@ -1,0 +1,207 @@
+/**
+ * ProfileWindow[] → ExportProfilesServiceRequest (profiles v1development, proto v1.10 layout).
+ * Pure: no I/O. One ResourceProfiles per window (a window is one process); all windows share one
+ * ProfilesDictionary, whose tables all start with their zero value so that index 0 means "unset".
+ *
+ * Conventions (OTel profiles semantic conventions, honoured by Pyroscope):
+ *  - sample type samples/count, period type cpu/nanoseconds, period = window.periodNs;
+ *  - sample attributes thread.id, thread.name, cpu.logical_number;
+ *  - location attribute profile.frame.type (kernel | native | v8js);
+ *  - mapping attribute process.executable.build_id.gnu, else process.executable.build_id.htlhash;
+ *  - a sample that ran for a traced request carries a Link (trace id, span id).
+ * Samples with identical (stack, attributes, link) are merged into one Sample whose
+ * timestamps_unix_nano lists each occurrence and whose values hold 1 per timestamp (equal lengths).
+ */
+import { createHash } from 'node:crypto';
+import { anyValue, idBytes } from './attributes.js';
+import { processResourceAttributes } from './process-resource.js';
+import { keyValues } from './attributes.js';
+import { hotspanScope } from './scope.js';
+import type { CpuSample, ProfileWindow, ProcessInfo } from '../profiling/types.js';
+import type { Frame, MappingInfo } from '../symbols/types.js';
+import type {
+  AnyValueObject,
+  Attributes,
+  ExportProfilesServiceRequestObject,
+  FunctionObject,
+  KeyValueAndUnitObject,
+  LinkObject,
+  LocationObject,
+  MappingObject,
+  ProfileObject,
+  ProfilesDictionaryObject,
+  ResourceProfilesObject,
+  SampleObject,
+  StackObject,
+} from './types.js';
+
+export interface ProfilesToOtlpOptions {
+  /** Resource attributes of a window's process (default: processResourceAttributes). */
+  resourceOf?: (process: ProcessInfo) => Attributes;
+  /** htlhash of a mapping's file, used when the mapping has no GNU build id. */
+  htlHashOf?: (mapping: MappingInfo, pid: number) => string | undefined;
+}
+
+export interface ProfilesConversion {
+  request: ExportProfilesServiceRequestObject;
+  /** Samples skipped because they could not be encoded (e.g. malformed trace id). */
+  malformed: number;
+  firstError?: string;
+}
+
+/** Interning tables of one ProfilesDictionary. */
+class Dictionary {
+  readonly dict: ProfilesDictionaryObject = {
+    mappingTable: [{ memoryStart: '0', memoryLimit: '0', fileOffset: '0', filenameStrindex: 0, attributeIndices: [] }],
+    locationTable: [{ mappingIndex: 0, address: '0', lines: [], attributeIndices: [] }],
+    functionTable: [{ nameStrindex: 0, systemNameStrindex: 0, filenameStrindex: 0, startLine: '0' }],
+    linkTable: [{ traceId: Buffer.alloc(0), spanId: Buffer.alloc(0) }],
+    stringTable: [''],
+    attributeTable: [{ keyStrindex: 0, value: null, unitStrindex: 0 }],
+    stackTable: [{ locationIndices: [] }],
+  };
+  private readonly index = new Map<string, number>();
+
+  private intern<T>(kind: string, key: string, table: T[], make: () => T): number {
+    const k = `${kind}\0${key}`;
+    let i = this.index.get(k);
+    if (i === undefined) {
+      i = table.length;
+      table.push(make());
+      this.index.set(k, i);
+    }
+    return i;
+  }
+
+  str(s: string): number {
+    if (s === '') return 0;
+    return this.intern('s', s, this.dict.stringTable, () => s);
+  }
+
+  attr(key: string, value: string | number | boolean): number {
+    const v: AnyValueObject = anyValue(value);
+    return this.intern<KeyValueAndUnitObject>('a', `${key}\0${typeof value}\0${value}`, this.dict.attributeTable, () => ({
+      keyStrindex: this.str(key),
+      value: v,
+      unitStrindex: 0,
+    }));
+  }
+
+  mapping(m: MappingInfo, attrs: number[]): number {
+    const key = `${m.path}\0${m.start}\0${m.end}\0${m.fileOffset}\0${attrs.join(',')}`;
+    return this.intern<MappingObject>('m', key, this.dict.mappingTable, () => ({
+      memoryStart: m.start.toString(),
+      memoryLimit: m.end.toString(),
+      fileOffset: m.fileOffset.toString(),
+      filenameStrindex: this.str(m.path),
+      attributeIndices: attrs,
+    }));
+  }
+
+  func(name: string, file: string): number {
+    return this.intern<FunctionObject>('f', `${name}\0${file}`, this.dict.functionTable, () => ({
+      nameStrindex: this.str(name),
+      systemNameStrindex: this.str(name),
+      filenameStrindex: this.str(file),
+      startLine: '0',
+    }));
+  }
+
+  location(mappingIndex: number, f: Frame): number {
+    const key = `${mappingIndex}\0${f.address}\0${f.name}\0${f.file ?? ''}\0${f.line ?? 0}\0${f.kind}`;
+    return this.intern<LocationObject>('l', key, this.dict.locationTable, () => ({
+      mappingIndex,
+      address: f.address.toString(),
+      lines: [{ functionIndex: this.func(f.name, f.file ?? ''), line: String(f.line ?? 0), column: '0' }],
+      attributeIndices: f.kind === 'unknown' ? [] : [this.attr('profile.frame.type', f.kind)],
+    }));
+  }
+
+  stack(locations: number[]): number {
+    return this.intern<StackObject>('k', locations.join(','), this.dict.stackTable, () => ({ locationIndices: locations }));
+  }
+
+  link(traceId: string, spanId: string): number {
+    const t = idBytes(traceId, 16, 'traceId');
+    const s = idBytes(spanId, 8, 'spanId');
+    return this.intern<LinkObject>('n', `${traceId}\0${spanId}`, this.dict.linkTable, () => ({ traceId: t, spanId: s }));
+  }
+}
+
+function mappingIndex(d: Dictionary, f: Frame, pid: number, opts: ProfilesToOtlpOptions): number {
+  const m = f.mapping;
+  if (!m) return 0;
+  const attrs: number[] = [];
+  if (m.buildId) attrs.push(d.attr('process.executable.build_id.gnu', m.buildId));
+  else {
+    const htl = opts.htlHashOf?.(m, pid);
+    if (htl) attrs.push(d.attr('process.executable.build_id.htlhash', htl));
+  }
+  return d.mapping(m, attrs);
+}
+
+/** 16 bytes derived from the window identity: stable across re-exports, never all zero. */
+function profileId(w: ProfileWindow): Buffer {
+  return createHash('sha256')
+    .update(`${w.process.pid}\0${w.startUnixNs}\0${w.endUnixNs}`)
+    .digest()
+    .subarray(0, 16);
+}
+
+function windowProfile(d: Dictionary, w: ProfileWindow, opts: ProfilesToOtlpOptions, errors: string[]): ProfileObject {
+  const merged = new Map<string, SampleObject>();
+  for (const s of w.samples) {
+    let sample: { key: string; stackIndex: number; attributeIndices: number[]; linkIndex: number };
+    try {
+      sample = sampleKey(d, s, w.process.pid, opts);
+    } catch (err) {
+      errors.push((err as Error).message);
+      continue;
+    }
+    let out = merged.get(sample.key);
+    if (!out) {
+      out = { stackIndex: sample.stackIndex, attributeIndices: sample.attributeIndices, linkIndex: sample.linkIndex, values: [], timestampsUnixNano: [] };
+      merged.set(sample.key, out);
+    }
+    out.values.push('1');
+    out.timestampsUnixNano.push(s.timeUnixNs.toString());
+  }
+  return {
+    sampleType: { typeStrindex: d.str('samples'), unitStrindex: d.str('count') },
+    samples: [...merged.values()],
+    timeUnixNano: w.startUnixNs.toString(),
+    durationNano: (w.endUnixNs - w.startUnixNs).toString(),
+    periodType: { typeStrindex: d.str('cpu'), unitStrindex: d.str('nanoseconds') },
+    period: w.periodNs.toString(),
+    profileId: profileId(w),
+    droppedAttributesCount: 0,
+    originalPayloadFormat: '',
+    originalPayload: Buffer.alloc(0),
+    attributeIndices: [],
+  };
+}
+
+function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtlpOptions) {
+  const linkIndex = s.traceId && s.spanId ? d.link(s.traceId, s.spanId) : 0;
+  const locations = s.frames.map((f) => d.location(mappingIndex(d, f, pid, opts), f));
+  const stackIndex = d.stack(locations);
+  const attributeIndices = [
+    d.attr('thread.id', s.tid),
+    d.attr('thread.name', s.threadName),
+    d.attr('cpu.logical_number', s.cpu),
+  ];
+  return { key: `${stackIndex}|${attributeIndices.join(',')}|${linkIndex}`, stackIndex, attributeIndices, linkIndex };
+}
+
+/** Converts profile windows to one OTLP profiles export request. */
+export function profilesToOtlp(windows: ProfileWindow[], opts: ProfilesToOtlpOptions = {}): ProfilesConversion {
+  const d = new Dictionary();
+  const errors: string[] = [];
+  const resourceOf = opts.resourceOf ?? processResourceAttributes;
+  const resourceProfiles: ResourceProfilesObject[] = windows.map((w) => ({
+    resource: { attributes: keyValues(resourceOf(w.process)), droppedAttributesCount: 0 },
+    scopeProfiles: [{ scope: hotspanScope(), profiles: [windowProfile(d, w, opts, errors)], schemaUrl: '' }],
+    schemaUrl: '',
+  }));
+  return { request: { resourceProfiles, dictionary: d.dict }, malformed: errors.length, firstError: errors[0] };
+}
