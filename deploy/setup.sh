@@ -50,6 +50,9 @@ install_pkgs() {
 if [ "$mode" != build ]; then
   install_pkgs "${runtime_pkgs[@]}"
   [ "$mode" = dev ] && install_pkgs "${dev_pkgs[@]}"
+  # kubectl renders deploy/kubernetes in tests. Debian's kubernetes-client conflicts with
+  # another packaged kubectl (e.g. Google Cloud's), so it is installed only when none exists.
+  if [ "$mode" = dev ] && ! command -v kubectl >/dev/null; then install_pkgs kubernetes-client; fi
 fi
 
 # npm dependencies (a fresh clone has none).
