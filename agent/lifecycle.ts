@@ -5,10 +5,10 @@ import { ExitCode } from './exit-codes.js';
 export function reportFatal(err: unknown): ExitCode {
   if (err instanceof BpfError) {
     process.stderr.write(`hotspan: ${err.summary()}\n`);
-    if (err.detail && err.code === 'ELOAD') process.stderr.write(`  libbpf log (tail):\n${indent(err.detail)}\n`);
-    if (err.errno === 1 || err.errno === 13) return ExitCode.NoPermission;
-    if (err.code === 'ELOAD' || err.code === 'EOPEN' || err.code === 'EATTACH') return ExitCode.Unavailable;
-    return ExitCode.Failure;
+    if (err.detail && err.failure === 'verifier') process.stderr.write(`  verifier log (tail):\n${indent(err.detail)}\n`);
+    if (err.failure === 'permission') return ExitCode.NoPermission;
+    if (err.failure === 'other') return ExitCode.Failure;
+    return ExitCode.Unavailable;
   }
   if (err instanceof PreflightError) {
     process.stderr.write(`hotspan: ${err.message}\n`);

@@ -1,5 +1,5 @@
 export { BpfObject, closeAllBpfObjects, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, type Tunables } from './object.js';
-export { BpfError, errnoName } from './errors.js';
+export { BpfError, errnoName, type BpfFailureCause } from './errors.js';
 export { ensureTracefs, TRACEFS } from './tracefs.js';
 export { onlineCpus, parseCpuList } from './cpus.js';
 export { bpfObjectPath, projectPath } from './paths.js';

@@ -1,0 +1,182 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildFixtures, FIXTURES_BIN, ROOT, requireRoot } from './support/env.js';
+import { perfSelfShares, shareStdErrPct } from './support/perf.js';
+import { pprofTop, readPprof, selfShares, totalShares } from './support/pprof.js';
+import { hotspanRecord, killAll, sleep, startFixture } from './support/procs.js';
+
+const root = requireRoot('hotspan record against real processes');
+const tmp = mkdtempSync(join(tmpdir(), 'hotspan-record-'));
+const TRUTH = { burn_a: 60, burn_b: 30, burn_c: 10 };
+
+/**
+ * Sampling error is binomial: with n samples a share p has standard error
+ * sqrt(p(1-p)/n). At 99 Hz for 5 s one thread yields ~495 samples, so the error
+ * of a 60% share is ~2.2 pp and a flat ±2 pp bound would fail about a third of
+ * honest runs. The bound is therefore ±2 pp or 4 standard errors, whichever is
+ * larger; the 999 Hz test below holds the strict ±2 pp.
+ */
+function tolerancePct(sharePct: number, n: number, floorPct: number): number {
+  return Math.max(floorPct, 4 * shareStdErrPct(sharePct, n));
+}
+
+beforeAll(() => {
+  if (root) buildFixtures();
+});
+afterEach(() => killAll());
+
+describe.runIf(root)('hotspan record: known CPU split (C, frame pointers)', () => {
+  it('names burn_a/burn_b/burn_c with shares of 60/30/10 at 99 Hz, agreeing with perf on the same run', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'split'), ['12']);
+    await sleep(300);
+    const out = join(tmp, 'split-99.pb.gz');
+    const [rec, perf] = await Promise.all([
+      hotspanRecord(['--duration', '5s', '--pid', String(child.pid), '-o', out]),
+      perfSelfShares(child.pid!, 5, 99),
+    ]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const { samples } = readPprof(out);
+    const n = samples.reduce((a, s) => a + s.count, 0);
+    expect(n).toBeGreaterThan(100); // 5 s × 99 Hz ≈ 495 on an idle core; the tolerance scales with n
+    const ours = selfShares(samples);
+    for (const [fn, truth] of Object.entries(TRUTH)) {
+      const got = ours.get(fn) ?? 0;
+      expect(Math.abs(got - truth), `${fn}: hotspan ${got.toFixed(1)}% vs truth ${truth}% (n=${n})`).toBeLessThanOrEqual(tolerancePct(truth, n, 2));
+      const p = perf.shares.get(fn) ?? 0;
+      const tol = Math.max(2, 4 * Math.hypot(shareStdErrPct(truth, n), shareStdErrPct(truth, perf.samples)));
+      expect(Math.abs(got - p), `${fn}: hotspan ${got.toFixed(1)}% vs perf ${p.toFixed(1)}% (perf n=${perf.samples})`).toBeLessThanOrEqual(tol);
+    }
+    // Google pprof reads the same file and agrees on every share.
+    const top = pprofTop(out);
+    expect([...top.keys()][0]).toBe('burn_a');
+    for (const fn of Object.keys(TRUTH)) expect(Math.abs((top.get(fn) ?? 0) - (ours.get(fn) ?? 0))).toBeLessThan(0.1);
+  });
+
+  it('holds ±2 pp of the truth at 999 Hz, where ~5000 samples make 2 pp about 3 standard errors', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'split'), ['10']);
+    await sleep(300);
+    const out = join(tmp, 'split-999.pb.gz');
+    const rec = await hotspanRecord(['--duration', '5s', '--frequency', '999', '--pid', String(child.pid), '-o', out]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const { samples } = readPprof(out);
+    const n = samples.reduce((a, s) => a + s.count, 0);
+    expect(n).toBeGreaterThan(1000);
+    const ours = selfShares(samples);
+    for (const [fn, truth] of Object.entries(TRUTH)) {
+      // On an idle core n ≈ 5000 and this is ±2 pp; a loaded machine gets fewer samples and a wider bound.
+      const tol = Math.max(2, 3 * shareStdErrPct(truth, n));
+      expect(Math.abs((ours.get(fn) ?? 0) - truth), `${fn} ${ours.get(fn)?.toFixed(2)}% (n=${n})`).toBeLessThanOrEqual(tol);
+    }
+  });
+
+  it('labels every sample with pid, tid and thread name', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'split'), ['5']);
+    await sleep(200);
+    const out = join(tmp, 'labels.pb.gz');
+    const rec = await hotspanRecord(['--duration', '2s', '--pid', String(child.pid), '-o', out]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const { samples, profile } = readPprof(out);
+    expect(samples.length).toBeGreaterThan(0);
+    for (const s of samples) {
+      expect(s.labels.pid).toBe(child.pid);
+      expect(s.labels.tid).toBe(child.pid);
+      expect(s.labels.thread_name).toBe('split');
+    }
+    const str = (i: number | bigint) => profile.stringTable.strings[Number(i)];
+    expect(profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)).toEqual(['samples/count', 'cpu/nanoseconds']);
+    expect(Number(profile.period)).toBe(Math.round(1e9 / 99));
+    // The executable's mapping carries its GNU build id, as `file`/readelf report it.
+    const readelf = execFileSync('readelf', ['-n', join(FIXTURES_BIN, 'split')], { encoding: 'utf8' });
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(readelf)![1];
+    expect(profile.mapping.some((m) => str(m.buildId) === buildId)).toBe(true);
+  });
+});
+
+describe.runIf(root)('hotspan record: kernel frames', () => {
+  it('names kernel frames of a syscall-heavy process, as perf does', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'syscalls'), ['8']);
+    await sleep(300);
+    const out = join(tmp, 'syscalls.pb.gz');
+    const [rec, perf] = await Promise.all([
+      hotspanRecord(['--duration', '3s', '--pid', String(child.pid), '-o', out]),
+      perfSelfShares(child.pid!, 3, 99),
+    ]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const { samples } = readPprof(out);
+    const ours = totalShares(samples);
+    // The syscall entry point is on nearly every kernel stack.
+    expect(ours.get('do_syscall_64') ?? 0).toBeGreaterThan(20);
+    // Every kernel function hotspan sees in ≥5% of samples as a leaf is one perf also names.
+    const perfKernel = new Set(perf.shares.keys());
+    const hotLeaves = [...selfShares(samples)].filter(([, pct]) => pct >= 5).map(([fn]) => fn);
+    expect(hotLeaves.length).toBeGreaterThan(0);
+    for (const fn of hotLeaves) expect(perfKernel.has(fn), `${fn} not in perf's symbols: ${[...perfKernel].slice(0, 15)}`).toBe(true);
+  });
+});
+
+describe.runIf(root)('hotspan record: JIT frames from perf maps', () => {
+  it('shows a Node.js program’s JS functions (--perf-basic-prof) with shares within ±3 pp', async () => {
+    const child = startFixture(process.execPath, ['--perf-basic-prof', join(ROOT, 'test/fixtures/js/split.js'), '12']);
+    await sleep(1500); // let the functions get compiled and written to /tmp/perf-PID.map
+    const out = join(tmp, 'node.pb.gz');
+    // 499 Hz: enough samples that ±3 pp is about 3 standard errors for one JS thread.
+    const rec = await hotspanRecord(['--duration', '5s', '--frequency', '499', '--pid', String(child.pid), '-o', out]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const { samples } = readPprof(out);
+    const jsShares = totalShares(samples.filter((s) => s.labels.tid === child.pid));
+    const names = ['burnA', 'burnB', 'burnC'];
+    const sum = names.reduce((a, f) => a + (jsShares.get(f) ?? 0), 0);
+    expect(sum, `JS frames: ${[...jsShares.keys()].slice(0, 20)}`).toBeGreaterThan(50);
+    const truth = [60, 30, 10];
+    names.forEach((f, i) => {
+      const share = (100 * (jsShares.get(f) ?? 0)) / sum;
+      expect(Math.abs(share - truth[i]), `${f}: ${share.toFixed(1)}%`).toBeLessThanOrEqual(3);
+    });
+  });
+});
+
+describe.runIf(root)('hotspan record: unnamed and hard-to-name code', () => {
+  it('keeps frames of a stripped binary as module+0xoffset, and the offsets are the right functions', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'split-stripped'), ['6']);
+    await sleep(300);
+    const out = join(tmp, 'stripped.pb.gz');
+    const rec = await hotspanRecord(['--duration', '2s', '--pid', String(child.pid), '-o', out]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const leaves = selfShares(readPprof(out).samples);
+    const hot = [...leaves].filter(([n, pct]) => pct > 5 && n.startsWith('split-stripped+0x'));
+    expect(hot.length, `leaves: ${[...leaves.keys()]}`).toBeGreaterThanOrEqual(2);
+    // addr2line on the unstripped twin maps each placeholder offset to a burn_* function.
+    for (const [name] of hot) {
+      const off = name.slice('split-stripped+'.length);
+      const fn = execFileSync('addr2line', ['-f', '-e', join(FIXTURES_BIN, 'split-stripped.unstripped'), off], { encoding: 'utf8' }).split('\n')[0];
+      expect(fn).toMatch(/^burn_[abc]$/);
+    }
+  });
+
+  it('names a stripped binary through its .gnu_debuglink debug file', async () => {
+    const child = startFixture(join(FIXTURES_BIN, 'split-debuglink'), ['6']);
+    await sleep(300);
+    const out = join(tmp, 'debuglink.pb.gz');
+    const rec = await hotspanRecord(['--duration', '2s', '--pid', String(child.pid), '-o', out]);
+    expect(rec.exitCode, rec.all).toBe(0);
+    const leaves = selfShares(readPprof(out).samples);
+    expect((leaves.get('burn_a') ?? 0) + (leaves.get('burn_b') ?? 0) + (leaves.get('burn_c') ?? 0)).toBeGreaterThan(80);
+  });
+
+  it('names the samples of a process that exits mid-recording, without crashing', async () => {
+    const out = join(tmp, 'exiting.pb.gz');
+    const rec = hotspanRecord(['--duration', '4s', '-o', out]);
+    await sleep(800);
+    const child = startFixture(join(FIXTURES_BIN, 'exiting'));
+    const result = await rec;
+    expect(result.exitCode, result.all).toBe(0);
+    expect(child.exitCode).toBe(0);
+    const mine = readPprof(out).samples.filter((s) => s.labels.pid === child.pid);
+    const n = mine.reduce((a, s) => a + s.count, 0);
+    expect(n).toBeGreaterThan(10); // it burns ~1.5 s: ~150 samples on an idle core
+    expect((totalShares(mine).get('burn_until_exit') ?? 0)).toBeGreaterThan(80);
+  });
+});

@@ -1,0 +1,27 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { cliArgs } from './env.js';
+
+const started = new Set<ChildProcess>();
+
+/** Starts a fixture process; killed by killAll() (call it in afterEach/afterAll). */
+export function startFixture(cmd: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: 'ignore', env: { ...process.env, ...opts.env } });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
+  return child;
+}
+
+export function killAll(): void {
+  for (const c of started) c.kill('SIGKILL');
+  started.clear();
+}
+
+/** Runs `hotspan record` from source and returns its result (never throws on exit code). */
+export async function hotspanRecord(args: string[], opts: { timeoutMs?: number } = {}) {
+  return execa(process.execPath, cliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
