@@ -66,7 +66,7 @@ enum hotspan_net_event_kind {
 /* What happened to a connection (hotspan_net_conn.phase). */
 enum hotspan_net_phase {
 	HOTSPAN_NET_PHASE_CONNECT = 1,     /* CLOSE -> SYN_SENT inside connect(): pid/tid are the caller */
-	HOTSPAN_NET_PHASE_ESTABLISHED = 2, /* SYN_SENT -> ESTABLISHED (client) or SYN_RECV -> ESTABLISHED (server, softirq: pid 0) */
+	HOTSPAN_NET_PHASE_ESTABLISHED = 2, /* SYN_SENT -> ESTABLISHED (client only: a server socket is announced by ACCEPT) */
 	HOTSPAN_NET_PHASE_ACCEPT = 3,      /* accept()/accept4() returned this socket: pid/tid/fd are the acceptor */
 	HOTSPAN_NET_PHASE_DISCOVERED = 4,  /* first seen in a data syscall: the socket predates the agent */
 	HOTSPAN_NET_PHASE_FD_CLOSE = 5,    /* the process called close(fd) on it */

@@ -313,10 +313,9 @@ int handle_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 				count(HOTSPAN_NET_CONN_TABLE_FULL);
 				return 0;
 			}
-			/* Re-read rather than point at the stack copy: one kind of pointer for the verifier. */
-			st = bpf_map_lookup_elem(&conns, &sk);
-			if (!st)
-				return 0;
+			/* No record yet: the owner (and whether it is the agent) is known only at
+			 * accept(), which announces the connection. */
+			return 0;
 		}
 		if (st->ignored)
 			return 0;
@@ -423,8 +422,7 @@ static __always_inline int enter_accept(void)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct syscall_args a = { .fd = -1, .syscall = SYSCALL_ACCEPT };
 
-	if ((__u32)(id >> 32) == self_tgid)
-		return 0;
+	/* No self filter here: exit_accept must see the agent's accepts to mark them ignored. */
 	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
 	return 0;
 }
