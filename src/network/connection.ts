@@ -7,7 +7,7 @@ import { Http2Connection, matchesPrefacePrefix, H2_PREFACE } from './http2.js';
 import { DirectionStream } from './stream.js';
 import type { ChunkMeta, StreamConsumer } from './stream.js';
 import type { ConnContext } from './exchange.js';
-import type { ConnKey, ConnOpen, ConnRole, Direction, L7Counters, L7Protocol, RequestRecord } from './types.js';
+import type { RequestStart, ConnKey, ConnOpen, ConnRole, Direction, L7Counters, L7Protocol, RequestRecord } from './types.js';
 
 export function connKeyString(k: ConnKey): string {
   return `${k.pid}:${k.fd}:${k.connCookie}`;
@@ -35,6 +35,7 @@ export function detectProtocol(head: Uint8Array): Detection {
 
 export interface ConnectionOptions {
   keepQuery: boolean;
+  onStart?: (s: RequestStart) => void;
   maxHeadBytes?: number;
 }
 
@@ -65,6 +66,8 @@ export class Connection {
       connCookie: open.connCookie,
       role: open.role,
       keepQuery: opts.keepQuery,
+      key: connKeyString(open),
+      ...(opts.onStart && { onStart: opts.onStart }),
       ...(open.local && { local: open.local }),
       ...(open.remote && { remote: open.remote }),
     };

@@ -6,7 +6,7 @@ import { parseGrpcPath, parseGrpcStatus, isGrpcContentType } from './grpc.js';
 import { recordPath, routeOf } from './route.js';
 import { parseTraceparent, parseTracestate } from './traceparent.js';
 import type { ChunkMeta } from './stream.js';
-import type { ConnRole, Endpoint, RequestErrorType, RequestRecord } from './types.js';
+import type { ConnRole, Endpoint, RequestErrorType, RequestRecord, RequestStart } from './types.js';
 
 /**
  * The only request/response headers the engine keeps, by lowercase name. Everything else,
@@ -51,6 +51,22 @@ export interface ConnContext {
   local?: Endpoint;
   remote?: Endpoint;
   keepQuery: boolean;
+  /** Key of the connection, prefix of request ids. */
+  key: string;
+  onStart?: (s: RequestStart) => void;
+}
+
+/** Announce a request whose head was just parsed. */
+export function announceStart(ctx: ConnContext, requestId: string, start: ChunkMeta, headers: KeptHeaders): void {
+  if (!ctx.onStart) return;
+  const s: RequestStart = { requestId, pid: ctx.pid, tid: start.tid, role: ctx.role, startMonoNs: start.timeMonoNs };
+  const tp = parseTraceparent(headers.get('traceparent'));
+  if (tp) s.traceparent = tp;
+  try {
+    ctx.onStart(s);
+  } catch {
+    // A consumer's failure must not corrupt parser state.
+  }
 }
 
 export interface ExchangeParts {
@@ -70,6 +86,7 @@ export interface ExchangeParts {
   responseHeaders?: KeptHeaders;
   errorType?: RequestErrorType;
   streamId?: number;
+  requestId: string;
 }
 
 export function buildRecord(ctx: ConnContext, p: ExchangeParts): RequestRecord {
@@ -91,6 +108,7 @@ export function buildRecord(ctx: ConnContext, p: ExchangeParts): RequestRecord {
     endUnixNs: p.end.timeUnixNs,
     connCookie: ctx.connCookie,
     fd: ctx.fd,
+    requestId: p.requestId,
   };
   if (p.responseTid !== undefined) rec.responseTid = p.responseTid;
   if (p.status !== undefined) rec.status = p.status;

@@ -235,6 +235,9 @@ export class HpackDecoder {
 
   /** Bytes were lost: entries from now on are known, older ones are not. */
   markUnknown(): void {
+    // Lost bytes may have inserted entries, shifting every index: nothing before is trusted.
+    this.dynamic = [];
+    this.tableBytes = 0;
     this.unknownTail = true;
   }
 

@@ -6,7 +6,7 @@
  * stream.ts. Memory is bounded: a header section over `maxHeadBytes` is a parse error, after which
  * the parser discards bytes until a plausible start line (resync). Bodies are counted, never kept.
  */
-import { keepHeader, latin1, buildRecord } from './exchange.js';
+import { announceStart, keepHeader, latin1, buildRecord } from './exchange.js';
 import type { ConnContext, KeptHeaders } from './exchange.js';
 import type { ChunkMeta } from './stream.js';
 import type { Direction, L7Counters, RequestErrorType, RequestRecord } from './types.js';
@@ -386,6 +386,7 @@ interface PendingRequest {
   lost: boolean;
   responseHead?: Http1Head;
   responseTid?: number;
+  requestId?: string;
 }
 
 /** Most pipelined requests waiting for a response that one connection may hold. */
@@ -398,6 +399,7 @@ export class Http1Connection {
   private readonly queue: PendingRequest[] = [];
   /** The request currently being read (its head seen, its body maybe not yet). */
   private reading: PendingRequest | undefined;
+  private nextRequestNo = 0;
 
   constructor(
     private readonly ctx: ConnContext,
@@ -414,9 +416,11 @@ export class Http1Connection {
       'request',
       {
         head: (head, start) => {
-          const p: PendingRequest = { head, start, requestBodyBytes: 0, lost: false };
+          const requestId = `${this.ctx.key}#${this.nextRequestNo++}`;
+          const p: PendingRequest = { head, start, requestBodyBytes: 0, lost: false, requestId };
           this.reading = p;
           this.enqueue(p);
+          announceStart(this.ctx, requestId, start, head.headers);
         },
         end: (bodyBytes, _end, error) => {
           if (!this.reading) return;
@@ -502,7 +506,7 @@ export class Http1Connection {
   }
 
   private complete(p: PendingRequest, end: ChunkMeta, responseBodyBytes: number, error?: RequestErrorType): void {
-    if (p.lost || !p.head || !p.start) {
+    if (p.lost || !p.head || !p.start || p.requestId === undefined) {
       this.counters.droppedRequests++;
       return;
     }
@@ -516,6 +520,7 @@ export class Http1Connection {
       end,
       requestBodyBytes: p.requestBodyBytes,
       responseBodyBytes,
+      requestId: p.requestId,
       ...(p.responseTid !== undefined && { responseTid: p.responseTid }),
       ...(p.responseHead?.status !== undefined && { status: p.responseHead.status }),
       ...((error ?? p.requestError) !== undefined && { errorType: (error ?? p.requestError)! }),

@@ -9,7 +9,7 @@
  * marked unknown and dropped (counted) instead of producing wrong headers.
  */
 import { HpackDecoder, HpackError } from './hpack.js';
-import { buildRecord, keepHeader, SECRET_HEADERS } from './exchange.js';
+import { announceStart, buildRecord, keepHeader, SECRET_HEADERS } from './exchange.js';
 import type { ConnContext, KeptHeaders } from './exchange.js';
 import type { ChunkMeta } from './stream.js';
 import type { Direction, L7Counters, RequestErrorType, RequestRecord } from './types.js';
@@ -348,6 +348,7 @@ export class Http2Connection {
       }
       if (s.method === undefined || s.path === undefined) s.unknown = true;
       this.streams.set(s.id, s);
+      if (!s.unknown) announceStart(this.ctx, `${this.ctx.key}#s${s.id}`, meta, s.requestHeaders);
       return;
     }
     if (!s) return; // response to a stream we never saw start (joined mid-connection)
@@ -383,6 +384,7 @@ export class Http2Connection {
       requestBodyBytes: s.requestBodyBytes,
       responseBodyBytes: s.responseBodyBytes,
       streamId: s.id,
+      requestId: `${this.ctx.key}#s${s.id}`,
       ...(s.authority !== undefined && { authority: s.authority }),
       ...(s.status !== undefined && { status: s.status }),
       ...(s.responseTid !== undefined && { responseTid: s.responseTid }),

@@ -4,7 +4,7 @@
  */
 import { Connection, connKeyString } from './connection.js';
 import type { ChunkMeta } from './stream.js';
-import type { ConnClose, ConnOpen, DataChunk, L7Counters, RequestRecord } from './types.js';
+import type { ConnClose, ConnOpen, DataChunk, L7Counters, RequestRecord, RequestStart } from './types.js';
 
 export type * from './types.js';
 export { parseTraceparent, parseTracestate } from './traceparent.js';
@@ -14,6 +14,8 @@ export { detectProtocol } from './connection.js';
 
 export interface L7EngineOptions {
   onRequest: (record: RequestRecord) => void;
+  /** Called when a request head is parsed (before the response): lets spans be in progress. */
+  onRequestStart?: (start: RequestStart) => void;
   /** Keep query strings in `path` (default false: dropped, they often carry tokens). */
   keepQuery?: boolean;
   /** Most connections tracked at once; the least recently used is evicted beyond it. */
@@ -61,7 +63,7 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
       // A consumer's failure must not corrupt parser state mid-chunk.
     }
   };
-  const connOpts = { keepQuery: opts.keepQuery ?? false, ...(opts.maxHeadBytes !== undefined && { maxHeadBytes: opts.maxHeadBytes }) };
+  const connOpts = { keepQuery: opts.keepQuery ?? false, ...(opts.onRequestStart && { onStart: opts.onRequestStart }), ...(opts.maxHeadBytes !== undefined && { maxHeadBytes: opts.maxHeadBytes }) };
 
   function meta(t: { tid?: number; timeMonoNs: bigint; timeUnixNs?: bigint }): ChunkMeta {
     return { tid: t.tid ?? 0, timeMonoNs: t.timeMonoNs, timeUnixNs: t.timeUnixNs ?? t.timeMonoNs + offsetNs };

@@ -126,6 +126,19 @@ export interface RequestRecord {
   fd: number;
   /** HTTP/2 stream id. */
   streamId?: number;
+  /** Same id as the RequestStart announced for this exchange (joins start and completion). */
+  requestId: string;
+}
+
+/** Announced when a request's head has been parsed, before its response: spans in progress. */
+export interface RequestStart {
+  requestId: string;
+  pid: number;
+  /** Thread that read (server) / wrote (client) the request head. */
+  tid: number;
+  role: ConnRole;
+  startMonoNs: bigint;
+  traceparent?: TraceParent;
 }
 
 /** A parsed and validated W3C traceparent. */
