@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { resolveAgentConfig } from '../../src/config/index.js';
+import { parseIntegerOption, resolveAgentConfig } from '../../src/config/index.js';
 import { Profiler, PprofWindowWriter } from '../../src/profiling/index.js';
 import { installShutdownHandlers } from '../lifecycle.js';
 import { preflight } from '../preflight.js';
@@ -17,8 +17,8 @@ export function register(program: Command): void {
       const cfg = resolveAgentConfig(
         {
           dataDir: opts.dataDir,
-          frequencyHz: opts.frequency === undefined ? undefined : Number(opts.frequency),
-          pid: opts.pid === undefined ? undefined : Number(opts.pid),
+          frequencyHz: opts.frequency === undefined ? undefined : parseIntegerOption('--frequency', opts.frequency, 1, 10_000),
+          pid: opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22),
         },
         process.env,
         opts.config,

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDurationMs } from '../../src/config/index.js';
+import { parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
 import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index.js';
 import { preflight } from '../preflight.js';
 import { installShutdownHandlers } from '../lifecycle.js';
@@ -15,9 +15,8 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the gzipped pprof profile')
     .action(async (opts: { duration: string; pid?: string; frequency: string; output: string }) => {
       const durationMs = parseDurationMs(opts.duration);
-      const pid = opts.pid === undefined ? undefined : Number(opts.pid);
-      if (pid !== undefined && !(Number.isInteger(pid) && pid > 0)) throw new Error(`--pid must be a process id (got ${opts.pid})`);
-      const frequencyHz = Number(opts.frequency);
+      const pid = opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22);
+      const frequencyHz = parseIntegerOption('--frequency', opts.frequency, 1, 10_000);
       preflight();
       const samples: CpuSample[] = [];
       const profiler = Profiler.start({ frequencyHz, pid, onSamples: (s) => samples.push(...s) });

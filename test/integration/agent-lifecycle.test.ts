@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildFixtures, cliArgs, FIXTURES_BIN, requireRoot } from './support/env.js';
+import { readPprof, totalShares } from './support/pprof.js';
+import { killAll, sleep, startFixture } from './support/procs.js';
+
+const root = requireRoot('the agent daemon');
+
+beforeAll(() => {
+  if (root) buildFixtures();
+});
+afterEach(() => killAll());
+
+/** Ids of loaded BPF programs named like the sampler (the kernel truncates names to 15 chars). */
+function samplerProgramIds(): number[] {
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { id: number; name?: string }[];
+  return progs.filter((p) => p.name?.startsWith('handle_cpu_samp')).map((p) => p.id);
+}
+
+describe.runIf(root)('hotspan agent', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`profiles every process into per-process windows and detaches everything on ${signal}`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-agent-'));
+      const before = samplerProgramIds();
+      const child = startFixture(join(FIXTURES_BIN, 'split'), ['15']);
+      const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
+        reject: false,
+        all: true,
+        env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HTTP_PORT: '0' },
+      });
+      await sleep(6000);
+      // Programs of other tools may come and go; the agent's is the one that appeared.
+      const mine = samplerProgramIds().filter((id) => !before.includes(id));
+      expect(mine.length).toBe(1);
+      agent.kill(signal);
+      const r = await agent;
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toMatch(/stopped: \d+ samples, 0 lost/);
+      // Every program the agent loaded is gone once it has exited.
+      expect(samplerProgramIds()).not.toContain(mine[0]);
+
+      const dir = join(dataDir, 'profiles', 'split');
+      const files = readdirSync(dir).filter((f) => f.endsWith(`-${child.pid}.pb.gz`));
+      expect(files.length).toBeGreaterThanOrEqual(2); // ≥ 2 windows of 2 s in 6 s
+      const samples = files.flatMap((f) => readPprof(join(dir, f)).samples);
+      expect(totalShares(samples).get('burn_a') ?? 0).toBeGreaterThan(40);
+    });
+  }
+});
