@@ -4,6 +4,7 @@
  * an OtlpSink (the store). Sink trouble → UNAVAILABLE (the sender retries); undecodable bytes →
  * INVALID_ARGUMENT (retrying would not help), counted and logged, never a crash.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { decodeRequest, signalProto } from './proto-root.js';
 import type { OtlpSink, Signal } from './types.js';
@@ -18,6 +19,8 @@ export interface ReceiverOptions {
   /** Largest request accepted (gRPC max receive message length), default 64 MiB. */
   maxMessageBytes?: number;
   log?: (message: string) => void;
+  /** Serve TLS with this PEM certificate chain and key (for a gateway reachable off-host). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface ReceiverStats {
@@ -91,8 +94,19 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<OtlpRece
 
   const host = opts.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
+  let credentials = grpc.ServerCredentials.createInsecure();
+  if (opts.tls) {
+    let cert: Buffer, key: Buffer;
+    try {
+      cert = readFileSync(opts.tls.certFile);
+      key = readFileSync(opts.tls.keyFile);
+    } catch (err) {
+      throw new Error(`otlp receiver: cannot read TLS certificate/key: ${(err as Error).message}; fix: point tls.certFile/keyFile at readable PEM files`);
+    }
+    credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]);
+  }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${bindHost}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+    server.bindAsync(`${bindHost}:${opts.port}`, credentials, (err, p) => {
       if (err) {
         reject(
           new Error(
