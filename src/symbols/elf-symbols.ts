@@ -16,6 +16,8 @@ export interface ElfSymbols {
   /** Where the names came from (for diagnostics and tests). */
   source: SymbolSource;
   debugFile?: string;
+  /** Set when a cache dropped this table; holders must fetch it again. */
+  evicted?: boolean;
 }
 
 /** Binding rank: a GLOBAL name beats a WEAK alias beats a LOCAL one at one address. */
@@ -23,12 +25,19 @@ const BINDING_RANK: Record<number, number> = { 1: 0, 2: 1, 0: 2 };
 
 function toInputs(symbols: ElfSymbol[]): SymbolInput[] {
   return symbols.map((s) => ({
-    name: s.name,
+    // .symtab spells compat versions of a symbol `name@VERSION`; the version is not
+    // part of the function's name (and .dynsym keeps it in .gnu.version instead).
+    name: stripVersion(s.name),
     start: BigInt(s.value),
     size: s.size,
     // Among aliases prefer the public name: `write` over `__libc_write`.
     rank: (BINDING_RANK[s.binding] ?? 3) * 100 + (/^_*/.exec(s.name)![0].length),
   }));
+}
+
+function stripVersion(name: string): string {
+  const at = name.indexOf('@');
+  return at > 0 ? name.slice(0, at) : name;
 }
 
 export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?: { openPath: string; logicalPath: string; debugDirs: readonly string[] }): ElfSymbols {

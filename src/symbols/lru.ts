@@ -6,6 +6,7 @@ export class LruCache<K, V> {
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number = Number.POSITIVE_INFINITY,
+    private readonly onEvict?: (value: V, key: K) => void,
   ) {
     if (!(maxEntries >= 1)) throw new RangeError(`LruCache maxEntries must be >= 1, got ${maxEntries}`);
   }
@@ -41,6 +42,7 @@ export class LruCache<K, V> {
       if (k === key) break;
       this.map.delete(k);
       this.totalBytes -= e.bytes;
+      this.onEvict?.(e.value, k);
     }
   }
 

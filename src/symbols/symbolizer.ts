@@ -15,7 +15,7 @@ import { DEFAULT_DEBUG_DIRS } from './debug-file.js';
 import { readKallsyms } from './kallsyms.js';
 import { LruCache } from './lru.js';
 import { PerfMap } from './perf-map.js';
-import { findMapping, parseProcMaps, type ProcMapping } from './proc-maps.js';
+import { parseProcMaps, type ProcMapping } from './proc-maps.js';
 import type { SymbolTable } from './symbol-table.js';
 import type { Frame, MappingInfo } from './types.js';
 
@@ -54,6 +54,13 @@ export interface SymbolizerStats {
 /** Per-mapping state, resolved on first use. */
 interface MappingState {
   map: ProcMapping;
+  /** map.start and map.fileOffset as numbers: user addresses are below 2^53. */
+  startNum: number;
+  fileOffsetNum: number;
+  /** Direct reference for the hot path; dropped when the LRU evicts the file. */
+  syms?: ElfSymbols;
+  /** Second in which this mapping last refreshed its file's LRU recency. */
+  touchedSecond?: number;
   info: MappingInfo;
   module: string;
   /** LRU key of the file's symbols; undefined until resolved or when unreadable. */
@@ -66,8 +73,9 @@ interface MappingState {
 
 interface ProcessState {
   mappings: MappingState[];
-  /** `mappings[i].map`, kept as its own array so the hot-path search allocates nothing. */
-  maps: ProcMapping[];
+  /** Mapping bounds as numbers, for an allocation-free binary search. */
+  starts: Float64Array;
+  ends: Float64Array;
   /** Whether the process shares our root, so host paths are its paths. */
   sameRoot: boolean;
   lastMapsReadMs: number;
@@ -76,6 +84,20 @@ interface ProcessState {
 }
 
 const UNKNOWN = '[unknown]';
+
+/** Index of the mapping containing addr, or -1 (binary search over sorted, disjoint ranges). */
+function findIndex(state: ProcessState, addr: number): number {
+  const { starts, ends } = state;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (addr < starts[mid]!) hi = mid - 1;
+    else if (addr >= ends[mid]!) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
 const KERNEL_MODULE = '[kernel.kallsyms]';
 
 export class Symbolizer {
@@ -91,6 +113,7 @@ export class Symbolizer {
   private kernelError?: string;
   private kernelLoadedAtMs = 0;
   private misses = 0;
+  private nowSecond = 0;
   private fileLoads = 0;
   private mapsReads = 0;
   private readonly ourRoot: { dev: number; ino: number } | undefined;
@@ -98,7 +121,10 @@ export class Symbolizer {
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? '/proc';
     this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
-    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? 512 * 1024 * 1024);
+    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? 512 * 1024 * 1024, (syms) => {
+      // Mappings holding it re-fetch (and reload) on next use, so the bound holds.
+      syms.evicted = true;
+    });
     this.processes = new LruCache(opts.maxCachedProcesses ?? 8192);
     this.mapsRereadIntervalMs = opts.mapsRereadIntervalMs ?? 200;
     this.kallsymsRefreshIntervalMs = opts.kallsymsRefreshIntervalMs ?? 30_000;
@@ -176,10 +202,11 @@ export class Symbolizer {
     }
     const out: Frame[] = new Array(addrs.length);
     let perfMapRefreshed = false;
+    this.nowSecond = Math.floor(Date.now() / 1000);
     for (let i = 0; i < addrs.length; i++) {
       const address = addrs[i]!;
       const probe = i > 0 && address > 0n ? address - 1n : address;
-      let idx = findMapping(state.maps, probe);
+      let idx = findIndex(state, Number(probe));
       if (idx < 0 && this.mayRereadMaps(state)) {
         // New mmap (dlopen, JIT) since we last looked: re-read once.
         const fresh = this.readProcess(pid);
@@ -190,7 +217,7 @@ export class Symbolizer {
           state.gone = true;
           state.lastMapsReadMs = Date.now();
         }
-        idx = findMapping(state.maps, probe);
+        idx = findIndex(state, Number(probe));
       }
       if (idx < 0) {
         this.misses++;
@@ -222,8 +249,18 @@ export class Symbolizer {
   }
 
   private fileFrame(pid: number, state: ProcessState, ms: MappingState, address: bigint, probe: bigint): Frame {
-    const fileOffset = Number(probe - ms.map.start + ms.map.fileOffset);
-    const syms = this.symbolsFor(pid, state, ms);
+    const fileOffset = Number(probe) - ms.startNum + ms.fileOffsetNum;
+    let syms: ElfSymbols | undefined;
+    if (ms.syms && !ms.syms.evicted) {
+      syms = ms.syms;
+      // Keep a file in use recent in the LRU, but pay the Map reorder once a second, not per frame.
+      if (ms.touchedSecond !== this.nowSecond) {
+        ms.touchedSecond = this.nowSecond;
+        this.files.get(ms.fileKey!);
+      }
+    } else {
+      syms = this.symbolsFor(pid, state, ms);
+    }
     if (syms && ms.loads) {
       const vaddr = fileOffsetToVaddr(ms.loads, fileOffset);
       if (vaddr !== undefined) {
@@ -248,7 +285,7 @@ export class Symbolizer {
     try {
       text = readFileSync(`${this.procRoot}/${pid}/maps`, 'latin1');
     } catch {
-      return { mappings: [], maps: [], sameRoot: false, lastMapsReadMs: now, gone: true };
+      return { mappings: [], starts: new Float64Array(0), ends: new Float64Array(0), sameRoot: false, lastMapsReadMs: now, gone: true };
     }
     let sameRoot = false;
     try {
@@ -263,9 +300,16 @@ export class Symbolizer {
       if (map.perms[2] !== 'x') continue;
       const module = map.path === '' ? '[anon]' : map.path.startsWith('[') ? map.path : basename(map.path);
       const info: MappingInfo = { path: map.path, start: map.start, end: map.end, fileOffset: map.fileOffset };
-      mappings.push({ map, info, module, resolved: false });
+      mappings.push({ map, info, module, resolved: false, startNum: Number(map.start), fileOffsetNum: Number(map.fileOffset) });
     }
-    return { mappings, maps: mappings.map((m) => m.map), sameRoot, lastMapsReadMs: now, gone: false };
+    return {
+      mappings,
+      starts: Float64Array.from(mappings, (m) => Number(m.map.start)),
+      ends: Float64Array.from(mappings, (m) => Number(m.map.end)),
+      sameRoot,
+      lastMapsReadMs: now,
+      gone: false,
+    };
   }
 
   /** Candidate paths to read a mapped file from, best first. */
@@ -281,7 +325,10 @@ export class Symbolizer {
     if (ms.resolved) {
       if (!ms.fileKey) return undefined;
       const cached = this.files.get(ms.fileKey);
-      if (cached) return cached;
+      if (cached) {
+        ms.syms = cached;
+        return cached;
+      }
     }
     ms.resolved = true;
     if (ms.map.path === '[vdso]') return this.vdsoSymbols(pid, ms);
@@ -306,6 +353,7 @@ export class Symbolizer {
 
   private attach(ms: MappingState, key: string, openPath: string, syms: ElfSymbols): ElfSymbols {
     ms.fileKey = key;
+    ms.syms = syms;
     ms.openPath = openPath;
     ms.loads = syms.loads;
     if (syms.buildId) ms.info.buildId = syms.buildId;
