@@ -286,7 +286,8 @@ class SinkError extends Error {
   }
 }
 
-/** Kernel data record -> the engine's chunk. The payload is copied: record buffers are batch-scoped. */
+/** Kernel data record -> the engine's chunk. No copy: the addon hands each record its own Buffer
+ * (ring_reader.cc copies out of the ring), so the payload view stays valid. */
 export function toDataChunk(d: RawNetData, timeUnixNs?: bigint): DataChunk {
   return {
     pid: d.pid,
@@ -296,7 +297,7 @@ export function toDataChunk(d: RawNetData, timeUnixNs?: bigint): DataChunk {
     direction: d.direction,
     seqBytes: Number(d.seqBytes),
     bytesTotal: d.totalBytes,
-    data: new Uint8Array(d.payload),
+    data: d.payload,
     timeMonoNs: d.timeMonoNs,
     ...(timeUnixNs !== undefined && { timeUnixNs }),
   };
