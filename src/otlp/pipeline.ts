@@ -82,7 +82,7 @@ export class SignalPipeline<T> {
       }
       this.queue.push(item);
     }
-    if (this.queue.length >= this.o.maxExportBatchSize) this.kick();
+    if (this.queue.length >= this.o.maxExportBatchSize) this.kickSoon();
     else if (!this.timer && !this.running && this.queue.length > 0) {
       this.timer = setTimeout(() => this.kick(), this.o.scheduledDelayMs);
       this.timer.unref();
@@ -112,6 +112,18 @@ export class SignalPipeline<T> {
     this.counts.dropped += this.queue.length;
     this.queue = [];
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  private kickPending = false;
+
+  /** Encoding a batch can take milliseconds (profiles): do it on a later tick, not inside the caller's push(). */
+  private kickSoon(): void {
+    if (this.kickPending || this.running) return;
+    this.kickPending = true;
+    setImmediate(() => {
+      this.kickPending = false;
+      this.kick();
+    });
   }
 
   private kick(): void {
