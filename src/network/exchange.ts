@@ -137,11 +137,24 @@ export function buildRecord(ctx: ConnContext, p: ExchangeParts): RequestRecord {
   return rec;
 }
 
-/** Bytes → string, one char per byte (header bytes are octets; UTF-8 is not assumed). */
+const asciiDecoder = new TextDecoder('utf-8');
+
+/**
+ * Bytes → string, one char per byte (header bytes are octets; UTF-8 is not assumed). Pure ASCII,
+ * the common case, goes through TextDecoder, which is several times faster than fromCharCode.
+ */
 export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return asciiDecoder.decode(bytes.subarray(start, end));
   let s = '';
   for (let i = start; i < end; i += 4096) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 4096)));
+    s += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
   }
   return s;
 }
