@@ -31,8 +31,14 @@ function toInputs(symbols: ElfSymbol[]): SymbolInput[] {
     start: BigInt(s.value),
     size: s.size,
     // Among aliases prefer the public name: `write` over `__libc_write`.
-    rank: (BINDING_RANK[s.binding] ?? 3) * 100 + (/^_*/.exec(s.name)![0].length),
+    rank: (BINDING_RANK[s.binding] ?? 3) * 100 + leadingUnderscores(s.name),
   }));
+}
+
+function leadingUnderscores(name: string): number {
+  let n = 0;
+  while (n < name.length && name.charCodeAt(n) === 95) n++;
+  return n;
 }
 
 function stripVersion(name: string): string {
@@ -41,8 +47,10 @@ function stripVersion(name: string): string {
 }
 
 export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?: { openPath: string; logicalPath: string; debugDirs: readonly string[] }): ElfSymbols {
-  const dynsym = readFunctionSymbols(src, headers, '.dynsym');
   let symtab = readFunctionSymbols(src, headers, '.symtab');
+  // A full .symtab already holds every .dynsym function; reading both would double
+  // the load time of binaries that export everything (node: 74k dynamic symbols).
+  const dynsym = symtab.length > 0 ? [] : readFunctionSymbols(src, headers, '.dynsym');
   let source: SymbolSource = symtab.length > 0 ? 'symtab' : dynsym.length > 0 ? 'dynsym' : 'none';
   let debugFile: string | undefined;
   if (symtab.length === 0 && debug) {
