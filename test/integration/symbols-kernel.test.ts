@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KallsymsError, Symbolizer } from '../../src/symbols/index.js';
-import { haveRoot } from './symbols-helpers.js';
+import { buildFixtures, FIXTURE_BIN, haveRoot, run, startFixture } from './symbols-helpers.js';
 
 interface KSym {
   addr: bigint;
@@ -80,5 +80,32 @@ describe('kernel frames', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-});
 
+  it('agrees with perf on every kernel frame of sampled syscalls stacks', async () => {
+    if (!haveRoot('perf record of another process and real kallsyms addresses')) return;
+    buildFixtures();
+    const f = await startFixture(`${FIXTURE_BIN}/syscalls`, ['10']);
+    const data = `/tmp/hotspan-symbols-perf-${process.pid}.data`;
+    try {
+      run('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '499', '-g', '-p', String(f.pid), '-o', data, '--', 'sleep', '1']);
+      // "\tffffffff816bac2b vfs_read ([kernel.kallsyms])" — perf's own kallsyms lookup.
+      const perfNames = new Map<bigint, { name: string; dso: string }>();
+      for (const line of run('perf', ['script', '-i', data, '-F', 'ip,sym,dso']).split('\n')) {
+        const m = /^\s*(ffff[0-9a-f]{12}) (\S+) \((\[[^\]]+\])\)$/.exec(line);
+        if (m && m[2] !== '[unknown]') perfNames.set(BigInt(`0x${m[1]}`), { name: m[2]!, dso: m[3]! });
+      }
+      expect(perfNames.size).toBeGreaterThan(10);
+      const aliases = new Map<string, bigint>(kallsyms().map((s) => [s.name, s.addr]));
+      const sym = new Symbolizer();
+      for (const [ip, truth] of perfNames) {
+        const [frame] = sym.kernelFrames([ip]);
+        // Equal, or another kallsyms name for the same address.
+        if (frame!.name !== truth.name) expect(aliases.get(frame!.name), `${ip.toString(16)}: ${frame!.name} vs perf ${truth.name}`).toBe(aliases.get(truth.name));
+        expect(frame!.module).toBe(truth.dso);
+      }
+    } finally {
+      await f.stop();
+      rmSync(data, { force: true });
+    }
+  });
+});
