@@ -98,7 +98,7 @@ export function loadSegments(file: string): Array<{ offset: number; vaddr: numbe
 export function nmSymbol(file: string, name: string, dynamic = false): { vaddr: number; size: number } {
   for (const line of run('nm', ['-S', '--defined-only', ...(dynamic ? ['-D'] : []), file]).split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (f.length === 4 && f[3] === name) return { vaddr: parseInt(f[0]!, 16), size: parseInt(f[1]!, 16) };
+    if (f.length === 4 && f[3]!.replace(/@.*$/, '') === name) return { vaddr: parseInt(f[0]!, 16), size: parseInt(f[1]!, 16) };
   }
   throw new Error(`${name} not in nm ${file}`);
 }

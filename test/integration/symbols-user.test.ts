@@ -235,6 +235,45 @@ describe('process lifecycle', () => {
   });
 });
 
+describe('special mappings and other mount namespaces', () => {
+  it('names [vdso] functions as nm -D names them in a dump of that vdso', async () => {
+    const f = await start('split');
+    const vdso = mapsOf(f.pid).find((m) => m.path === '[vdso]')!;
+    const dump = `${mkdtempSync(`${tmpdir()}/hotspan-vdso-`)}/vdso.so`;
+    const pages = Number(vdso.end - vdso.start) / 4096;
+    run('dd', [`if=/proc/${f.pid}/mem`, `of=${dump}`, 'bs=4096', `skip=${Number(vdso.start) / 4096}`, `count=${pages}`, 'status=none']);
+    const fn = nmSymbol(dump, '__vdso_clock_gettime', true);
+    const [frame] = new Symbolizer().userFrames(f.pid, [runtimeAddress(f.pid, '[vdso]', dump, fn.vaddr + 4)]);
+    // The vdso exports clock_gettime and __vdso_clock_gettime at one address; either is right.
+    const sameAddress = run('nm', ['-D', '--defined-only', dump])
+      .split('\n')
+      .filter((l) => parseInt(l.slice(0, 16), 16) === fn.vaddr)
+      .map((l) => l.split(/\s+/)[2]!.replace(/@.*$/, ''));
+    expect(sameAddress).toContain(frame!.name);
+    expect(frame).toMatchObject({ module: '[vdso]', resolved: true });
+    rmSync(dump, { force: true });
+  });
+
+  it('names a binary whose path means another file on the host (private mount namespace)', async () => {
+    if (!haveRoot('unshare --mount')) return;
+    // Host: /tmp/…/prog is cxx_rust. Inside a private mount namespace, split is
+    // bind-mounted over it and executed — maps say /tmp/…/prog for both.
+    const dir = mkdtempSync(`${tmpdir()}/hotspan-ns-`);
+    const prog = `${dir}/prog`;
+    copyFileSync(`${FIXTURE_BIN}/cxx_rust`, prog);
+    copyFileSync(`${FIXTURE_BIN}/split`, `${dir}/inner`);
+    run('chmod', ['+x', prog, `${dir}/inner`]);
+    const f = await startFixture('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind ${dir}/inner ${prog} && exec ${prog} 30`], prog);
+    running.push(f);
+    const inner = `${dir}/inner`;
+    const { vaddr } = nmSymbol(inner, 'burn_b');
+    const [frame] = new Symbolizer().userFrames(f.pid, [runtimeAddress(f.pid, prog, inner, vaddr + 2)]);
+    expect(frame).toMatchObject({ name: 'burn_b', resolved: true, module: 'prog' });
+    await f.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('warm-cache cost', () => {
   it('prints ns per frame for a warm cache', async () => {
     const file = `${FIXTURE_BIN}/split`;
