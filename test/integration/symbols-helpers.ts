@@ -35,8 +35,8 @@ export interface Fixture {
 }
 
 /** Starts a fixture and waits until `mappedPath` shows up in its maps (exec done). */
-export async function startFixture(cmd: string, args: string[], mappedPath = cmd): Promise<Fixture> {
-  const child = spawn(cmd, args, { stdio: 'ignore' });
+export async function startFixture(cmd: string, args: string[], mappedPath = cmd, cwd?: string): Promise<Fixture> {
+  const child = spawn(cmd, args, { stdio: 'ignore', cwd });
   const pid = child.pid!;
   const deadline = Date.now() + 5000;
   for (;;) {

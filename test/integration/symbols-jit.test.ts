@@ -1,7 +1,8 @@
 // JIT frames from a live `node --perf-basic-prof` process: addresses and expected
 // names come from the perf map file read here; the symbolizer must find them
 // through the process's anonymous executable mappings, re-reading the growing map.
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Symbolizer } from '../../src/symbols/index.js';
 import { mapsOf, nmSymbol, REPO_ROOT, runtimeAddress, startFixture, type Fixture } from './symbols-helpers.js';
@@ -9,11 +10,14 @@ import { mapsOf, nmSymbol, REPO_ROOT, runtimeAddress, startFixture, type Fixture
 const SCRIPT = `${REPO_ROOT}test/fixtures/js/split.js`;
 const LINES: Record<string, number> = { burnA: 9, burnB: 13, burnC: 17 };
 let node: Fixture | undefined;
+// --perf-basic-prof also drops an isolate-*.log into the working directory.
+const cwd = mkdtempSync(`${tmpdir()}/hotspan-jit-`);
 
 afterAll(async () => {
   await node?.stop();
   // node never removes its perf map.
   if (node) rmSync(`/tmp/perf-${node.pid}.map`, { force: true });
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 /** Waits until the map has an optimised (`JS:*`) entry for every burner. */
@@ -39,7 +43,7 @@ async function waitForOptimised(pid: number): Promise<Map<string, { start: bigin
 
 describe('perf maps (node --perf-basic-prof)', () => {
   it('names JIT frames burnA/burnB/burnC with kind v8js, file and line', async () => {
-    node = await startFixture(process.execPath, ['--perf-basic-prof', SCRIPT, '30'], process.execPath);
+    node = await startFixture(process.execPath, ['--perf-basic-prof', SCRIPT, '30'], process.execPath, cwd);
     const sym = new Symbolizer({ mapsRereadIntervalMs: 0 });
     // Touch the process before the functions are compiled: the perf map must be
     // re-read on the later miss, not only on first open.

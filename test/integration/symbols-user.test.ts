@@ -239,7 +239,8 @@ describe('special mappings and other mount namespaces', () => {
   it('names [vdso] functions as nm -D names them in a dump of that vdso', async () => {
     const f = await start('split');
     const vdso = mapsOf(f.pid).find((m) => m.path === '[vdso]')!;
-    const dump = `${mkdtempSync(`${tmpdir()}/hotspan-vdso-`)}/vdso.so`;
+    const dumpDir = mkdtempSync(`${tmpdir()}/hotspan-vdso-`);
+    const dump = `${dumpDir}/vdso.so`;
     const pages = Number(vdso.end - vdso.start) / 4096;
     run('dd', [`if=/proc/${f.pid}/mem`, `of=${dump}`, 'bs=4096', `skip=${Number(vdso.start) / 4096}`, `count=${pages}`, 'status=none']);
     const fn = nmSymbol(dump, '__vdso_clock_gettime', true);
@@ -251,7 +252,7 @@ describe('special mappings and other mount namespaces', () => {
       .map((l) => l.split(/\s+/)[2]!.replace(/@.*$/, ''));
     expect(sameAddress).toContain(frame!.name);
     expect(frame).toMatchObject({ module: '[vdso]', resolved: true });
-    rmSync(dump, { force: true });
+    rmSync(dumpDir, { recursive: true, force: true });
   });
 
   it('names a binary whose path means another file on the host (private mount namespace)', async () => {
