@@ -195,6 +195,22 @@ describe('process lifecycle', () => {
     expect(sym.stats().mapsReads).toBe(3);
   });
 
+  it('stays correct when the file cache is smaller than the working set (LRU evicts, reloads)', async () => {
+    const file = `${FIXTURE_BIN}/split`;
+    const f = await start('split', LIBC);
+    const libcPath = mapsOf(f.pid).find((m) => m.path.endsWith('/libc.so.6'))!.path;
+    const sym = new Symbolizer({ maxCachedFiles: 1 });
+    const burnA = runtimeAddress(f.pid, file, file, nmSymbol(file, 'burn_a').vaddr + 1);
+    const getpid = nmSymbol(LIBC, 'getpid', true);
+    const libcAddr = runtimeAddress(f.pid, libcPath, LIBC, getpid.vaddr + 1);
+    for (let i = 0; i < 3; i++) {
+      expect(sym.userFrames(f.pid, [burnA])[0]!.name).toBe('burn_a');
+      expect(['getpid', '__getpid']).toContain(sym.userFrames(f.pid, [libcAddr])[0]!.name);
+    }
+    expect(sym.stats().cachedFiles).toBe(1);
+    expect(sym.stats().fileLoads).toBe(6);
+  });
+
   it('a process that exits between maps read and lookup gives frames, never throws', async () => {
     const file = `${FIXTURE_BIN}/exiting`;
     const f = await startFixture(file, []);

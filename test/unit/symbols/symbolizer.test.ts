@@ -1,0 +1,65 @@
+// Symbolizer over a fake procfs (procRoot option): container perf-map lookup by
+// namespace pid, placeholders for unknown and vanished processes. No root needed.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Symbolizer } from '../../../src/symbols/index.js';
+
+const root = mkdtempSync(`${tmpdir()}/hotspan-fakeproc-`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A containerised process: host pid 4242, pid 7 inside its pid namespace. */
+function fakeProcess(): { procRoot: string; perfMap: string } {
+  const procRoot = `${root}/proc`;
+  const containerRoot = `${root}/container`;
+  mkdirSync(`${procRoot}/4242`, { recursive: true });
+  mkdirSync(`${containerRoot}/tmp`, { recursive: true });
+  writeFileSync(
+    `${procRoot}/4242/maps`,
+    [
+      '7f0000000000-7f0000100000 r-xp 00000000 00:00 0 ',
+      '7f0000200000-7f0000201000 rw-p 00000000 00:00 0 ',
+      '7f0000300000-7f0000301000 r-xp 00001000 fe:00 99999999                   /does/not/exist/libgone.so',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(`${procRoot}/4242/status`, 'Name:\tnode\nPid:\t4242\nNSpid:\t4242\t7\n');
+  symlinkSync(containerRoot, `${procRoot}/4242/root`);
+  const perfMap = `${containerRoot}/tmp/perf-7.map`;
+  writeFileSync(perfMap, '7f0000001000 100 JS:*handler file:///app/server.js:42:3\n');
+  return { procRoot, perfMap };
+}
+
+describe('Symbolizer (fake procfs)', () => {
+  const { procRoot, perfMap } = fakeProcess();
+
+  it('finds the perf map of a containerised process by its namespace pid, and re-reads it on a miss', () => {
+    const sym = new Symbolizer({ procRoot });
+    const [f] = sym.userFrames(4242, [0x7f0000001010n]);
+    expect(f).toEqual({ name: 'handler', kind: 'v8js', address: 0x7f0000001010n, module: 'perf-map', file: '/app/server.js', line: 42, resolved: true });
+    // Not in the map yet: placeholder. Then the JIT appends it and the next miss reads it.
+    expect(sym.userFrames(4242, [0x7f0000002010n])[0]).toMatchObject({ name: '[unknown]', resolved: false, module: '[anon]' });
+    appendFileSync(perfMap, '7f0000002000 40 JS:~later /app/lib.js:7\n');
+    expect(sym.userFrames(4242, [0x7f0000002010n])[0]).toMatchObject({ name: 'later', kind: 'v8js', line: 7 });
+  });
+
+  it('keeps unreadable files as module+0xoffset and addresses outside every mapping as [unknown]', () => {
+    const sym = new Symbolizer({ procRoot, mapsRereadIntervalMs: 0 });
+    const frames = sym.userFrames(4242, [0x7f0000300010n, 0x7f0000200010n, 0x1000n]);
+    // File offset = 0x10 into the mapping + its 0x1000 file offset.
+    expect(frames[0]).toMatchObject({ name: 'libgone.so+0x1010', kind: 'native', module: 'libgone.so', resolved: false });
+    expect(frames[0]!.mapping).toEqual({ path: '/does/not/exist/libgone.so', start: 0x7f0000300000n, end: 0x7f0000301000n, fileOffset: 0x1000n });
+    // Non-executable mappings are not code: [unknown], as is an unmapped address.
+    expect(frames[1]).toMatchObject({ name: '[unknown]', resolved: false });
+    expect(frames[2]).toMatchObject({ name: '[unknown]', kind: 'unknown', resolved: false });
+    expect(sym.stats()).toMatchObject({ misses: 3, cachedProcesses: 1 });
+  });
+
+  it('returns placeholders for a process that does not exist, never throws', () => {
+    const sym = new Symbolizer({ procRoot });
+    expect(sym.userFrames(999999, [0x401000n, 0x401010n]).map((f) => f.name)).toEqual(['[unknown]', '[unknown]']);
+    expect(sym.processExecutable(999999)).toBeUndefined();
+    sym.forgetProcess(999999);
+    expect(sym.stats().cachedProcesses).toBe(0);
+  });
+});
