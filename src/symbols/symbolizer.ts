@@ -275,7 +275,10 @@ export class Symbolizer {
   }
 
   private mayRereadMaps(state: ProcessState): boolean {
-    return !state.gone && Date.now() - state.lastMapsReadMs >= this.mapsRereadIntervalMs;
+    // A pid whose maps could not be read is retried too (pid reuse, a transient
+    // error), but at most once a second: most such pids have simply exited.
+    const intervalMs = state.gone ? Math.max(1000, this.mapsRereadIntervalMs) : this.mapsRereadIntervalMs;
+    return Date.now() - state.lastMapsReadMs >= intervalMs;
   }
 
   private readProcess(pid: number): ProcessState {

@@ -83,8 +83,20 @@ export function mapsOf(pid: number): MapsRow[] {
     });
 }
 
-/** PT_LOAD segments from `readelf -lW`. */
+const segmentCache = new Map<string, Array<{ offset: number; vaddr: number; fileSize: number }>>();
+const nmCache = new Map<string, string>();
+
+/** PT_LOAD segments from `readelf -lW` (memoised: fixtures do not change during a run). */
 export function loadSegments(file: string): Array<{ offset: number; vaddr: number; fileSize: number }> {
+  let segs = segmentCache.get(file);
+  if (!segs) {
+    segs = readelfLoads(file);
+    segmentCache.set(file, segs);
+  }
+  return segs;
+}
+
+function readelfLoads(file: string): Array<{ offset: number; vaddr: number; fileSize: number }> {
   return run('readelf', ['-lW', file])
     .split('\n')
     .filter((l) => /^\s+LOAD\s/.test(l))
@@ -96,7 +108,13 @@ export function loadSegments(file: string): Array<{ offset: number; vaddr: numbe
 
 /** Symbol vaddr and size from nm. */
 export function nmSymbol(file: string, name: string, dynamic = false): { vaddr: number; size: number } {
-  for (const line of run('nm', ['-S', '--defined-only', ...(dynamic ? ['-D'] : []), file]).split('\n')) {
+  const key = `${dynamic ? '-D ' : ''}${file}`;
+  let out = nmCache.get(key);
+  if (out === undefined) {
+    out = run('nm', ['-S', '--defined-only', ...(dynamic ? ['-D'] : []), file]);
+    nmCache.set(key, out);
+  }
+  for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f.length === 4 && f[3]!.replace(/@.*$/, '') === name) return { vaddr: parseInt(f[0]!, 16), size: parseInt(f[1]!, 16) };
   }
