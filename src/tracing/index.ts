@@ -7,6 +7,16 @@ export { createSpanBuilder, spanAttributes, normalizeMethod } from './spans.js';
 export type { SpanBuilder, SpanBuilderOptions } from './spans.js';
 export { createDurationHistograms, DURATION_BUCKETS_S, durationAttributes } from './metrics.js';
 export type { DurationHistograms } from './metrics.js';
+export { SpanProfileJoiner } from './span-profile-join.js';
+export type { JoinOptions, JoinStats, RequestStartedEvent } from './span-profile-join.js';
+export {
+  ATTR_CPU_TIME,
+  ATTR_CPU_SAMPLES,
+  ATTR_CPU_AMBIGUOUS_SAMPLES,
+  ATTR_CPU_HOTTEST_FUNCTION,
+  ATTR_PYROSCOPE_PROFILE_ID,
+  leafFunction,
+} from './span-cpu.js';
 
 /** Span → the OTLP exporter's SpanRecord (SERVER = 2, CLIENT = 3; status ERROR = 2). */
 export function toSpanRecord(span: Span, resource: Attributes): SpanRecord {
