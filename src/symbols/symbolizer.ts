@@ -80,10 +80,14 @@ interface ProcessState {
   sameRoot: boolean;
   lastMapsReadMs: number;
   gone: boolean;
+  /** undefined: not looked for yet; null: none found at perfMapCheckedMs. */
   perfMap?: PerfMap | null;
+  perfMapCheckedMs?: number;
 }
 
 const UNKNOWN = '[unknown]';
+/** How often to look again for a perf map that did not exist. */
+const PERF_MAP_RETRY_MS = 2000;
 
 /** Index of the mapping containing addr, or -1 (binary search over sorted, disjoint ranges). */
 function findIndex(state: ProcessState, addr: number): number {
@@ -227,7 +231,11 @@ export class Symbolizer {
       const ms = state.mappings[idx]!;
       if (ms.map.path === '' || (ms.map.path.startsWith('[') && ms.map.path !== '[vdso]')) {
         // Anonymous executable memory: JIT code, named by the perf map if any.
-        if (state.perfMap === undefined) state.perfMap = this.openPerfMap(pid);
+        // A JIT may create its map after we first looked: retry a missing one now and then.
+        if (state.perfMap === undefined || (state.perfMap === null && Date.now() - (state.perfMapCheckedMs ?? 0) >= PERF_MAP_RETRY_MS)) {
+          state.perfMapCheckedMs = Date.now();
+          state.perfMap = this.openPerfMap(pid);
+        }
         let jit = state.perfMap?.lookup(probe);
         if (!jit && state.perfMap && !perfMapRefreshed) {
           // The map file grows as the JIT compiles; read what was appended.
