@@ -58,7 +58,10 @@ fi
 # npm dependencies (a fresh clone has none).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies"
-  npm ci --no-audit --no-fund >/dev/null
+  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages
+  # (e.g. @duckdb/node-bindings-darwin-*) out of the lock file and then `npm ci`
+  # refuses it as out of sync. The lock file still pins every version installed.
+  npm install --no-audit --no-fund >/dev/null
 fi
 
 # BPF objects: CO-RE against the running kernel's BTF (see bpf/Makefile).
