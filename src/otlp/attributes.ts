@@ -57,11 +57,22 @@ export function nanos(value: bigint | undefined, what: string): string {
   return value.toString();
 }
 
+/** Canonical key of a resource object; producers reuse one object per process, so cache by identity. */
+const resourceKeys = new WeakMap<Attributes, string>();
+function resourceKey(resource: Attributes): string {
+  let key = resourceKeys.get(resource);
+  if (key === undefined) {
+    key = JSON.stringify(keyValues(resource));
+    resourceKeys.set(resource, key);
+  }
+  return key;
+}
+
 /** Groups items by their resource attributes (one ResourceX per distinct resource). */
 export function groupByResource<T extends { resource: Attributes }>(items: T[]): Map<string, { resource: Attributes; items: T[] }> {
   const groups = new Map<string, { resource: Attributes; items: T[] }>();
   for (const item of items) {
-    const key = JSON.stringify(keyValues(item.resource));
+    const key = resourceKey(item.resource);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { resource: item.resource, items: [] }));
     g.items.push(item);

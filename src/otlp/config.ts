@@ -31,6 +31,10 @@ export interface ExporterSettings {
   maxQueueSize?: number;
   maxExportBatchSize?: number;
   scheduledDelayMs?: number;
+  /** Export requests in flight at once; more hides network round trips. */
+  maxConcurrentExports?: number;
+  /** Profiles only: cap on CPU samples held in queued windows (windows vary from 0 to 100k samples). */
+  maxQueueSamples?: number;
 }
 
 export interface ExporterConfigInput extends ExporterSettings {
@@ -58,6 +62,8 @@ export interface SignalExporterConfig {
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMs: number;
+  maxConcurrentExports: number;
+  maxQueueSamples: number;
 }
 
 export class OtlpConfigError extends Error {
@@ -211,6 +217,9 @@ export function resolveExporterConfig(
       maxQueueSize: pick('maxQueueSize')[0] ?? q.maxQueueSize,
       maxExportBatchSize: pick('maxExportBatchSize')[0] ?? q.maxExportBatchSize,
       scheduledDelayMs: pick('scheduledDelayMs')[0] ?? q.scheduledDelayMs,
+      maxConcurrentExports: pick('maxConcurrentExports')[0] ?? 2,
+      // ~0.5 KB per queued sample with its frame array: 20k samples ≈ 10 MB.
+      maxQueueSamples: pick('maxQueueSamples')[0] ?? 20_000,
     };
     if (cfg.maxExportBatchSize > cfg.maxQueueSize) cfg.maxExportBatchSize = cfg.maxQueueSize;
     if (!Number.isInteger(cfg.timeoutMs) || cfg.timeoutMs <= 0) {

@@ -61,6 +61,9 @@ class Dictionary {
     stackTable: [{ locationIndices: [] }],
   };
   private readonly index = new Map<string, number>();
+  /** Symbolizers share Frame objects and frame arrays between samples; skip re-keying those. */
+  readonly locationOfFrame = new WeakMap<Frame, number>();
+  readonly stackOfFrames = new WeakMap<Frame[], number>();
 
   private intern<T>(kind: string, key: string, table: T[], make: () => T): number {
     const k = `${kind}\0${key}`;
@@ -183,8 +186,19 @@ function windowProfile(d: Dictionary, w: ProfileWindow, opts: ProfilesToOtlpOpti
 
 function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtlpOptions) {
   const linkIndex = s.traceId && s.spanId ? d.link(s.traceId, s.spanId) : 0;
-  const locations = s.frames.map((f) => d.location(mappingIndex(d, f, pid, opts), f));
-  const stackIndex = d.stack(locations);
+  let stackIndex = d.stackOfFrames.get(s.frames);
+  if (stackIndex === undefined) {
+    const locations = s.frames.map((f) => {
+      let li = d.locationOfFrame.get(f);
+      if (li === undefined) {
+        li = d.location(mappingIndex(d, f, pid, opts), f);
+        d.locationOfFrame.set(f, li);
+      }
+      return li;
+    });
+    stackIndex = d.stack(locations);
+    d.stackOfFrames.set(s.frames, stackIndex);
+  }
   const attributeIndices = [
     d.attr('thread.id', s.tid),
     d.attr('thread.name', s.threadName),

@@ -45,7 +45,7 @@ function encoded<T>(signal: Signal, c: Converted<T>, enc: SignalEncoder): Encode
 
 /** Builds the four pipelines over caller-supplied encoders and senders (shared by gRPC and file exporters). */
 export function buildExporter(
-  configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs'>>,
+  configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'maxConcurrentExports' | 'maxQueueSamples'>>,
   enc: SignalEncoder,
   sendFor: (signal: Signal) => { send(body: Uint8Array, timeoutMs?: number): Promise<ExportResult>; close(): void | Promise<void> },
   options: ExporterOptions = {},
@@ -53,11 +53,13 @@ export function buildExporter(
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const log = options.log ?? defaultLog;
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
-  const make = <T>(signal: Signal, convert: (batch: T[]) => Converted<object>) => {
+  const make = <T>(signal: Signal, convert: (batch: T[]) => Converted<object>, weightOf?: (item: T) => number) => {
     senders[signal] = sendFor(signal);
     return new SignalPipeline<T>({
       signal,
       ...configs[signal],
+      weightOf,
+      maxQueueWeight: weightOf ? configs[signal].maxQueueSamples : undefined,
       backoff,
       log,
       encode: (batch) => encoded(signal, convert(batch), enc),
@@ -68,7 +70,7 @@ export function buildExporter(
     traces: make<SpanRecord>('traces', spansToOtlp),
     metrics: make<MetricPoint>('metrics', metricsToOtlp),
     logs: make<LogRecord>('logs', logsToOtlp),
-    profiles: make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, options.profiles)),
+    profiles: make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, options.profiles), (w) => w.samples.length),
   };
   const all = () => Object.values(pipelines) as SignalPipeline<unknown>[];
   let shutdownPromise: Promise<void> | undefined;

@@ -5,7 +5,7 @@
  *
  * Contract with callers: push() is synchronous, O(batch), never throws and never waits on the
  * network — the agent keeps profiling whatever the backend does. Memory is bounded by
- * maxQueueSize items plus the one batch in flight.
+ * maxQueueSize items plus maxConcurrentExports batches in flight.
  *
  * Delivery: a batch is re-sent until it succeeds, fails permanently, exceeds backoff.maxElapsedMs,
  * or shutdown's deadline passes; items are counted in exactly one of exported / dropped.
@@ -25,6 +25,14 @@ export interface PipelineOptions<T> {
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMs: number;
+  /**
+   * Optional second bound for items of very different sizes (profile windows): the queue also
+   * drops oldest while the summed weight would exceed maxQueueWeight. The newest item always stays.
+   */
+  weightOf?: (item: T) => number;
+  maxQueueWeight?: number;
+  /** Requests in flight at once (default 1). More hides round trips; each holds one encoded batch. */
+  maxConcurrentExports?: number;
   backoff: BackoffPolicy;
   encode(batch: T[]): Encoded;
   send(body: Uint8Array, timeoutMs?: number): Promise<ExportResult>;
@@ -56,49 +64,77 @@ export function emptyStats(): SignalStats {
 }
 
 export class SignalPipeline<T> {
+  /** Items queued; the live part is queue[head..]. A head index makes drop-oldest O(1). */
   private queue: T[] = [];
+  private head = 0;
+  private weight = 0;
   private readonly counts = emptyStats();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private inFlight = 0;
+  /** Resolvers waiting for any in-flight export to finish (flush). */
+  private waiters: Array<() => void> = [];
   private closed = false;
+  private flushing = 0;
+  private kickPending = false;
   /** Time after which retries stop (set by shutdown). */
   private deadline = Infinity;
-  private wake: (() => void) | undefined;
+  private readonly sleepers = new Set<() => void>();
   private failing = false;
 
   constructor(private readonly o: PipelineOptions<T>) {}
+
+  private get depth(): number {
+    return this.queue.length - this.head;
+  }
+
+  private take(n: number): T[] {
+    const batch = this.queue.slice(this.head, this.head + n);
+    this.head += batch.length;
+    if (this.o.weightOf) for (const item of batch) this.weight -= this.o.weightOf(item);
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
 
   push(items: readonly T[]): void {
     if (this.closed) {
       this.counts.dropped += items.length;
       return;
     }
+    const maxWeight = this.o.maxQueueWeight ?? Infinity;
     for (const item of items) {
-      if (this.queue.length >= this.o.maxQueueSize) {
+      const w = this.o.weightOf ? this.o.weightOf(item) : 0;
+      while (this.depth > 0 && (this.depth >= this.o.maxQueueSize || this.weight + w > maxWeight)) {
         // Drop oldest: recent data is worth more to someone looking at a live system.
-        this.queue.shift();
+        if (this.o.weightOf) this.weight -= this.o.weightOf(this.queue[this.head]!);
+        (this.queue as Array<T | undefined>)[this.head++] = undefined;
         this.counts.dropped++;
         this.counts.droppedOverflow++;
       }
       this.queue.push(item);
+      this.weight += w;
     }
-    if (this.queue.length >= this.o.maxExportBatchSize) this.kickSoon();
-    else if (!this.timer && !this.running && this.queue.length > 0) {
-      this.timer = setTimeout(() => this.kick(), this.o.scheduledDelayMs);
-      this.timer.unref();
-    }
+    if (this.head > this.o.maxQueueSize) this.take(0);
+    this.schedule();
   }
 
   stats(): SignalStats {
-    return { ...this.counts, queueDepth: this.queue.length };
+    return { ...this.counts, queueDepth: this.depth };
   }
 
   /** Sends everything queued now; resolves when the queue is empty or the deadline passed. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.running) {
-      if (Date.now() >= this.deadline) return;
-      this.kick();
-      await this.running;
+    this.flushing++;
+    try {
+      while ((this.depth > 0 || this.inFlight > 0) && Date.now() < this.deadline) {
+        this.kick();
+        if (this.inFlight === 0) break; // nothing could start (deadline passed)
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    } finally {
+      this.flushing--;
     }
   }
 
@@ -106,46 +142,64 @@ export class SignalPipeline<T> {
   async shutdown(deadlineMs: number): Promise<void> {
     this.closed = true;
     this.deadline = Date.now() + deadlineMs;
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
     await Promise.race([this.flush(), timeout]);
-    this.wake?.();
-    this.counts.dropped += this.queue.length;
+    clearTimeout(timer);
+    for (const wake of [...this.sleepers]) wake();
+    this.counts.dropped += this.depth;
     this.queue = [];
+    this.head = 0;
+    this.weight = 0;
     if (this.timer) clearTimeout(this.timer);
   }
 
-  private kickPending = false;
-
-  /** Encoding a batch can take milliseconds (profiles): do it on a later tick, not inside the caller's push(). */
-  private kickSoon(): void {
-    if (this.kickPending || this.running) return;
-    this.kickPending = true;
-    setImmediate(() => {
-      this.kickPending = false;
-      this.kick();
-    });
+  /** Starts exports for full batches soon, or arms the batch timer for a partial one. */
+  private schedule(): void {
+    if (this.depth >= this.o.maxExportBatchSize) {
+      // Encoding a batch can take milliseconds (profiles): do it on a later tick, not inside the caller's push().
+      if (!this.kickPending && this.inFlight < this.maxConcurrent()) {
+        this.kickPending = true;
+        setImmediate(() => {
+          this.kickPending = false;
+          this.kick();
+        });
+      }
+    } else if (!this.timer && this.depth > 0 && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick(true);
+      }, this.o.scheduledDelayMs);
+      this.timer.unref();
+    }
   }
 
-  private kick(): void {
-    if (this.timer) {
+  private maxConcurrent(): number {
+    return this.o.maxConcurrentExports ?? 1;
+  }
+
+  /** Starts as many exports as concurrency allows; partial batches only when `partial` or flushing. */
+  private kick(partial = false): void {
+    while (this.inFlight < this.maxConcurrent() && this.depth > 0 && Date.now() < this.deadline) {
+      if (this.depth < this.o.maxExportBatchSize && !partial && this.flushing === 0 && !this.closed) break;
+      const batch = this.take(this.o.maxExportBatchSize);
+      this.inFlight++;
+      this.exportBatch(batch)
+        .catch((err) => {
+          this.counts.dropped += batch.length;
+          this.o.log(`otlp ${this.o.signal}: exporter bug, batch lost: ${(err as Error).stack ?? err}`);
+        })
+        .finally(() => {
+          this.inFlight--;
+          const waiters = this.waiters;
+          this.waiters = [];
+          for (const w of waiters) w();
+          this.schedule();
+        });
+    }
+    if (this.timer && this.depth === 0) {
       clearTimeout(this.timer);
       this.timer = undefined;
-    }
-    if (this.running) return;
-    this.running = this.drain()
-      .catch((err) => this.o.log(`otlp ${this.o.signal}: exporter bug, batch lost: ${(err as Error).stack ?? err}`))
-      .finally(() => {
-        this.running = undefined;
-        if (this.queue.length > 0 && !this.closed) this.push([]);
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 && Date.now() < this.deadline) {
-      const batch = this.queue.splice(0, this.o.maxExportBatchSize);
-      await this.exportBatch(batch);
-      // Below a full batch, wait for the timer again (batching by time).
-      if (this.queue.length < this.o.maxExportBatchSize && !this.closed) break;
     }
   }
 
@@ -206,15 +260,13 @@ export class SignalPipeline<T> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(t);
-        this.wake = undefined;
+        this.sleepers.delete(wake);
         resolve();
       };
+      const t = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 }

@@ -287,7 +287,7 @@ describe('file exporter', () => {
       // Back through protobufjs: ids hex → bytes is the only difference from the wire form.
       const p = read('profiles')[0];
       for (const link of p.dictionary.linkTable) for (const k of ['traceId', 'spanId']) if (link[k]) link[k] = Buffer.from(link[k], 'hex').toString('base64');
-      const decoded = decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', p));
+      const decoded = decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', p, { normalize: true }));
       expect(validateProfilesData(decoded)).toEqual([]);
       expect(decoded.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples.reduce((a, s) => a + s.values.length, 0)).toBe(30);
     } finally {
