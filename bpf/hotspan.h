@@ -55,7 +55,7 @@ struct hotspan_cpu_sample {
 #define HOTSPAN_NET_MAX_CAPTURE_BYTES 8192
 #define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
 /* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied. */
-#define HOTSPAN_NET_MAX_IOVECS 8
+#define HOTSPAN_NET_MAX_IOVECS 64
 
 /* Record kinds of the `net_events` ring buffer (continue hotspan_event_kind's numbering). */
 enum hotspan_net_event_kind {

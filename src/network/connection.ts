@@ -119,6 +119,7 @@ export class Connection {
     this.detectBuf = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };
     if (d === 'unknown') {
       this.protocol = 'unknown';
+      this.counters.unknownProtocolConnections++;
       return;
     }
     if (this.requestDirection === undefined) {

@@ -132,6 +132,12 @@ export class Http1Parser {
           }
           const end = findHeadEnd(buf, pos);
           if (end < 0) {
+            // Reject a bad start line as soon as it is visible: junk must not sit in the buffer
+            // (up to maxHeadBytes) waiting for a blank line that never comes.
+            if (!this.plausibleStart(buf, pos)) {
+              this.fail('malformed start line');
+              break;
+            }
             if (buf.length - pos > this.maxHeadBytes) {
               this.fail(`header section longer than ${this.maxHeadBytes} bytes`);
               pos = buf.length;
@@ -246,6 +252,11 @@ export class Http1Parser {
       return 'skipped';
     }
     const wasIdle = this.idle || (this.state === 'seek' && !this.inMessage);
+    if (this.state === 'head' && this.inMessage && !this.msgHeadSeen) {
+      // A header section cut short (capture limit or loss): it cannot be parsed.
+      this.parseErrors++;
+      this.events.parseError('header section cut off');
+    }
     this.abandon(meta);
     return wasIdle ? 'idle' : 'lost';
   }
@@ -290,6 +301,30 @@ export class Http1Parser {
     const m = (this.kind === 'request' ? REQUEST_START : RESPONSE_START).exec(text);
     if (!m) return -1;
     return pos + m.index + (m[0].startsWith('\n') ? 1 : 0);
+  }
+
+  /**
+   * Can the bytes from `pos` (no complete header section yet) still begin a valid message? Checks
+   * the first line once it is complete, and before that its first bytes (a method token, or
+   * "HTTP/"), so binary junk fails at once instead of being buffered.
+   */
+  private plausibleStart(buf: Uint8Array, pos: number): boolean {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl >= 0) {
+      const line = latin1(buf, pos, nl > pos && buf[nl - 1] === 0x0d ? nl - 1 : nl);
+      return (this.kind === 'request' ? REQUEST_LINE : STATUS_LINE).test(line);
+    }
+    const n = Math.min(buf.length - pos, 16);
+    if (this.kind === 'response') {
+      for (let i = 0; i < Math.min(n, 5); i++) if (buf[pos + i] !== HTTP_SLASH[i]) return false;
+      return buf.length - pos <= MAX_LINE_BYTES;
+    }
+    for (let i = 0; i < n; i++) {
+      const b = buf[pos + i]!;
+      if (b === 0x20) return i > 0 && buf.length - pos <= MAX_LINE_BYTES;
+      if (!isTokenByte(b)) return false;
+    }
+    return n < 16; // a method longer than 15 bytes is not one
   }
 
   private finishMessage(meta: ChunkMeta): void {
@@ -365,6 +400,17 @@ export class Http1Parser {
     else this.finishMessage(meta);
     return true;
   }
+}
+
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+
+/** RFC 9110 tchar. */
+function isTokenByte(b: number): boolean {
+  return (
+    (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
+    b === 0x21 || (b >= 0x23 && b <= 0x27) || b === 0x2a || b === 0x2b || b === 0x2d || b === 0x2e ||
+    b === 0x5e || b === 0x5f || b === 0x60 || b === 0x7c || b === 0x7e
+  );
 }
 
 /** Index just past the blank line ending a header section, or -1. Accepts bare LF line ends. */

@@ -296,7 +296,10 @@ export class Http2Connection {
         return;
       }
       case FRAME.GOAWAY: {
-        if (payload.length < 4) return;
+        // Last-stream-id names the highest stream *the sender* processed among those its peer
+        // opened: only the server's GOAWAY can abandon requests (a client's GOAWAY, sent on a
+        // normal session close, is about server-pushed streams).
+        if (payload.length < 4 || dir !== this.responseDirection) return;
         const last = ((payload[0]! & 0x7f) << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!;
         for (const s of [...this.streams.values()]) {
           if (s.id > last && s.status === undefined) this.finish(s, meta, 'goaway');

@@ -49,6 +49,7 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
     droppedRequests: 0,
     implicitConnections: 0,
     evictedConnections: 0,
+    unknownProtocolConnections: 0,
     records: 0,
   };
   const maxConnections = opts.maxConnections ?? 65_536;

@@ -166,5 +166,7 @@ export interface L7Counters {
   implicitConnections: number;
   /** Connections evicted because the table was full. */
   evictedConnections: number;
+  /** Connections whose first request bytes matched no known protocol (only L4 is reported). */
+  unknownProtocolConnections: number;
   records: number;
 }
