@@ -1,5 +1,6 @@
 /** Helpers turning decoded OTLP values (protobufjs toObject shape) into plain JS. Pure. */
 
+import { createHash } from 'node:crypto';
 import type { AnyValueObject, KeyValueObject } from '../otlp/index.js';
 
 export type PlainValue = string | number | boolean | null | PlainValue[] | { [k: string]: PlainValue };
@@ -84,11 +85,14 @@ export interface ResourceColumns {
   processName: string;
   containerId: string;
   pid: number | null;
+  /** Content hash of the resource; the attributes are stored once in the `resources` table. */
+  resourceId: bigint;
   /** All resource attributes as JSON text. */
   resourceJson: string;
 }
 
 export function resourceColumns(attrs: Record<string, PlainValue>): ResourceColumns {
+  const resourceJson = JSON.stringify(attrs);
   return {
     serviceName: stringAttr(attrs, 'service.name') ?? '',
     serviceVersion: stringAttr(attrs, 'service.version') ?? '',
@@ -96,7 +100,8 @@ export function resourceColumns(attrs: Record<string, PlainValue>): ResourceColu
     processName: stringAttr(attrs, 'process.executable.name') ?? '',
     containerId: stringAttr(attrs, 'container.id') ?? '',
     pid: intAttr(attrs, 'process.pid'),
-    resourceJson: JSON.stringify(attrs),
+    resourceId: createHash('sha256').update(resourceJson).digest().readBigInt64BE(0),
+    resourceJson,
   };
 }
 

@@ -53,9 +53,19 @@ function resourceCols<R>(res: (r: R) => ResourceColumns): Column<R>[] {
     { name: 'host_name', type: VARCHAR, get: (r) => res(r).hostName },
     { name: 'process_name', type: VARCHAR, get: (r) => res(r).processName },
     { name: 'container_id', type: VARCHAR, get: (r) => res(r).containerId },
-    { name: 'resource', type: VARCHAR, get: (r) => res(r).resourceJson },
+    // The full attribute set is stored once per distinct resource (RESOURCES), not per row.
+    { name: 'resource_id', type: BIGINT, get: (r) => res(r).resourceId },
   ];
 }
+
+export const RESOURCES: TableSpec<ResourceColumns> = {
+  name: 'resources',
+  timeColumn: null,
+  columns: [
+    { name: 'resource_id', type: BIGINT, get: (r) => r.resourceId },
+    { name: 'attributes', type: VARCHAR, get: (r) => r.resourceJson },
+  ],
+};
 
 export const SAMPLES: TableSpec<SampleRow> = {
   name: 'samples',
@@ -181,7 +191,7 @@ export function createTableSql(spec: TableSpec<never>): string {
 export function schemaSql(): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
-    ...[SAMPLES, STACKS, SPANS, METRICS, LOGS].map((t) => createTableSql(t as TableSpec<never>)),
+    ...[SAMPLES, STACKS, RESOURCES, SPANS, METRICS, LOGS].map((t) => createTableSql(t as TableSpec<never>)),
     // L4/L7 flows arrive as metrics whose points name a peer; the view gives them their own name.
     `CREATE OR REPLACE VIEW flows AS
        SELECT time_unix_ns, name, value, service_name, pid, container_id,

@@ -17,7 +17,7 @@ import type {
   ExportTraceServiceRequestObject,
   OtlpSink,
 } from '../otlp/index.js';
-import type { MalformedCounts } from './attributes.js';
+import type { MalformedCounts, ResourceColumns } from './attributes.js';
 import { appendRows } from './append.js';
 import { decodeLogs } from './decode-logs.js';
 import { decodeMetrics } from './decode-metrics.js';
@@ -25,7 +25,7 @@ import { decodeProfiles, type StackRow } from './decode-profiles.js';
 import { decodeTraces } from './decode-traces.js';
 import * as queries from './queries.js';
 import * as retention from './retention.js';
-import { LOGS, METRICS, SAMPLES, SCHEMA_VERSION, SPANS, STACKS, schemaSql, type TableSpec } from './schema.js';
+import { LOGS, METRICS, RESOURCES, SAMPLES, SCHEMA_VERSION, SPANS, STACKS, schemaSql, type TableSpec } from './schema.js';
 import type {
   MergeQuery,
   MergedProfile,
@@ -67,6 +67,8 @@ export class Store implements OtlpSink {
   private readonly appenders = new Map<string, DuckDBAppender>();
   /** Stack ids known to be in the `stacks` table, so each stack is written once. */
   private readonly knownStacks = new Set<bigint>();
+  /** Resource ids already in the `resources` table. Resources are few (one per process) and kept. */
+  private readonly knownResources = new Set<bigint>();
   /** Set while stack garbage collection runs; ingest waits for it (see collectStacks). */
   private stackGc: Promise<void> | null = null;
   private retentionRun: Promise<{ deletedRows: number }> | null = null;
@@ -130,11 +132,14 @@ export class Store implements OtlpSink {
       opts.retentionMs ?? DEFAULT_RETENTION_MS,
       opts.maxBytes ?? DEFAULT_MAX_BYTES,
     );
-    for (const t of [SAMPLES, STACKS, SPANS, METRICS, LOGS]) {
+    for (const t of [SAMPLES, STACKS, RESOURCES, SPANS, METRICS, LOGS]) {
       store.appenders.set(t.name, await ingestConn.createAppender(t.name));
     }
     for (const r of await queries.readObjects(ingestConn, 'SELECT DISTINCT stack_id FROM stacks')) {
       store.knownStacks.add(r.stack_id as bigint);
+    }
+    for (const r of await queries.readObjects(ingestConn, 'SELECT DISTINCT resource_id FROM resources')) {
+      store.knownResources.add(r.resource_id as bigint);
     }
     const intervalMs = opts.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
     if (intervalMs > 0) {
@@ -155,6 +160,7 @@ export class Store implements OtlpSink {
     const newStacks: StackRow[] = [];
     for (const s of stacks.values()) if (!this.knownStacks.has(s.stackId)) newStacks.push(s);
     // Stacks first, so a reader never sees a sample whose stack is missing.
+    this.appendResources(samples);
     this.append(STACKS, newStacks, 'stacks');
     for (const s of newStacks) this.knownStacks.add(s.stackId);
     this.append(SAMPLES, samples, 'samples');
@@ -164,6 +170,7 @@ export class Store implements OtlpSink {
     await this.beforeIngest();
     const { spans, malformed } = decodeTraces(req);
     this.addMalformed(malformed);
+    this.appendResources(spans);
     this.append(SPANS, spans, 'spans');
   }
 
@@ -171,6 +178,7 @@ export class Store implements OtlpSink {
     await this.beforeIngest();
     const { metrics, malformed } = decodeMetrics(req);
     this.addMalformed(malformed);
+    this.appendResources(metrics);
     this.append(METRICS, metrics, 'metrics');
   }
 
@@ -178,6 +186,7 @@ export class Store implements OtlpSink {
     await this.beforeIngest();
     const { logs, malformed } = decodeLogs(req);
     this.addMalformed(malformed);
+    this.appendResources(logs);
     this.append(LOGS, logs, 'logs');
   }
 
@@ -289,6 +298,16 @@ export class Store implements OtlpSink {
     if (rows.length === 0) return;
     appendRows(this.appender(spec.name), spec, rows);
     this.counters.rowsIngested[counter] += rows.length;
+  }
+
+  private appendResources(rows: readonly { resource: ResourceColumns }[]): void {
+    const fresh = new Map<bigint, ResourceColumns>();
+    for (const r of rows) {
+      if (!this.knownResources.has(r.resource.resourceId)) fresh.set(r.resource.resourceId, r.resource);
+    }
+    if (fresh.size === 0) return;
+    appendRows(this.appender(RESOURCES.name), RESOURCES, [...fresh.values()]);
+    for (const id of fresh.keys()) this.knownResources.add(id);
   }
 
   private appender(table: string): DuckDBAppender {

