@@ -5,6 +5,7 @@
 import type { ProfileWindow } from '../profiling/types.js';
 import { metricsToOtlp, logsToOtlp, spansToOtlp, type Converted } from './convert-signals.js';
 import { profilesToOtlp, type ProfilesToOtlpOptions } from './convert-profiles.js';
+import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';
 import { createGrpcTransport, type Transport } from './grpc-transport.js';
 import { SignalPipeline, type Encoded, type SignalStats } from './pipeline.js';
@@ -29,6 +30,7 @@ export interface ExporterOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Where operational messages go (default: stderr). */
   log?: (message: string) => void;
+  /** Conversion options; by default htlhash is read from the mapped files (htlhash.ts). */
   profiles?: ProfilesToOtlpOptions;
 }
 
@@ -70,7 +72,7 @@ export function buildExporter(
     traces: make<SpanRecord>('traces', spansToOtlp),
     metrics: make<MetricPoint>('metrics', metricsToOtlp),
     logs: make<LogRecord>('logs', logsToOtlp),
-    profiles: make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, options.profiles), (w) => w.samples.length),
+    profiles: make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, { htlHashOf: htlHashOfMapping, ...options.profiles }), (w) => w.samples.length),
   };
   const all = () => Object.values(pipelines) as SignalPipeline<unknown>[];
   let shutdownPromise: Promise<void> | undefined;

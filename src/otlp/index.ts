@@ -18,6 +18,7 @@ export { profilesToOtlp } from './convert-profiles.js';
 export type { ProfilesToOtlpOptions } from './convert-profiles.js';
 export { spansToOtlp, metricsToOtlp, logsToOtlp } from './convert-signals.js';
 export { validateProfilesData } from './validate-profiles.js';
+export { htlHashOfFile, htlHashOfMapping } from './htlhash.js';
 export { attributesOf } from './attributes.js';
 export { selfMetricPoints, startSelfMetrics } from './self-metrics.js';
 export { encodeRequest, decodeRequest } from './proto-root.js';
