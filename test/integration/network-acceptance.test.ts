@@ -7,11 +7,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createL7Engine, type L7Engine, type RequestRecord } from '../../src/network/index.js';
-import { NetCapture } from '../../src/network/kernel/index.js';
+import { createFlowMetrics, NetCapture, type FlowRecord } from '../../src/network/kernel/index.js';
 import { createSpanBuilder, type Span } from '../../src/tracing/index.js';
 import { requireRoot, ROOT } from './support/env.js';
 
@@ -35,6 +36,7 @@ let ports: Ports;
 let serversPid = 0;
 const records: RequestRecord[] = [];
 const spans: Span[] = [];
+const flows: FlowRecord[] = [];
 
 /** Runs a node child and resolves with the first line it prints (JSON), rejecting on early exit. */
 function firstLine(args: string[], keep = false): Promise<{ line: string; child: ChildProcess }> {
@@ -170,6 +172,7 @@ beforeAll(async () => {
     onConnOpen: both((e, o) => e.onConnOpen(o)),
     onConnClose: both((e, c) => e.onConnClose(c)),
     onChunk: both((e, c) => e.onChunk(c)),
+    onFlow: (f) => flows.push(f),
   });
   const down = JSON.parse((await firstLine([join(FIXTURES, 'servers.cjs'), 'downstream'], true)).line) as { downstream: number };
   const main = await firstLine([join(FIXTURES, 'servers.cjs'), String(down.downstream)], true);
@@ -347,5 +350,40 @@ describe('network acceptance: real capture → L7 → spans, against tshark', ()
     });
     expect(capture!.counters().decodeErrors).toBe(0);
     expect(capture!.counters().sinkErrors).toBe(0);
+  });
+
+  it('flow records and flow metrics: a refused connect; bytes per flow equal what the peers moved', async () => {
+    if (!canRun) return;
+    const seen = flows.length;
+    // A port that was just free: bind it, read the number, close it.
+    const closedPort = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    expect(await client<{ code: string }>('refused', closedPort)).toEqual({ code: 'ECONNREFUSED' });
+    const sent = await client<{ responses: number; sentBytes: number; receivedBytes: number }>('pipeline', ports.http1, ['/status/200/flow-a', '/status/404/flow-b']);
+    expect(sent.responses).toBe(3);
+    await waitFor(() => flows.slice(seen).filter((f) => f.remote.port === ports.http1 || f.local.port === ports.http1 || f.remote.port === closedPort).length >= 3);
+    const fresh = flows.slice(seen);
+    const metrics = createFlowMetrics();
+    for (const f of fresh) metrics.record(f);
+    const points = metrics.collect();
+    const sum = (name: string, attrs: Record<string, unknown>) =>
+      points.filter((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)).reduce((a, p) => a + p.value, 0);
+
+    const refused = fresh.filter((f) => f.remote.port === closedPort);
+    expect(refused.map((f) => [f.role, f.outcome, f.errno])).toEqual([['client', 'refused', 111]]);
+    expect(sum('hotspan.network.flow.connections', { 'server.port': closedPort, 'hotspan.network.flow.outcome': 'refused' })).toBe(1);
+
+    const server = { 'hotspan.network.flow.role': 'server', 'server.port': ports.http1 };
+    const client_ = { 'hotspan.network.flow.role': 'client', 'server.port': ports.http1 };
+    expect(sum('hotspan.network.flow.connections', { ...server, 'hotspan.network.flow.outcome': 'closed' })).toBe(1);
+    expect(sum('hotspan.network.flow.bytes', { ...server, 'network.io.direction': 'receive' })).toBe(sent.sentBytes);
+    expect(sum('hotspan.network.flow.bytes', { ...server, 'network.io.direction': 'transmit' })).toBe(sent.receivedBytes);
+    expect(sum('hotspan.network.flow.bytes', { ...client_, 'network.io.direction': 'transmit' })).toBe(sent.sentBytes);
+    expect(sum('hotspan.network.flow.bytes', { ...client_, 'network.io.direction': 'receive' })).toBe(sent.receivedBytes);
+    expect(sum('hotspan.network.flow.retransmits', server)).toBe(0);
   });
 });
