@@ -27,6 +27,10 @@ export async function startTestServer(opts: {
   rejectCode?: grpc.status;
   credentials?: grpc.ServerCredentials;
   partialSuccess?: { rejected: number; message: string };
+  /** Trailers sent with each rejection (e.g. grpc-status-details-bin carrying RetryInfo). */
+  rejectTrailers?: () => grpc.Metadata;
+  /** Reject only the first N calls (instead of, or before, rejectUntilMs). */
+  rejectFirstCalls?: number;
 } = {}): Promise<TestServer> {
   const server = new grpc.Server();
   const state: TestServer = { port: 0, received: [], rejectedCalls: 0, close: async () => {} };
@@ -50,9 +54,11 @@ export async function startTestServer(opts: {
       },
       {
         Export: ((call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-          if (opts.rejectUntilMs !== undefined && Date.now() < opts.rejectUntilMs) {
+          const rejectByTime = opts.rejectUntilMs !== undefined && Date.now() < opts.rejectUntilMs;
+          const rejectByCount = opts.rejectFirstCalls !== undefined && state.rejectedCalls < opts.rejectFirstCalls;
+          if (rejectByTime || rejectByCount) {
             state.rejectedCalls++;
-            cb({ code: opts.rejectCode ?? grpc.status.UNAVAILABLE, details: 'test outage' });
+            cb({ code: opts.rejectCode ?? grpc.status.UNAVAILABLE, details: 'test outage', metadata: opts.rejectTrailers?.() });
             return;
           }
           state.received.push({ signal, request: decodeRequest(signal, call.request), metadata: call.metadata, atMs: Date.now() });

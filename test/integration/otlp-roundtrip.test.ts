@@ -29,6 +29,7 @@ import {
 } from '../../src/otlp/index.js';
 import type { ProfileWindow } from '../../src/profiling/types.js';
 import { startCountingProxy, startTestServer } from './otlp-helpers.js';
+import { retryInfoDetails } from '../../src/otlp/retry.js';
 
 const resource = { 'service.name': 'checkout', 'host.name': 'node-1', 'process.pid': 77 };
 const T0 = 1_700_000_000_000_000_000n;
@@ -261,6 +262,68 @@ describe('exporter transport options', () => {
     } finally {
       await partial.close();
       await permanent.close();
+    }
+  });
+});
+
+describe('throttling and store trouble', () => {
+  it('honours RetryInfo on RESOURCE_EXHAUSTED instead of its own (long) backoff', async () => {
+    const server = await startTestServer({
+      rejectFirstCalls: 1,
+      rejectCode: grpc.status.RESOURCE_EXHAUSTED,
+      rejectTrailers: () => {
+        const md = new grpc.Metadata();
+        md.set('grpc-status-details-bin', retryInfoDetails(grpc.status.RESOURCE_EXHAUSTED, 'slow down', 300));
+        return md;
+      },
+    });
+    try {
+      const exporter = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.port}` }), {
+        backoff: { initialBackoffMs: 20_000, maxBackoffMs: 20_000 },
+        log: () => {},
+      });
+      const t0 = Date.now();
+      exporter.exportSpans(spans(5));
+      await exporter.forceFlush();
+      const tookMs = Date.now() - t0;
+      await exporter.shutdown(500);
+      expect(server.rejectedCalls).toBe(1);
+      expect(server.received).toHaveLength(1);
+      expect(tookMs).toBeGreaterThanOrEqual(290);
+      expect(tookMs).toBeLessThan(10_000);
+      expect(exporter.stats().traces).toMatchObject({ exported: 5, retries: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gets UNAVAILABLE from the embedded receiver while its store fails, and delivers once it recovers', async () => {
+    let failures = 3;
+    const stored: any[] = [];
+    const receiver = await startOtlpReceiver({
+      port: 0,
+      log: () => {},
+      sink: {
+        ingestTraces: async (r) => {
+          if (failures-- > 0) throw new Error('database is locked');
+          stored.push(r);
+        },
+        ingestMetrics: async () => {},
+        ingestLogs: async () => {},
+        ingestProfiles: async () => {},
+      },
+    });
+    try {
+      const exporter = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}` }), fast);
+      exporter.exportSpans(spans(7));
+      await exporter.forceFlush();
+      await exporter.shutdown(500);
+      expect(stored).toHaveLength(1);
+      expect(stored[0].resourceSpans[0].scopeSpans[0].spans).toHaveLength(7);
+      expect(receiver.stats().sinkErrors).toBe(3);
+      expect(exporter.stats().traces).toMatchObject({ exported: 7, retries: 3, dropped: 0 });
+    } finally {
+      await receiver.close();
     }
   });
 });
