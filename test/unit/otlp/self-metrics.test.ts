@@ -3,7 +3,7 @@ import { decodeRequest, encodeRequest, metricsToOtlp, selfMetricPoints, attribut
 import { emptyStats } from '../../../src/otlp/pipeline.js';
 
 describe('self-metrics', () => {
-  it('reports each signal\\'s exporter counters and extra agent counters as OTLP metrics', () => {
+  it("reports each signal's exporter counters and extra agent counters as OTLP metrics", () => {
     const stats = { traces: emptyStats(), metrics: emptyStats(), logs: emptyStats(), profiles: emptyStats() };
     stats.traces = { ...stats.traces, exported: 120, dropped: 7, droppedOverflow: 5, retries: 3, queueDepth: 42 };
     const points = selfMetricPoints(stats, { 'service.name': 'hotspan' }, 1000n, 2000n, { 'hotspan.ringbuf.lost_events': 9 });
