@@ -54,8 +54,8 @@ struct hotspan_cpu_sample {
  * 8 KiB because the per-CPU scratch (3x this, see net.bpf.c) must fit in 32 KiB. */
 #define HOTSPAN_NET_MAX_CAPTURE_BYTES 8192
 #define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
-/* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied. */
-#define HOTSPAN_NET_MAX_IOVECS 64
+/* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied (UIO_MAXIOV). */
+#define HOTSPAN_NET_MAX_IOVECS 1024
 
 /* Record kinds of the `net_events` ring buffer (continue hotspan_event_kind's numbering). */
 enum hotspan_net_event_kind {
