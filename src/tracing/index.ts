@@ -4,7 +4,7 @@ import type { Span } from './types.js';
 
 export type * from './types.js';
 export { createSpanBuilder, spanAttributes, normalizeMethod } from './spans.js';
-export type { SpanBuilder, SpanBuilderOptions } from './spans.js';
+export type { SpanBuilder, SpanBuilderOptions, InProgressSpan } from './spans.js';
 export { createDurationHistograms, DURATION_BUCKETS_S, durationAttributes } from './metrics.js';
 export type { DurationHistograms } from './metrics.js';
 export { SpanProfileJoiner } from './span-profile-join.js';

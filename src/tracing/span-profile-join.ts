@@ -14,7 +14,8 @@
  * Not sure → untagged, counted: the thread's interval list lost an entry to the memory bound
  * (`tainted`); the sample came later than the intervals are kept (`late`); the pending queue was
  * full (`overflow`); the only candidate's response was written by another thread, so when this
- * thread let go of it is unknown (`handoff`).
+ * thread let go of it is unknown (`handoff`); the network side, fed through `networkProgress`, was
+ * too far behind to know the sample's requests (`stale`).
  *
  * Tags are written onto the CpuSample objects themselves (the same objects the Profiler put in its
  * windows), and the decided samples are also returned by `drain`.
@@ -55,6 +56,8 @@ export interface JoinStats {
   tainted: number;
   /** Of `untagged`: sole candidate answered by another thread. */
   handoff: number;
+  /** Of `untagged`: the network side never caught up with them (10 × maxDelay). */
+  stale: number;
   openIntervals: number;
   intervals: number;
   evictedIntervals: number;
@@ -75,6 +78,8 @@ export interface RequestStartedEvent {
 const NS_PER_MS = 1_000_000n;
 /** Open requests this old no longer taint (or hold) anything: a response never seen. */
 const OPEN_TAINT_MAX_NS = 10n * 60n * 1_000_000_000n;
+/** A sample still undecidable after this many maxDelays is released untagged (network side stuck). */
+const STALE_FACTOR = 10n;
 
 export class SpanProfileJoiner {
   private readonly periodNs: bigint;
@@ -89,7 +94,17 @@ export class SpanProfileJoiner {
   private held: Span[] = [];
   /** Closed intervals that ended at or before this were forgotten; older samples are late. */
   private forgottenBeforeMonoNs = -1n;
-  private readonly counts = { tagged: 0, ambiguous: 0, untagged: 0, overflow: 0, late: 0, tainted: 0, handoff: 0, droppedHeldSpans: 0 };
+  /** Latest event time the network side has delivered (networkProgress). */
+  private networkWatermarkMonoNs = -1n;
+  private progressed = false;
+  /** Latest sample time seen, and when samples last arrived (drain's clock). */
+  private sampleWatermarkMonoNs = -1n;
+  private samplesArrived = false;
+  private lastSamplesSeenMonoNs: bigint | undefined;
+  /** Every sample taken up to here has been decided (as of the last decide). */
+  private completeMonoNs = -1n;
+  private lastProgressSeenMonoNs: bigint | undefined;
+  private readonly counts = { tagged: 0, ambiguous: 0, untagged: 0, overflow: 0, late: 0, tainted: 0, handoff: 0, stale: 0, droppedHeldSpans: 0 };
 
   constructor(opts: JoinOptions) {
     if (typeof opts.periodNs !== 'bigint' || opts.periodNs <= 0n) {
@@ -132,6 +147,8 @@ export class SpanProfileJoiner {
     if (iv) {
       iv.endMonoNs = span.endMonoNs;
       iv.handoff = handoff;
+      // The start may not know the name yet (no method/route in RequestStart).
+      iv.spanName = span.name;
     } else if (!this.intervals.endEvicted(span.spanId, span.endMonoNs) && span.endMonoNs > this.forgottenBeforeMonoNs) {
       this.intervals.add({
         traceId: span.traceId,
@@ -152,8 +169,23 @@ export class SpanProfileJoiner {
     }
   }
 
+  /**
+   * The network side has delivered its events up to `eventMonoNs` (call with each connection event
+   * or data chunk's time; cheap). Optional: without it samples are decided maxDelay after they were
+   * taken; with it, also never past what the network side has delivered while it is busy, so a
+   * lagging capture cannot turn an ambiguous sample into a wrong exact one.
+   */
+  networkProgress(eventMonoNs: bigint): void {
+    if (eventMonoNs > this.networkWatermarkMonoNs) this.networkWatermarkMonoNs = eventMonoNs;
+    this.progressed = true;
+  }
+
   addSamples(samples: readonly CpuSample[]): void {
-    for (const s of samples) this.pending.push(s);
+    for (const s of samples) {
+      this.pending.push(s);
+      if (s.timeMonoNs > this.sampleWatermarkMonoNs) this.sampleWatermarkMonoNs = s.timeMonoNs;
+    }
+    if (samples.length) this.samplesArrived = true;
     if (this.pending.length > this.maxPending) {
       // Deciding early could miss a request not announced yet; untagged is never wrong.
       const excess = this.pending.splice(0, this.pending.length - this.maxPending);
@@ -165,7 +197,11 @@ export class SpanProfileJoiner {
     }
   }
 
-  /** Samples whose fate is decided, in arrival order. Call periodically, and with force=true on shutdown. */
+  /**
+   * Samples whose fate is decided, in arrival order. Call periodically, and with force=true on
+   * shutdown once the network side has delivered everything (capture closed): all pending samples
+   * are then decided with what is known.
+   */
   drain(nowMonoNs: bigint, force = false): CpuSample[] {
     this.decide(nowMonoNs, force);
     const out = this.decided;
@@ -175,14 +211,14 @@ export class SpanProfileJoiner {
 
   /**
    * With holdEndedSpans: the held SERVER spans whose samples are all decided (ended ≥ maxDelay
-   * ago, or all on force), annotated. Also decides due samples (returned by the next `drain`).
+   * ago and before what the sampler and network side have delivered; all on force), annotated. Also decides due samples (returned by the next `drain`).
    */
   drainSpans(nowMonoNs: bigint, force = false): Span[] {
     this.decide(nowMonoNs, force);
     const ready: Span[] = [];
     const keep: Span[] = [];
     for (const span of this.held) {
-      if (force || span.endMonoNs + this.maxDelayNs <= nowMonoNs) ready.push(this.annotate(span));
+      if (force || span.endMonoNs <= this.completeMonoNs) ready.push(this.annotate(span));
       else keep.push(span);
     }
     this.held = keep;
@@ -210,6 +246,7 @@ export class SpanProfileJoiner {
       late: this.counts.late,
       tainted: this.counts.tainted,
       handoff: this.counts.handoff,
+      stale: this.counts.stale,
       openIntervals: this.intervals.openCount(),
       intervals: this.intervals.size,
       evictedIntervals: this.intervals.evicted,
@@ -218,19 +255,54 @@ export class SpanProfileJoiner {
     };
   }
 
-  private decide(nowMonoNs: bigint, force: boolean): void {
+  /**
+   * Latest instant up to which samples can be decided. Normally now − maxDelay; while the network
+   * side is active but behind (its latest event older than that), no later than its latest event:
+   * deciding past it could miss a request not yet announced and tag exactly what is ambiguous.
+   */
+  private decidableUpTo(nowMonoNs: bigint): bigint {
+    if (this.progressed) {
+      this.lastProgressSeenMonoNs = nowMonoNs;
+      this.progressed = false;
+    }
     const dueBefore = nowMonoNs - this.maxDelayNs;
+    const active = this.lastProgressSeenMonoNs !== undefined && nowMonoNs - this.lastProgressSeenMonoNs < this.maxDelayNs;
+    return active && this.networkWatermarkMonoNs < dueBefore ? this.networkWatermarkMonoNs : dueBefore;
+  }
+
+  /**
+   * Up to when every sample has been seen and decided: `upTo`, or earlier while the sampler is
+   * delivering but behind (its latest sample older than upTo). Intervals and span totals are kept
+   * until a maxDelay past this, so a slow sampler makes no sample late.
+   */
+  private completeUpTo(nowMonoNs: bigint, upTo: bigint): bigint {
+    if (this.samplesArrived) {
+      this.lastSamplesSeenMonoNs = nowMonoNs;
+      this.samplesArrived = false;
+    }
+    const active = this.lastSamplesSeenMonoNs !== undefined && nowMonoNs - this.lastSamplesSeenMonoNs < this.maxDelayNs;
+    return active && this.sampleWatermarkMonoNs < upTo ? this.sampleWatermarkMonoNs : upTo;
+  }
+
+  private decide(nowMonoNs: bigint, force: boolean): void {
+    const upTo = this.decidableUpTo(nowMonoNs);
+    this.completeMonoNs = force ? nowMonoNs : this.completeUpTo(nowMonoNs, upTo);
+    const staleBefore = nowMonoNs - STALE_FACTOR * this.maxDelayNs;
     const keep: CpuSample[] = [];
     for (const s of this.pending) {
-      if (force || s.timeMonoNs <= dueBefore) {
+      if (force || s.timeMonoNs <= upTo) {
         this.tag(s);
+        this.decided.push(s);
+      } else if (s.timeMonoNs <= staleBefore) {
+        // Past what the network side has delivered: release untagged rather than guess.
+        this.untag(s, 'stale');
         this.decided.push(s);
       } else keep.push(s);
     }
     this.pending = keep;
     if (force) return;
-    // Samples up to `dueBefore` are decided; keep one more maxDelay of intervals for stragglers.
-    const forgetBefore = dueBefore - this.maxDelayNs;
+    // Keep one more maxDelay of intervals for stragglers.
+    const forgetBefore = this.completeMonoNs - this.maxDelayNs;
     for (const iv of this.intervals.prune(forgetBefore)) {
       if (iv.endMonoNs! > this.forgottenBeforeMonoNs) this.forgottenBeforeMonoNs = iv.endMonoNs!;
       // Totals not annotated by now (span end + 2 × maxDelay) never will be: do not let them pile up.
@@ -273,7 +345,7 @@ export class SpanProfileJoiner {
     this.cpu.addExact(iv.spanId, s);
   }
 
-  private untag(s: CpuSample, why?: 'late' | 'tainted' | 'handoff'): void {
+  private untag(s: CpuSample, why?: 'late' | 'tainted' | 'handoff' | 'stale'): void {
     this.counts.untagged++;
     if (why) this.counts[why]++;
   }

@@ -20,12 +20,24 @@ export interface SpanBuilderOptions {
 }
 
 export interface SpanBuilder {
-  /** A request head was parsed (RequestStart from the L7 engine): server spans become in progress. */
-  start(s: RequestStart): void;
+  /**
+   * A request head was parsed (RequestStart from the L7 engine): server spans become in progress.
+   * Returns the server span's fixed ids (for the span ↔ profile join); undefined for client requests.
+   */
+  start(s: RequestStart): InProgressSpan | undefined;
   /** Turn one completed request record into a span (server or client). */
   build(record: RequestRecord): Span;
   /** Server requests currently in progress. */
   readonly inProgress: number;
+}
+
+/** A server span's identity, fixed when its request starts. */
+export interface InProgressSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  /** '' until the request completes: RequestStart does not carry method and route. */
+  name: string;
 }
 
 interface Pending {
@@ -76,13 +88,15 @@ export function createSpanBuilder(opts: SpanBuilderOptions = {}): SpanBuilder {
       return pending.size;
     },
     start(s) {
-      if (s.role === 'client') return;
+      if (s.role === 'client') return undefined;
       if (pending.size >= maxInProgress) forget(pending.keys().next().value as string);
       const threadKey = `${s.pid}:${s.tid}`;
-      pending.set(s.requestId, { ...identity(s.traceparent), threadKey });
+      const ids = identity(s.traceparent);
+      pending.set(s.requestId, { ...ids, threadKey });
       let set = byThread.get(threadKey);
       if (!set) byThread.set(threadKey, (set = new Set()));
       set.add(s.requestId);
+      return { ...ids, name: '' };
     },
     build(r) {
       const server = r.role !== 'client';

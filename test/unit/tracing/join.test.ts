@@ -269,10 +269,13 @@ describe('SpanProfileJoiner: span CPU annotation', () => {
     started(j, a);
     j.spanEnded(a);
     j.addSamples([sample(1, 5, 150), sample(1, 5, 160)]);
-    expect(j.drainSpans(1100n * MS)).toEqual([]);
-    const [out] = j.drainSpans(1200n * MS);
+    expect(j.drainSpans(1100n * MS)).toEqual([]); // 200 + 1000 > 1100
+    // Due by time, but the sampler (delivering recently) has shown nothing past 160 ms yet.
+    expect(j.drainSpans(1250n * MS)).toEqual([]);
+    j.addSamples([sample(1, 9, 240)]); // the sampler got past the span's end
+    const [out] = j.drainSpans(1300n * MS);
     expect(out!.attributes['hotspan.cpu.samples']).toBe(2);
-    expect(j.drain(1200n * MS)).toHaveLength(2);
+    expect(j.drain(1300n * MS)).toHaveLength(3);
   });
 });
 
@@ -337,4 +340,53 @@ describe('SpanProfileJoiner against a brute-force oracle', () => {
     expect(ambiguous).toBeGreaterThan(20);
     expect(j.stats()).toMatchObject({ tagged: exact, ambiguous, late: 0, tainted: 0, overflow: 0 });
   });
+});
+
+describe('SpanProfileJoiner: network watermark', () => {
+  it('while the network side is busy but behind, samples past its latest event wait instead of being decided', () => {
+    const j = new SpanProfileJoiner({ periodNs: PERIOD_NS, maxDelayMs: 1000 });
+    request(j, span('a', 1, 5, 100, 5000));
+    const s1 = sample(1, 5, 1000);
+    j.addSamples([s1]);
+    j.networkProgress(500n * MS); // busy: events up to 500 ms delivered at "now" 2000 ms
+    expect(j.drain(2000n * MS)).toEqual([]);
+    // The overlapping request shows up once the network side catches up: ambiguous, not exact a.
+    request(j, span('b', 1, 5, 900, 1200));
+    j.networkProgress(1500n * MS);
+    expect(j.drain(2100n * MS)).toEqual([s1]);
+    expect(s1).toMatchObject({ spanAttribution: 'ambiguous', spanCandidates: 2 });
+  });
+
+  it('a quiet network side (no progress for maxDelay) does not hold samples back', () => {
+    const j = new SpanProfileJoiner({ periodNs: PERIOD_NS, maxDelayMs: 100 });
+    j.networkProgress(500n * MS);
+    j.drain(600n * MS);
+    const s1 = sample(1, 5, 1000);
+    j.addSamples([s1]);
+    expect(j.drain(1200n * MS)).toEqual([s1]);
+  });
+
+  it('a network side that never catches up: samples released untagged after 10 × maxDelay, counted stale', () => {
+    const j = new SpanProfileJoiner({ periodNs: PERIOD_NS, maxDelayMs: 100 });
+    request(j, span('a', 1, 5, 100, 5000));
+    const s1 = sample(1, 5, 1000);
+    j.addSamples([s1]);
+    for (let now = 1100; now <= 2000; now += 100) {
+      j.networkProgress(200n * MS);
+      j.drain(BigInt(now) * MS);
+    }
+    expect(s1.spanAttribution).toBeUndefined();
+    expect(j.stats()).toMatchObject({ stale: 1, pending: 0 });
+  });
+});
+
+it('the span name comes from the ended span when the start did not know it', () => {
+  const j = new SpanProfileJoiner({ periodNs: PERIOD_NS, maxDelayMs: 100 });
+  const a = span('a', 1, 5, 100, 300);
+  j.requestStarted({ pid: 1, tid: 5, startMonoNs: a.startMonoNs, traceId: a.traceId, spanId: a.spanId, spanName: '' });
+  j.spanEnded(a);
+  const s1 = sample(1, 5, 200);
+  j.addSamples([s1]);
+  j.drain(10_000n * MS);
+  expect(s1.spanName).toBe('GET /a');
 });
