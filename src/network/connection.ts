@@ -14,6 +14,12 @@ export function connKeyString(k: ConnKey): string {
 }
 
 const METHOD_PREFIXES = HTTP1_METHODS.map((m) => `${m} `);
+const METHOD_PREFIX_BYTES = METHOD_PREFIXES.map((p) => Uint8Array.from(p, (c) => c.charCodeAt(0)));
+
+function startsWithBytes(b: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+}
 /** Bytes buffered while deciding the protocol (the preface is 24; "OPTIONS " is 8). */
 const DETECT_BYTES = H2_PREFACE.length;
 
@@ -23,6 +29,10 @@ export type Detection = 'http1' | 'http2' | 'unknown' | 'undecided';
 export function detectProtocol(head: Uint8Array): Detection {
   if (head.length === 0) return 'undecided';
   if (matchesPrefacePrefix(head)) return head.length >= DETECT_BYTES ? 'http2' : 'undecided';
+  // Fast path: a complete method prefix is the common case; no string is built for it.
+  for (const p of METHOD_PREFIX_BYTES) {
+    if (head.length >= p.length && startsWithBytes(head, p)) return 'http1';
+  }
   let text = '';
   for (let i = 0; i < Math.min(head.length, 8); i++) text += String.fromCharCode(head[i]!);
   let maybe = false;
@@ -85,13 +95,17 @@ export class Connection {
     return (this.parser?.bufferedBytes ?? 0) + this.detectBuf.ingress.length + this.detectBuf.egress.length;
   }
 
+  /** One consumer per direction, made once: a closure per chunk was a measurable share of the hot path. */
+  private readonly consumers: Record<Direction, StreamConsumer> = {
+    ingress: { data: (bytes, m) => this.data('ingress', bytes, m), gap: (lost, m) => this.gap('ingress', lost, m) },
+    egress: { data: (bytes, m) => this.data('egress', bytes, m), gap: (lost, m) => this.gap('egress', lost, m) },
+  };
+
+  /** Engine bookkeeping: when this connection last saw a chunk (chunk counter), for eviction. */
+  lastUsed = 0;
+
   push(chunk: import('./types.js').DataChunk, meta: ChunkMeta): number {
-    const dir = chunk.direction;
-    const consumer: StreamConsumer = {
-      data: (bytes, m) => this.data(dir, bytes, m),
-      gap: (lost, m) => this.gap(dir, lost, m),
-    };
-    return this.streams[dir].push(chunk, meta, consumer);
+    return this.streams[chunk.direction].push(chunk, meta, this.consumers[chunk.direction]);
   }
 
   close(meta: ChunkMeta): void {
@@ -108,12 +122,16 @@ export class Connection {
     // shows a request start is the request direction.
     if (this.requestDirection !== undefined && dir !== this.requestDirection) return;
     const prev = this.detectBuf[dir];
-    const joined = new Uint8Array(prev.length + bytes.length);
-    joined.set(prev);
-    joined.set(bytes, prev.length);
+    let joined = bytes;
+    if (prev.length > 0) {
+      joined = new Uint8Array(prev.length + bytes.length);
+      joined.set(prev);
+      joined.set(bytes, prev.length);
+    }
     const d = detectProtocol(joined.subarray(0, Math.min(joined.length, DETECT_BYTES)));
     if (d === 'undecided') {
-      this.detectBuf[dir] = joined;
+      // Copy: `bytes` may be a view the caller reuses.
+      this.detectBuf[dir] = joined === bytes ? bytes.slice() : joined;
       return;
     }
     this.detectBuf = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };

@@ -6,7 +6,7 @@
  * stream.ts. Memory is bounded: a header section over `maxHeadBytes` is a parse error, after which
  * the parser discards bytes until a plausible start line (resync). Bodies are counted, never kept.
  */
-import { announceStart, keepHeader, latin1, buildRecord } from './exchange.js';
+import { announceStart, keepHeader, latin1, buildRecord, KEPT_HEADERS } from './exchange.js';
 import type { ConnContext, KeptHeaders } from './exchange.js';
 import type { ChunkMeta } from './stream.js';
 import type { Direction, L7Counters, RequestErrorType, RequestRecord } from './types.js';
@@ -44,12 +44,12 @@ type State =
   | 'body-eof'
   | 'done';
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/;
 const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
 const REQUEST_START = /(?:^|\n)[A-Z][A-Z-]{1,15} \S+ HTTP\/1\.[01]\r?\n/;
 const RESPONSE_START = /(?:^|\n)HTTP\/1\.[01] \d{3}[^\r\n]*\r?\n/;
 const MAX_LINE_BYTES = 8 * 1024;
+const EMPTY = new Uint8Array(0);
 const MAX_HEADER_COUNT = 256;
 
 /** Known request methods: used to detect HTTP/1 on a new connection. */
@@ -59,7 +59,7 @@ export const HTTP1_METHODS = [
 
 export class Http1Parser {
   private state: State = 'head';
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = EMPTY;
   private remaining = 0;
   private bodyBytes = 0;
   private msgStart: ChunkMeta | undefined;
@@ -87,7 +87,7 @@ export class Http1Parser {
   /** Stop parsing this direction for good (the connection was upgraded). */
   stop(): void {
     this.state = 'done';
-    this.pending = new Uint8Array(0);
+    this.pending = EMPTY;
   }
 
   /** True while between messages with nothing buffered (a gap here loses whole messages). */
@@ -102,7 +102,7 @@ export class Http1Parser {
       buf = new Uint8Array(this.pending.length + bytes.length);
       buf.set(this.pending);
       buf.set(bytes, this.pending.length);
-      this.pending = new Uint8Array(0);
+      this.pending = EMPTY;
     }
     let pos = 0;
     while (pos < buf.length) {
@@ -278,7 +278,7 @@ export class Http1Parser {
   }
 
   private reset(): void {
-    this.pending = new Uint8Array(0);
+    this.pending = EMPTY;
     this.inMessage = false;
     this.msgHeadSeen = false;
     this.msgStart = undefined;
@@ -335,9 +335,11 @@ export class Http1Parser {
 
   /** Parse a header section; set up body state. Returns false when malformed. */
   private onHead(text: string, meta: ChunkMeta): boolean {
-    const lines = text.split(/\r?\n/);
-    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    const startLine = lines[0] ?? '';
+    // Walk lines with indexOf rather than split(): one string for the head, slices only for the
+    // start line and the few headers kept (KEPT_HEADER_LENGTHS filters names before lowercasing).
+    let lineEnd = text.indexOf('\n');
+    if (lineEnd < 0) lineEnd = text.length;
+    const startLine = text.slice(0, lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
     const head: Http1Head = { version: '1.1', headers: new Map() };
     if (this.kind === 'request') {
       const m = REQUEST_LINE.exec(startLine);
@@ -351,23 +353,32 @@ export class Http1Parser {
       head.version = m[1]!;
       head.status = Number(m[2]);
     }
-    if (lines.length - 1 > MAX_HEADER_COUNT) return false;
     let contentLength: number | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return false;
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) return false;
-      const lower = name.toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (lower === 'content-length') {
-        if (!/^\d{1,15}$/.test(value)) return false;
-        const n = Number(value);
-        if (contentLength !== undefined && contentLength !== n) return false;
-        contentLength = n;
+    let count = 0;
+    for (let pos = lineEnd + 1; pos < text.length; ) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) end = text.length;
+      const next = end + 1;
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      if (end === pos) break; // the blank line ending the section
+      if (++count > MAX_HEADER_COUNT) return false;
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon > end) return false;
+      for (let i = pos; i < colon; i++) if (!isTokenByte(text.charCodeAt(i))) return false;
+      if (KEPT_HEADER_LENGTHS.has(colon - pos)) {
+        const lower = text.slice(pos, colon).toLowerCase();
+        if (KEPT_HEADERS.has(lower)) {
+          const value = text.slice(colon + 1, end).trim();
+          if (lower === 'content-length') {
+            if (!/^\d{1,15}$/.test(value)) return false;
+            const n = Number(value);
+            if (contentLength !== undefined && contentLength !== n) return false;
+            contentLength = n;
+          }
+          keepHeader(head.headers, lower, value);
+        }
       }
-      keepHeader(head.headers, lower, value);
+      pos = next;
     }
     const status = head.status;
     if (status !== undefined && status >= 100 && status < 200 && status !== 101) {
@@ -403,6 +414,8 @@ export class Http1Parser {
 }
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+/** Lengths of the kept header names: most headers are dropped without building their name. */
+const KEPT_HEADER_LENGTHS: ReadonlySet<number> = new Set([...KEPT_HEADERS].map((h) => h.length));
 
 /** RFC 9110 tchar. */
 function isTokenByte(b: number): boolean {

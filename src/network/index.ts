@@ -4,7 +4,7 @@
  */
 import { Connection, connKeyString } from './connection.js';
 import type { ChunkMeta } from './stream.js';
-import type { ConnClose, ConnOpen, DataChunk, L7Counters, RequestRecord, RequestStart } from './types.js';
+import type { ConnClose, ConnKey, ConnOpen, DataChunk, L7Counters, RequestRecord, RequestStart } from './types.js';
 
 export type * from './types.js';
 export { parseTraceparent, parseTracestate } from './traceparent.js';
@@ -53,7 +53,14 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
     records: 0,
   };
   const maxConnections = opts.maxConnections ?? 65_536;
-  const table = new Map<string, Connection>();
+  /**
+   * Connections by socket cookie, the hot-path lookup (no key string per chunk). A socket shared
+   * by several processes or fds (fork, dup) has one cookie but separate streams: those extra
+   * holders live in `shared`, keyed by the full pid:fd:cookie string.
+   */
+  const table = new Map<bigint, Connection>();
+  const shared = new Map<string, Connection>();
+  let tick = 0;
   const offsetNs =
     opts.monoToUnixOffsetNs ??
     BigInt(Math.round((Date.now() - performance.now()) * 1e6));
@@ -70,59 +77,75 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
     return { tid: t.tid ?? 0, timeMonoNs: t.timeMonoNs, timeUnixNs: t.timeUnixNs ?? t.timeMonoNs + offsetNs };
   }
 
-  function open(o: ConnOpen): Connection {
-    const key = connKeyString(o);
-    const old = table.get(key);
-    if (old) {
-      old.close(meta(o));
-      table.delete(key);
+  const owns = (c: Connection, k: ConnKey): boolean => c.ctx.pid === k.pid && c.ctx.fd === k.fd;
+
+  function lookup(k: ConnKey): Connection | undefined {
+    const c = table.get(k.connCookie);
+    if (c === undefined || owns(c, k)) return c;
+    return shared.size === 0 ? undefined : shared.get(connKeyString(k));
+  }
+
+  function remove(k: ConnKey): Connection | undefined {
+    const c = table.get(k.connCookie);
+    if (c !== undefined && owns(c, k)) {
+      table.delete(k.connCookie);
+      return c;
     }
-    if (table.size >= maxConnections) {
-      const [oldestKey, oldest] = table.entries().next().value as [string, Connection];
-      oldest.close(meta(o));
-      table.delete(oldestKey);
+    const key = connKeyString(k);
+    const s = shared.get(key);
+    if (s) shared.delete(key);
+    return s;
+  }
+
+  /** Table full: close and drop the least recently used 1/64th at once (amortises the scan). */
+  function evict(at: ChunkMeta): void {
+    const all = [...table.values(), ...shared.values()].sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const c of all.slice(0, Math.max(1, all.length >> 6))) {
+      c.close(at);
+      remove(c.ctx);
       counters.evictedConnections++;
     }
+  }
+
+  function open(o: ConnOpen): Connection {
+    const old = remove(o);
+    if (old) old.close(meta(o));
+    if (table.size + shared.size >= maxConnections) evict(meta(o));
     const c = new Connection(o, connOpts, emit, counters);
-    table.set(key, c);
+    c.lastUsed = ++tick;
+    if (table.has(o.connCookie)) shared.set(connKeyString(o), c);
+    else table.set(o.connCookie, c);
     return c;
   }
 
   return {
     counters,
     get connections() {
-      return table.size;
+      return table.size + shared.size;
     },
     bufferedBytes() {
       let n = 0;
       for (const c of table.values()) n += c.bufferedBytes;
+      for (const c of shared.values()) n += c.bufferedBytes;
       return n;
     },
     onConnOpen(o) {
       open(o);
     },
     onConnClose(c) {
-      const key = connKeyString(c);
-      const conn = table.get(key);
-      if (!conn) return;
-      conn.close(meta(c));
-      table.delete(key);
+      remove(c)?.close(meta(c));
     },
     onChunk(chunk) {
       counters.chunks++;
       counters.bytesSeen += chunk.bytesTotal;
-      const key = connKeyString(chunk);
-      let conn = table.get(key);
+      let conn = lookup(chunk);
       if (!conn) {
         // Data on a connection we never saw open: track it with the role unknown; detection
         // infers the role from which direction carries requests.
         counters.implicitConnections++;
         conn = open({ ...chunk, role: 'unknown', preexisting: chunk.seqBytes !== 0 });
-      } else {
-        // Keep the map in LRU order so eviction takes the least recently used.
-        table.delete(key);
-        table.set(key, conn);
       }
+      conn.lastUsed = ++tick;
       conn.push(chunk, meta(chunk));
     },
   };

@@ -22,6 +22,8 @@ export function splitPathQuery(target: string): { path: string; query?: string }
 
 /** Path for a record: query dropped unless `keepQuery`; absolute-form targets reduced to the path. */
 export function recordPath(target: string, keepQuery: boolean): string {
+  // Origin-form without query or fragment, the common case: nothing to strip.
+  if (target.charCodeAt(0) === 0x2f && target.indexOf('?') < 0 && target.indexOf('#') < 0) return target;
   let t = target;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
   if (scheme) t = t.slice(scheme[0].length) || '/';
@@ -29,7 +31,21 @@ export function recordPath(target: string, keepQuery: boolean): string {
   return keepQuery && query !== undefined ? `${path}?${query}` : path;
 }
 
+/** Paths repeat: routes are cached (bounded; cleared when full, a hostile path mix costs only misses). */
+const routeCache = new Map<string, string>();
+const MAX_CACHED_ROUTES = 4096;
+
 export function routeOf(target: string): string {
+  let route = routeCache.get(target);
+  if (route === undefined) {
+    route = computeRoute(target);
+    if (routeCache.size >= MAX_CACHED_ROUTES) routeCache.clear();
+    routeCache.set(target, route);
+  }
+  return route;
+}
+
+function computeRoute(target: string): string {
   const { path } = splitPathQuery(target);
   if (path === '*' || path === '') return path || '/';
   const route = path
