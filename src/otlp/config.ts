@@ -218,8 +218,9 @@ export function resolveExporterConfig(
       maxExportBatchSize: pick('maxExportBatchSize')[0] ?? q.maxExportBatchSize,
       scheduledDelayMs: pick('scheduledDelayMs')[0] ?? q.scheduledDelayMs,
       maxConcurrentExports: pick('maxConcurrentExports')[0] ?? 2,
-      // ~0.5 KB per queued sample with its frame array: 20k samples ≈ 10 MB.
-      maxQueueSamples: pick('maxQueueSamples')[0] ?? 20_000,
+      // ~0.4 KB per queued sample with its frame array. 16k samples queued plus two in-flight
+      // batches of at most 4k each keep an outage under ~10 MB (the budget is 20 MB).
+      maxQueueSamples: pick('maxQueueSamples')[0] ?? 16_000,
     };
     if (cfg.maxExportBatchSize > cfg.maxQueueSize) cfg.maxExportBatchSize = cfg.maxQueueSize;
     if (!Number.isInteger(cfg.timeoutMs) || cfg.timeoutMs <= 0) {

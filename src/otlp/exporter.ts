@@ -62,6 +62,8 @@ export function buildExporter(
       ...configs[signal],
       weightOf,
       maxQueueWeight: weightOf ? configs[signal].maxQueueSamples : undefined,
+      // In-flight batches hold memory while retrying: keep them to a quarter of the queue's weight each.
+      maxBatchWeight: weightOf ? Math.max(1, Math.floor(configs[signal].maxQueueSamples / 4)) : undefined,
       backoff,
       log,
       encode: (batch) => encoded(signal, convert(batch), enc),

@@ -5,7 +5,8 @@
  *
  * Contract with callers: push() is synchronous, O(batch), never throws and never waits on the
  * network — the agent keeps profiling whatever the backend does. Memory is bounded by
- * maxQueueSize items plus maxConcurrentExports batches in flight.
+ * maxQueueSize items (and maxQueueWeight) plus maxConcurrentExports batches in flight (each at
+ * most maxExportBatchSize items and maxBatchWeight).
  *
  * Delivery: a batch is re-sent until it succeeds, fails permanently, exceeds backoff.maxElapsedMs,
  * or shutdown's deadline passes; items are counted in exactly one of exported / dropped.
@@ -31,6 +32,8 @@ export interface PipelineOptions<T> {
    */
   weightOf?: (item: T) => number;
   maxQueueWeight?: number;
+  /** With weightOf: a batch stops before exceeding this weight (batches in flight count against memory too). */
+  maxBatchWeight?: number;
   /** Requests in flight at once (default 1). More hides round trips; each holds one encoded batch. */
   maxConcurrentExports?: number;
   backoff: BackoffPolicy;
@@ -87,9 +90,21 @@ export class SignalPipeline<T> {
     return this.queue.length - this.head;
   }
 
+  /** Removes up to n items from the front; with weights, also stops before a batch outweighs maxBatchWeight. */
   private take(n: number): T[] {
-    const batch = this.queue.slice(this.head, this.head + n);
-    this.head += batch.length;
+    let end = Math.min(this.queue.length, this.head + n);
+    if (this.o.weightOf && this.o.maxBatchWeight !== undefined) {
+      let w = 0;
+      for (let i = this.head; i < end; i++) {
+        w += this.o.weightOf(this.queue[i]!);
+        if (w > this.o.maxBatchWeight && i > this.head) {
+          end = i;
+          break;
+        }
+      }
+    }
+    const batch = this.queue.slice(this.head, end);
+    this.head = end;
     if (this.o.weightOf) for (const item of batch) this.weight -= this.o.weightOf(item);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);

@@ -5,7 +5,7 @@ import type { ExportResult } from '../../../src/otlp/retry.js';
 const ok: ExportResult = { kind: 'success', rejected: 0, errorMessage: '' };
 const unavailable: ExportResult = { kind: 'retryable', code: 14, message: 'down' };
 
-function pipeline(opts: { send: (batch: number[]) => Promise<ExportResult>; maxQueueSize?: number; batch?: number; delayMs?: number; weight?: number; concurrent?: number }) {
+function pipeline(opts: { send: (batch: number[]) => Promise<ExportResult>; maxQueueSize?: number; batch?: number; delayMs?: number; weight?: number; batchWeight?: number; concurrent?: number }) {
   return new SignalPipeline<number>({
     signal: 'traces',
     maxQueueSize: opts.maxQueueSize ?? 100,
@@ -14,6 +14,7 @@ function pipeline(opts: { send: (batch: number[]) => Promise<ExportResult>; maxQ
     maxConcurrentExports: opts.concurrent ?? 1,
     weightOf: opts.weight ? (n) => n : undefined,
     maxQueueWeight: opts.weight,
+    maxBatchWeight: opts.batchWeight,
     backoff: { initialBackoffMs: 5, maxBackoffMs: 20, multiplier: 2, maxElapsedMs: 10_000 },
     log: () => {},
     // The "body" carries the batch's items so the fake backend can see them.
@@ -64,6 +65,15 @@ describe('SignalPipeline', () => {
     p.push([80]); // heavier than the cap alone: everything older goes, it stays
     expect(p.stats()).toMatchObject({ queueDepth: 1, droppedOverflow: 3 });
     await p.shutdown(100);
+  });
+
+  it('cuts batches by weight so in-flight batches stay bounded too', async () => {
+    const sent: number[][] = [];
+    const p = pipeline({ batch: 100, weight: 1000, batchWeight: 25, send: async (items) => (sent.push(items), ok) });
+    p.push([10, 10, 10, 30, 5, 5]);
+    await p.flush();
+    // 10+10 ≤ 25, +10 would exceed; 30 alone exceeds but a batch always takes one item.
+    expect(sent).toEqual([[10, 10], [10], [30], [5, 5]]);
   });
 
   it('does not retry permanent failures and gives up retrying at the shutdown deadline', async () => {
