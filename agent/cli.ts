@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { register as registerAgent } from './commands/agent.js';
 import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerRecord } from './commands/record.js';
+import { register as registerSpans } from './commands/spans.js';
+import { register as registerProfile } from './commands/profile.js';
 import { ExitCode } from './exit-codes.js';
 import { reportFatal } from './lifecycle.js';
 
@@ -13,7 +15,7 @@ const program = new Command('hotspan')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerAgent, registerRecord, registerDoctor]) register(program);
+for (const register of [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,48 @@
+// `hotspan profile --span <id> | --trace <id> -o span.pb.gz`: the CPU profile of exactly that span
+// (or every span of that trace) from the local store: the store keeps samples indexed by span id.
+import { writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { DEFAULT_DATA_DIR } from '../../src/config/index.js';
+import { Store, toPprof } from '../../src/store/index.js';
+import { storeDir } from './spans.js';
+
+interface ProfileCliOptions {
+  span?: string;
+  trace?: string;
+  output: string;
+  dataDir?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('profile')
+    .description('write the CPU profile (pprof) of one span or one trace from the local store')
+    .option('--span <span-id>', 'span id, 16 hex digits')
+    .option('--trace <trace-id>', 'trace id, 32 hex digits')
+    .requiredOption('-o, --output <file>', 'pprof output file (gzipped), e.g. span.pb.gz')
+    .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
+    .action(async (opts: ProfileCliOptions, cmd: Command) => {
+      if ((opts.span === undefined) === (opts.trace === undefined)) cmd.error('hotspan profile: give exactly one of --span or --trace');
+      if (opts.span !== undefined && !/^[0-9a-f]{16}$/.test(opts.span)) {
+        cmd.error(`hotspan profile: --span must be 16 lowercase hex digits (got "${opts.span}"); copy it from \`hotspan spans\``);
+      }
+      if (opts.trace !== undefined && !/^[0-9a-f]{32}$/.test(opts.trace)) {
+        cmd.error(`hotspan profile: --trace must be 32 lowercase hex digits (got "${opts.trace}")`);
+      }
+      const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
+      try {
+        const merged = await store.mergeProfile(opts.span !== undefined ? { spanId: opts.span } : { traceId: opts.trace! });
+        const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
+        if (merged.stacks.length === 0) {
+          throw new Error(
+            `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
+              `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
+          );
+        }
+        await writeFile(opts.output, toPprof(merged));
+        process.stderr.write(`hotspan profile: ${merged.totalCount} samples of ${what} → ${opts.output}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,70 @@
+// `hotspan spans --slowest 20 [--service S] [--since 15m]`: the slowest recent SERVER spans in
+// the local store, with the CPU time sampled while each request was handled.
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_DATA_DIR, parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
+import { Store, type SpanRow } from '../../src/store/index.js';
+
+interface SpansCliOptions {
+  slowest: string;
+  service?: string;
+  since: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+/** The store the agent writes: `<dataDir>/store`. */
+export function storeDir(dataDir: string | undefined): string {
+  return join(dataDir ?? DEFAULT_DATA_DIR, 'store');
+}
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+
+/** One line per span: duration, CPU, CPU share of the duration, name, service, ids. */
+export function formatSpanTable(rows: readonly SpanRow[]): string {
+  const head = ['DURATION', 'CPU', 'CPU%', 'NAME', 'SERVICE', 'TRACE ID', 'SPAN ID'];
+  const lines = rows.map((r) => {
+    const cpuMs = r.cpuTimeS === null ? undefined : r.cpuTimeS * 1000;
+    const durMs = ms(r.durationNs);
+    return [
+      `${durMs.toFixed(1)}ms`,
+      cpuMs === undefined ? '-' : `${cpuMs.toFixed(1)}ms`,
+      cpuMs === undefined || durMs === 0 ? '-' : `${Math.round((100 * cpuMs) / durMs)}%`,
+      r.name,
+      r.service || '-',
+      r.traceId,
+      r.spanId,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [head, ...lines].map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  program
+    .command('spans')
+    .description('list the slowest recent spans from the local store, with the CPU time sampled during each')
+    .option('--slowest <n>', 'how many spans', '20')
+    .option('--service <name>', 'only spans of this service (service.name)')
+    .option('--since <duration>', 'how far back, e.g. 15m, 2h', '15m')
+    .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
+    .option('--json', 'one JSON object per line instead of a table')
+    .action(async (opts: SpansCliOptions) => {
+      const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
+      const sinceMs = parseDurationMs(opts.since);
+      const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
+      const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
+      try {
+        const rows = await store.slowestSpans({ limit, sinceUnixNs, ...(opts.service !== undefined && { service: opts.service }) });
+        if (opts.json) {
+          for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+        } else if (rows.length === 0) {
+          process.stderr.write(`hotspan spans: no spans in the last ${opts.since}${opts.service ? ` for service ${opts.service}` : ''}\n`);
+        } else {
+          process.stdout.write(formatSpanTable(rows));
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}
