@@ -1,7 +1,7 @@
 /**
  * File exporter: the same pipelines as the gRPC exporter, but each batch is appended as one line
  * of OTLP JSON (protobuf JSON mapping: camelCase names, 64-bit integers as strings, enums as
- * integers, trace/span ids as lowercase hex, other bytes base64) to <dir>/<signal>.jsonl.
+ * integers, trace/span/profile ids as lowercase hex, other bytes base64) to <dir>/<signal>.jsonl.
  * For debugging and offline analysis; `collector --config file` style tools read this format.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
@@ -11,7 +11,8 @@ import { resolveExporterConfig } from './config.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Signal } from './types.js';
 
-const HEX_ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId']);
+// OTLP/JSON writes trace, span (and, as the Collector's pdata does, profile) ids as hex.
+const HEX_ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId', 'profileId']);
 
 /** Request object → OTLP JSON value (see header). */
 export function toOtlpJson(value: unknown, key = ''): unknown {

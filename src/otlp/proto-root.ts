@@ -14,15 +14,14 @@ import type { Signal } from './types.js';
  */
 export function protoDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const up of ['.', '../../..']) {
-    const candidate = path.resolve(here, up, 'proto');
-    const fromRoot = path.resolve(here, up === '.' ? '' : up, up === '.' ? 'proto' : 'src/otlp/proto');
-    for (const dir of [candidate, fromRoot]) {
-      if (existsSync(path.join(dir, 'opentelemetry/proto/common/v1/common.proto'))) return dir;
-    }
-  }
+  const candidates = [
+    path.join(here, 'proto'), // src/otlp/proto-root.ts
+    path.resolve(here, '../../../src/otlp/proto'), // dist/src/otlp/proto-root.js
+  ];
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'opentelemetry/proto/common/v1/common.proto')));
+  if (found) return found;
   throw new Error(
-    `otlp: cannot find the OTLP .proto files near ${here}; ` +
+    `otlp: cannot find the OTLP .proto files (looked in ${candidates.join(', ')}); ` +
       'fix: run from a checkout that has src/otlp/proto/ (the files are not copied into dist/)',
   );
 }

@@ -349,7 +349,11 @@ describe('file exporter', () => {
       expect(read('metrics')[0].resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0].asInt).toBe('1234');
       // Back through protobufjs: ids hex → bytes is the only difference from the wire form.
       const p = read('profiles')[0];
-      for (const link of p.dictionary.linkTable) for (const k of ['traceId', 'spanId']) if (link[k]) link[k] = Buffer.from(link[k], 'hex').toString('base64');
+      const hexToBase64 = (h: string) => Buffer.from(h, 'hex').toString('base64');
+      for (const link of p.dictionary.linkTable) for (const k of ['traceId', 'spanId']) if (link[k]) link[k] = hexToBase64(link[k]);
+      const prof = p.resourceProfiles[0].scopeProfiles[0].profiles[0];
+      expect(prof.profileId).toMatch(/^[0-9a-f]{32}$/);
+      prof.profileId = hexToBase64(prof.profileId);
       const decoded = decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', p, { normalize: true }));
       expect(validateProfilesData(decoded)).toEqual([]);
       expect(decoded.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples.reduce((a, s) => a + s.values.length, 0)).toBe(30);
