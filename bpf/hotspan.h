@@ -108,7 +108,8 @@ enum hotspan_net_counter {
 	HOTSPAN_NET_COPY_FAILED = 7,     /* bpf_probe_read_user of a payload failed (page not resident) */
 	HOTSPAN_NET_CONN_TABLE_FULL = 8, /* conn map insert failed */
 	HOTSPAN_NET_RETRANSMITS = 9,     /* tcp_retransmit_skb on a tracked socket */
-	HOTSPAN_NET_COUNTER_MAX = 10,
+	HOTSPAN_NET_OPAQUE_SKIPPED = 10, /* data syscalls of connections whose first bytes are no known protocol: counted, not emitted */
+	HOTSPAN_NET_COUNTER_MAX = 11,
 };
 
 /* A connection lifecycle record (`kind` = HOTSPAN_EVENT_NET_CONN). */

@@ -28,6 +28,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Tunables, set before load (read-only data). */
 const volatile __u32 self_tgid = 0;     /* the agent: its own traffic is never captured */
 const volatile __u32 capture_bytes = HOTSPAN_NET_DEFAULT_CAPTURE_BYTES; /* payload head per syscall */
+/* 1: stop emitting data records for a connection whose first request bytes are no protocol the
+ * L7 engine parses (only their byte counts are kept); 0: capture every connection's payload. */
+const volatile __u32 skip_opaque = 1;
 
 /* Macros vmlinux.h cannot carry. */
 #define AF_INET 2
@@ -67,6 +70,8 @@ struct conn_state {
 	__u16 family;
 	__u8 role;
 	__u8 ignored;         /* the agent's own socket: nothing is emitted for it */
+	__u8 classified;      /* the connection's first bytes have been looked at */
+	__u8 opaque;          /* ...and were no protocol user space parses: no more data records */
 	__s32 fd;
 	char comm[HOTSPAN_COMM_LEN];
 };
@@ -578,6 +583,34 @@ static __always_inline struct conn_state *state_for_data(__u64 key, __s32 fd, __
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
+/* First 4 bytes of every request the L7 engine parses, packed the same way as the payload
+ * bytes below (byte order independent). */
+#define FOURCC(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+
+static __always_inline bool known_protocol_start(const __u8 *p)
+{
+	__u32 w = (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
+
+	return w == FOURCC('G', 'E', 'T', ' ') || w == FOURCC('P', 'O', 'S', 'T') ||
+	       w == FOURCC('P', 'U', 'T', ' ') || w == FOURCC('D', 'E', 'L', 'E') ||
+	       w == FOURCC('H', 'E', 'A', 'D') || w == FOURCC('O', 'P', 'T', 'I') ||
+	       w == FOURCC('P', 'A', 'T', 'C') || w == FOURCC('C', 'O', 'N', 'N') ||
+	       w == FOURCC('T', 'R', 'A', 'C') || w == FOURCC('P', 'R', 'I', ' ') ||
+	       w == FOURCC('H', 'T', 'T', 'P');
+}
+
+/* Is this syscall the first in the request direction (client writes, server reads)? Server
+ * bytes may come first (HTTP/2 SETTINGS, a database greeting) and say nothing; with the role
+ * unknown (socket met mid-stream) nothing is decided and everything is captured. */
+static __always_inline bool first_request_bytes(const struct conn_state *st, bool egress, long ret)
+{
+	if (st->role == HOTSPAN_NET_ROLE_CLIENT)
+		return egress && st->seq_sent == (__u64)ret;
+	if (st->role == HOTSPAN_NET_ROLE_SERVER)
+		return !egress && st->seq_received == (__u64)ret;
+	return false;
+}
+
 struct iov_copy {
 	__u8 *payload;   /* the per-CPU scratch payload area */
 	__u64 iov_addr;  /* user iovec array */
@@ -669,6 +702,11 @@ static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
 		s->hdr.seq_bytes = st->seq_received;
 		st->seq_received += ret;
 	}
+	if (st->opaque) {
+		/* Byte counts above are all flows need; the payload would only be dropped in user space. */
+		count(HOTSPAN_NET_OPAQUE_SKIPPED);
+		return 0;
+	}
 	bpf_get_current_comm(s->hdr.comm, sizeof(s->hdr.comm));
 
 	want = capture_bytes;
@@ -696,6 +734,15 @@ static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
 	if (got > HOTSPAN_NET_MAX_CAPTURE_BYTES)
 		got = HOTSPAN_NET_MAX_CAPTURE_BYTES;
 	s->hdr.captured_bytes = got;
+	/* The first request bytes of a connection decide whether its payload is worth copying:
+	 * every request the L7 engine parses starts with a method or the HTTP/2 preface. This first
+	 * record is still emitted, so user space sees the connection and counts it as unknown.
+	 * Fewer than 4 bytes (a 1-byte write) cannot decide: keep capturing. */
+	if (skip_opaque && !st->classified && first_request_bytes(st, egress, ret)) {
+		st->classified = 1;
+		if (got >= 4 && !known_protocol_start(s->payload))
+			st->opaque = 1;
+	}
 
 	/* The mask is an identity (got <= MAX) that the verifier, unlike the compare, keeps;
 	 * barrier_var stops clang from proving it redundant and dropping it. */

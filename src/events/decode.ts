@@ -124,7 +124,8 @@ export const NetCounter = {
   CopyFailed: 7,
   ConnTableFull: 8,
   Retransmits: 9,
-  Count: 10,
+  OpaqueSkipped: 10,
+  Count: 11,
 } as const;
 
 /** HOTSPAN_NET_MAX_CAPTURE_BYTES / HOTSPAN_NET_DEFAULT_CAPTURE_BYTES */

@@ -170,11 +170,16 @@ beforeAll(async () => {
   // A connection made before the capture starts: it must be recognised, not dropped.
   const peer = startPeer('python3', ['-c', PY_PEER, '127.0.0.1', '4', '1000', '500', '1']);
   early = { child: peer.child, info: await nextJson<PeerInfo>(peer.lines), lines: peer.lines };
-  capture = NetCapture.start({
-    onRawConn: (c) => conns.push(c),
-    onChunk: (c) => chunks.push(c),
-    onFlow: (f) => flows.push(f),
-  });
+  // Raw L4 capture: the peers exchange arbitrary bytes, whose payload heads are checked, so
+  // the kernel must not stop copying payload for connections of no known protocol.
+  capture = NetCapture.start(
+    {
+      onRawConn: (c) => conns.push(c),
+      onChunk: (c) => chunks.push(c),
+      onFlow: (f) => flows.push(f),
+    },
+    { skipOpaqueConnections: false },
+  );
 });
 
 afterAll(() => {

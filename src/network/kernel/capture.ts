@@ -42,6 +42,12 @@ export interface NetCaptureOptions {
   flushIntervalMs?: number;
   /** Scan /proc for connections that predate the agent (default true). */
   discoverPreexisting?: boolean;
+  /**
+   * Stop copying payload for a connection whose first request bytes are no protocol the L7
+   * engine parses (TLS, databases, …); flows keep its byte counts. Default true; false captures
+   * every connection's payload heads (raw L4 capture).
+   */
+  skipOpaqueConnections?: boolean;
 }
 
 export interface NetCaptureCounters {
@@ -56,6 +62,11 @@ export interface NetCaptureCounters {
   copyFailed: bigint;
   connTableFull: bigint;
   retransmits: bigint;
+  /**
+   * Data syscalls not emitted because their connection's first bytes matched no protocol the
+   * L7 engine parses (TLS, databases, …): byte counts still kept for flows.
+   */
+  opaqueSkipped: bigint;
   /** Records that reached user space but did not decode: counted and skipped. */
   decodeErrors: number;
   /** Exceptions thrown by a sink: counted, never allowed to stop the reader. */
@@ -127,6 +138,7 @@ export class NetCapture {
     const obj = BpfObject.load(bpfObjectPath('net'), {
       self_tgid: opts.selfPid ?? process.pid,
       capture_bytes: captureBytes,
+      skip_opaque: opts.skipOpaqueConnections === false ? 0 : 1,
     });
     const cap = new NetCapture(obj, sink, captureBytes);
     try {
@@ -179,6 +191,7 @@ export class NetCapture {
       copyFailed: c[NetCounter.CopyFailed],
       connTableFull: c[NetCounter.ConnTableFull],
       retransmits: c[NetCounter.Retransmits],
+      opaqueSkipped: c[NetCounter.OpaqueSkipped],
       decodeErrors: this.decodeErrors,
       sinkErrors: this.sinkErrors,
     };
