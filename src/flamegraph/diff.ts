@@ -24,8 +24,10 @@ export interface DiffOptions {
   minShareDelta?: number;
   /** Minimum |CPU-seconds-per-second change| to flag a rate change. */
   minRateDelta?: number;
-  /** Also diff whole stacks (default true; costs a string key per stack). */
+  /** Also diff whole stacks (default true). */
   stacks?: boolean;
+  /** Stacks kept besides the significant ones: the largest |Δshare| first; default 1000. */
+  maxStacks?: number;
 }
 
 export interface FrameSide {
@@ -92,7 +94,10 @@ export interface ProfileDiff {
   head: SideSummary;
   /** Every frame seen on either side, by |deltaSelfShare| then |deltaTotalShare|, largest first. */
   frames: FrameDiff[];
-  /** Every stack on either side, by |deltaShare|, largest first (empty when opts.stacks is false). */
+  /**
+   * Significant stacks plus the `maxStacks` largest share changes (ties at the cut kept), by
+   * |deltaShare|, largest first; empty when opts.stacks is false.
+   */
   stacks: StackDiff[];
   /** Significant frames whose share grew (or appeared), largest self-share growth first. */
   regressions: FrameDiff[];
@@ -230,7 +235,7 @@ export function diff(base: Profile, head: Profile, opts: DiffOptions = {}): Prof
   }
   frames.sort(byMagnitude);
 
-  const stacks = opts.stacks === false ? [] : diffStacks(base, head, baseRemap, headRemap, table.names, bs.samples, hs.samples, z, minShareDelta);
+  const stacks = opts.stacks === false ? [] : diffStacks(base, head, baseRemap, headRemap, table.names, bs.samples, hs.samples, z, minShareDelta, opts.maxStacks ?? 1000);
 
   const grewFirst = (x: FrameDiff, y: FrameDiff): number => y.deltaSelfShare - x.deltaSelfShare || y.deltaTotalShare - x.deltaTotalShare;
   return {
@@ -244,6 +249,22 @@ export function diff(base: Profile, head: Profile, opts: DiffOptions = {}): Prof
   };
 }
 
+/** 32-bit hash of a remapped frame-id sequence, so stacks match by number, not by string. */
+function stackHash(frames: readonly number[], remap: Int32Array): number {
+  let h = 0x811c9dc5 ^ frames.length;
+  for (let i = 0; i < frames.length; i++) {
+    h = Math.imul(h ^ remap[frames[i]!]!, 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+function sameStack(a: readonly number[], ra: Int32Array, b: readonly number[], rb: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (ra[a[i]!] !== rb[b[i]!]) return false;
+  return true;
+}
+
 function diffStacks(
   base: Profile,
   head: Profile,
@@ -254,36 +275,93 @@ function diffStacks(
   nHead: number,
   z: number,
   minShareDelta: number,
+  maxStacks: number,
 ): StackDiff[] {
-  const pairs = new Map<string, { ids: number[]; base: number; head: number }>();
-  const add = (p: Profile, remap: Int32Array, isHead: boolean): void => {
+  // Open-addressing hash table (linear probing) of entry indexes: far cheaper than a Map or
+  // string keys at 100k+ stacks. An entry remembers its first stack and that stack's remap,
+  // so no id array is allocated per stack.
+  let cap = 1024;
+  while (cap < 2 * (base.stacks.length + head.stacks.length)) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap).fill(-1);
+  const entFrames: (readonly number[])[] = [];
+  const entRemap: Int32Array[] = [];
+  const counts: number[] = [];
+  for (let side = 0; side < 2; side++) {
+    const p = side === 0 ? base : head;
+    const remap = side === 0 ? baseRemap : headRemap;
     for (const s of p.stacks) {
-      const ids = s.frames.map((f) => remap[f]!);
-      const key = ids.join(',');
-      let e = pairs.get(key);
-      if (!e) {
-        e = { ids, base: 0, head: 0 };
-        pairs.set(key, e);
+      let slot = stackHash(s.frames, remap) & mask;
+      let e = table[slot]!;
+      while (e >= 0 && !sameStack(s.frames, remap, entFrames[e]!, entRemap[e]!)) {
+        slot = (slot + 1) & mask;
+        e = table[slot]!;
       }
-      if (isHead) e.head += s.samples;
-      else e.base += s.samples;
+      if (e < 0) {
+        e = entFrames.length;
+        table[slot] = e;
+        entFrames.push(s.frames);
+        entRemap.push(remap);
+        counts.push(0, 0);
+      }
+      counts[2 * e + side]! += s.samples;
     }
-  };
-  add(base, baseRemap, false);
-  add(head, headRemap, true);
+  }
+  const n = entFrames.length;
+  const delta = new Float64Array(n);
+  const zs = new Float64Array(n);
+  for (let e = 0; e < n; e++) {
+    const b = counts[2 * e]!;
+    const h = counts[2 * e + 1]!;
+    delta[e] = (nHead > 0 ? h / nHead : 0) - (nBase > 0 ? b / nBase : 0);
+    zs[e] = twoProportionZ(b, nBase, h, nHead);
+  }
+  // Keep every significant stack plus the maxStacks largest changes; materialise only those.
+  let cutoff = 0;
+  if (n > maxStacks) {
+    const mags = new Float64Array(n);
+    for (let e = 0; e < n; e++) mags[e] = Math.abs(delta[e]!);
+    cutoff = kthSmallest(mags, n - maxStacks);
+  }
   const out: StackDiff[] = [];
-  for (const e of pairs.values()) {
-    const deltaShare = (nHead > 0 ? e.head / nHead : 0) - (nBase > 0 ? e.base / nBase : 0);
-    const zs = twoProportionZ(e.base, nBase, e.head, nHead);
+  for (let e = 0; e < n; e++) {
+    const significant = Math.abs(zs[e]!) >= z && Math.abs(delta[e]!) >= minShareDelta;
+    if (!significant && Math.abs(delta[e]!) < cutoff) continue;
     out.push({
-      frames: e.ids.map((i) => names[i]!),
-      baseSamples: e.base,
-      headSamples: e.head,
-      deltaShare,
-      z: zs,
-      significant: Math.abs(zs) >= z && Math.abs(deltaShare) >= minShareDelta,
+      frames: entFrames[e]!.map((f) => names[entRemap[e]![f]!]!),
+      baseSamples: counts[2 * e]!,
+      headSamples: counts[2 * e + 1]!,
+      deltaShare: delta[e]!,
+      z: zs[e]!,
+      significant,
     });
   }
   out.sort((x, y) => Math.abs(y.deltaShare) - Math.abs(x.deltaShare));
   return out;
+}
+
+/** Hoare's quickselect: the k-th smallest value (0-based), reordering `a` in place. O(n) on average. */
+function kthSmallest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }

@@ -78,4 +78,16 @@ describe('diff', () => {
     const d = diff(fromFolded('main 1\n'), fromFolded('main 1\n', { durationNs: 1e9 }));
     expect(d.frames[0]!.rate).toBeUndefined();
   });
+
+  it('keeps the maxStacks largest stack changes (and every significant one), largest first', () => {
+    // Stack s_i has i samples in head and none in base: |Δshare| grows with i.
+    const head = fromFolded(Array.from({ length: 50 }, (_, i) => `main;s_${i + 1} ${i + 1}\n`).join(''));
+    const base = fromFolded('main;other 1000\n');
+    const d = diff(base, head, { maxStacks: 5, minShareDelta: 1, alpha: 1e-12 });
+    expect(d.stacks.map((s) => s.frames.join(';'))).toEqual(['main;other', 'main;s_50', 'main;s_49', 'main;s_48', 'main;s_47']);
+    const all = diff(base, head, { maxStacks: 1000 });
+    expect(all.stacks).toHaveLength(51);
+    expect(all.stacks.filter((s) => s.significant).length).toBeGreaterThan(5);
+    expect(diff(base, head, { maxStacks: 2 }).stacks.length).toBe(all.stacks.filter((s) => s.significant).length);
+  });
 });
