@@ -2,16 +2,30 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { diff, loadInput, renderDiffHtml, renderDiffTable, renderSvg } from '../../src/flamegraph/index.js';
+import { diff, loadInput, renderDiffHtml, renderDiffTable, renderSvg, type LoadOptions } from '../../src/flamegraph/index.js';
+import { storeDir } from './spans.js';
 
 interface DiffCliOptions {
   output?: string;
   top: number;
   alpha: number;
-  since?: string;
-  until?: string;
+  since?: bigint;
+  until?: bigint;
+  dataDir?: string;
   baseSeconds?: number;
   headSeconds?: number;
+}
+
+/** `2026-11-22T10:00:00Z`, or a duration back from now: `90s`, `30m`, `2h`, `1d`. */
+export function parseTimeUnixNs(v: string): bigint {
+  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
+  if (rel) {
+    const unitMs = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return BigInt(Math.round(Date.now() - Number(rel[1]) * unitMs)) * 1_000_000n;
+  }
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected an ISO time or a duration like 2h, got "${v}"`);
+  return BigInt(ms) * 1_000_000n;
 }
 
 function positiveNumber(v: string): number {
@@ -29,19 +43,19 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'also write the diff: .html (interactive differential flame graph), .svg, .json, else text')
     .option('--top <n>', 'rows per list', (v) => Math.round(positiveNumber(v)), 20)
     .option('--alpha <p>', 'two-sided significance level of each test', positiveNumber, 0.001)
-    .option('--since <time>', 'selectors only: start of the selection (ISO time)')
-    .option('--until <time>', 'selectors only: end of the selection (ISO time)')
+    .option('--since <time>', 'selectors: start of the selection (ISO time, or 2h for two hours ago)', parseTimeUnixNs)
+    .option('--until <time>', 'selectors: end of the selection (ISO time, or 30m)', parseTimeUnixNs)
+    .option('--data-dir <dir>', "selectors: the agent's data directory")
     .option('--base-seconds <s>', 'wall time the base covers, for CPU-s/s (folded files have none)', positiveNumber)
     .option('--head-seconds <s>', 'wall time the head covers', positiveNumber)
     .action(async (baseArg: string, headArg: string, opts: DiffCliOptions) => {
       try {
-        if (opts.since !== undefined || opts.until !== undefined) {
-          throw new Error('--since/--until select over the local store, which is not yet available; fix: pass files');
-        }
-        const [base, head] = await Promise.all([
-          loadInput(baseArg, opts.baseSeconds ? { durationNs: opts.baseSeconds * 1e9 } : {}),
-          loadInput(headArg, opts.headSeconds ? { durationNs: opts.headSeconds * 1e9 } : {}),
-        ]);
+        const common: LoadOptions = { storeDir: storeDir(opts.dataDir) };
+        if (opts.since !== undefined) common.fromUnixNs = opts.since;
+        if (opts.until !== undefined) common.toUnixNs = opts.until;
+        // One after the other: both may open the same store.
+        const base = await loadInput(baseArg, opts.baseSeconds ? { ...common, durationNs: opts.baseSeconds * 1e9 } : common);
+        const head = await loadInput(headArg, opts.headSeconds ? { ...common, durationNs: opts.headSeconds * 1e9 } : common);
         const d = diff(base, head, { alpha: opts.alpha });
         const text = renderDiffTable(d, { top: opts.top });
         process.stdout.write(text);

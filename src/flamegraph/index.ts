@@ -24,6 +24,7 @@ export { buildTree, buildDiffTree, type TreeNode } from './tree.js';
 export { renderHtml, renderDiffHtml, type HtmlOptions } from './render-html.js';
 export { renderSvg, type SvgOptions } from './render-svg.js';
 export { renderTopTable, renderDiffTable, type TopTableOptions } from './render-text.js';
+export { fromMerged, selectorToQuery } from './store.js';
 export { loadInput, parseInput, profileFromBytes, InputError, type InputSpec, type LoadOptions } from './load.js';
 export {
   DeployWatcher,

@@ -1,7 +1,7 @@
 /**
  * Reading CLI inputs: a pprof file (gzipped or not) or folded stack text, told apart by
- * content, not by file name. Selectors over the local store are recognised and refused
- * with a clear error until the store (src/store) offers a query to run them against.
+ * content, not by file name. Selectors (`service=checkout,version=1.4.2`) are run
+ * against the local store (src/store), opened only when a selector is given.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { fromFolded } from './folded.js';
 import { parseSelector, type LabelSelector } from './merge.js';
 import type { Profile } from './model.js';
 import { fromPprof } from './pprof.js';
+import { fromMerged, selectorToQuery } from './store.js';
 
 export type InputSpec = { kind: 'file'; path: string } | { kind: 'selector'; selector: LabelSelector };
 
@@ -26,6 +27,11 @@ export function parseInput(arg: string): InputSpec {
 }
 
 export interface LoadOptions {
+  /** Store directory for selector inputs (the agent's `<data-dir>/store`). */
+  storeDir?: string;
+  /** Time range for selector inputs, Unix ns (inclusive from, exclusive to). */
+  fromUnixNs?: bigint;
+  toUnixNs?: bigint;
   /** Wall time the input covers, ns (folded text has none of its own). */
   durationNs?: number;
   /** CPU ns per sample for folded text (1e9 / Hz). */
@@ -58,11 +64,7 @@ export function profileFromBytes(bytes: Uint8Array, opts: LoadOptions = {}): Pro
 /** Loads one CLI input. */
 export async function loadInput(arg: string, opts: LoadOptions = {}): Promise<Profile> {
   const spec = parseInput(arg);
-  if (spec.kind === 'selector') {
-    throw new InputError(
-      `selector "${arg}": selectors need the local store (not yet available); fix: pass pprof or folded files (e.g. from hotspan record)`,
-    );
-  }
+  if (spec.kind === 'selector') return loadSelection(arg, spec.selector, opts);
   let bytes: Buffer;
   try {
     bytes = await readFile(spec.path);
@@ -71,4 +73,34 @@ export async function loadInput(arg: string, opts: LoadOptions = {}): Promise<Pr
   }
   if (bytes.length === 0) throw new InputError(`${spec.path} is empty; fix: pass a non-empty pprof or folded file`);
   return profileFromBytes(bytes, opts);
+}
+
+/** Runs a selector against the local store; an empty result is an error naming what to check. */
+async function loadSelection(arg: string, selector: LabelSelector, opts: LoadOptions): Promise<Profile> {
+  if (!opts.storeDir) {
+    throw new InputError(`selector "${arg}": no store directory given; fix: pass --data-dir (the agent's data directory)`);
+  }
+  const range: { fromUnixNs?: bigint; toUnixNs?: bigint } = {};
+  if (opts.fromUnixNs !== undefined) range.fromUnixNs = opts.fromUnixNs;
+  if (opts.toUnixNs !== undefined) range.toUnixNs = opts.toUnixNs;
+  let query;
+  try {
+    query = selectorToQuery(selector, range);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  // Loaded on demand: DuckDB is only needed when a selector is used.
+  const { Store } = await import('../store/index.js');
+  const store = await Store.open({ dataDir: opts.storeDir, retentionIntervalMs: 0 });
+  try {
+    const merged = await store.mergeProfile(query);
+    if (merged.stacks.length === 0) {
+      throw new InputError(
+        `selector "${arg}" matched no CPU samples in ${opts.storeDir}; fix: check the service/version names and --since/--until, or that the agent ran`,
+      );
+    }
+    return fromMerged(merged);
+  } finally {
+    await store.close();
+  }
 }

@@ -146,8 +146,8 @@ describe('inputs', () => {
     expect(() => profileFromBytes(Buffer.from('just words\n'))).toThrow(/no folded stacks.*fix/);
   });
 
-  it('refuses selectors until the store exists, and names missing files', async () => {
-    await expect(loadInput('service=checkout,version=1.4.2')).rejects.toThrow(/selectors need the local store \(not yet available\)/);
+  it('asks for a store for selectors, and names missing files', async () => {
+    await expect(loadInput('service=checkout,version=1.4.2')).rejects.toThrow(/no store directory given; fix: pass --data-dir/);
     await expect(loadInput('/nonexistent/base.pb.gz')).rejects.toThrow(/neither a file nor a selector/);
   });
 });
