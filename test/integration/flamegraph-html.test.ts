@@ -83,7 +83,10 @@ describe('HTML flame graph in headless Chromium', () => {
     const fraud = page.locator('.frame[data-name="check_fraud"]');
     await expect.poll(() => fraud.isVisible()).toBe(true);
     const colour = async (name: string) =>
-      page.locator(`.frame[data-name="${name}"]`).evaluate((el) => getComputedStyle(el).backgroundColor);
+      page.locator(`.frame[data-name="${name}"]`).evaluate(
+        // Runs in the page; the project's TS lib has no DOM types.
+        (el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor,
+      );
     expect(await colour('check_fraud')).toBe('rgb(178, 24, 43)');
     // price_items fell from 50% to 33.3%: half the largest change, so a mid blue.
     const [r, g, b] = (await colour('price_items')).match(/\d+/g)!.map(Number);
