@@ -33,8 +33,11 @@ export interface ExporterSettings {
   scheduledDelayMs?: number;
   /** Export requests in flight at once; more hides network round trips. */
   maxConcurrentExports?: number;
-  /** Profiles only: cap on CPU samples held in queued windows (windows vary from 0 to 100k samples). */
-  maxQueueSamples?: number;
+  /**
+   * Profiles only: cap on queued profile bytes. Windows are encoded to OTLP as soon as they are
+   * queued (~50× smaller than the objects), so this bounds memory, not maxQueueSize.
+   */
+  maxQueueBytes?: number;
 }
 
 export interface ExporterConfigInput extends ExporterSettings {
@@ -63,7 +66,7 @@ export interface SignalExporterConfig {
   maxExportBatchSize: number;
   scheduledDelayMs: number;
   maxConcurrentExports: number;
-  maxQueueSamples: number;
+  maxQueueBytes: number;
 }
 
 export class OtlpConfigError extends Error {
@@ -77,7 +80,8 @@ const QUEUE_DEFAULTS: Record<Signal, { maxQueueSize: number; maxExportBatchSize:
   traces: { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 5000 },
   logs: { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 1000 },
   metrics: { maxQueueSize: 4096, maxExportBatchSize: 1024, scheduledDelayMs: 1000 },
-  profiles: { maxQueueSize: 64, maxExportBatchSize: 16, scheduledDelayMs: 1000 },
+  // Profiles: maxExportBatchSize is windows per request; maxQueueSize counts queued requests.
+  profiles: { maxQueueSize: 1024, maxExportBatchSize: 16, scheduledDelayMs: 1000 },
 };
 
 const QUEUE_ENV: Partial<Record<Signal, string>> = { traces: 'OTEL_BSP', logs: 'OTEL_BLRP' };
@@ -218,9 +222,8 @@ export function resolveExporterConfig(
       maxExportBatchSize: pick('maxExportBatchSize')[0] ?? q.maxExportBatchSize,
       scheduledDelayMs: pick('scheduledDelayMs')[0] ?? q.scheduledDelayMs,
       maxConcurrentExports: pick('maxConcurrentExports')[0] ?? 2,
-      // ~0.4 KB per queued sample with its frame array. 16k samples queued plus two in-flight
-      // batches of at most 4k each keep an outage under ~10 MB (the budget is 20 MB).
-      maxQueueSamples: pick('maxQueueSamples')[0] ?? 16_000,
+      // 8 MiB of encoded profiles ≈ 450 windows of 2000 samples; the outage budget is 20 MB.
+      maxQueueBytes: pick('maxQueueBytes')[0] ?? 8 * 1024 * 1024,
     };
     if (cfg.maxExportBatchSize > cfg.maxQueueSize) cfg.maxExportBatchSize = cfg.maxQueueSize;
     if (!Number.isInteger(cfg.timeoutMs) || cfg.timeoutMs <= 0) {

@@ -45,9 +45,67 @@ function encoded<T>(signal: Signal, c: Converted<T>, enc: SignalEncoder): Encode
   return { body: enc.encode(signal, c.request as object), malformed: c.malformed, firstError: c.firstError };
 }
 
+/** One encoded profiles request and the number of windows in it. */
+interface EncodedProfiles {
+  body: Uint8Array;
+  windows: number;
+}
+
+/**
+ * Profile windows are large as objects (~0.5 KB per sample with its frames) and ~50× smaller
+ * encoded, so they are converted and encoded on the next tick after export (not in the caller's
+ * call) and queued as request bytes: the queue's memory bound is then in bytes (maxQueueBytes).
+ */
+function profilesStage(
+  pipeline: SignalPipeline<EncodedProfiles>,
+  windowsPerRequest: number,
+  maxPendingWindows: number,
+  enc: SignalEncoder,
+  log: (m: string) => void,
+  convertOptions: ProfilesToOtlpOptions,
+) {
+  let pending: ProfileWindow[] = [];
+  let scheduled = false;
+  const compactNow = () => {
+    scheduled = false;
+    const windows = pending;
+    pending = [];
+    for (let i = 0; i < windows.length; i += windowsPerRequest) {
+      const chunk = windows.slice(i, i + windowsPerRequest);
+      try {
+        const c = profilesToOtlp(chunk, convertOptions);
+        if (c.malformed > 0) {
+          pipeline.noteMalformedParts(c.malformed);
+          log(`otlp profiles: skipped ${c.malformed} malformed sample(s), first: ${c.firstError}`);
+        }
+        pipeline.push([{ body: enc.encode('profiles', c.request), windows: chunk.length }]);
+      } catch (err) {
+        pipeline.noteDropped(chunk.length, 'malformed');
+        log(`otlp profiles: cannot encode ${chunk.length} window(s), dropped: ${(err as Error).message}`);
+      }
+    }
+  };
+  return {
+    compactNow,
+    push(windows: ProfileWindow[]) {
+      pending.push(...windows);
+      if (pending.length > maxPendingWindows) {
+        // Only if the event loop is starved for a long time: keep the newest.
+        const excess = pending.length - maxPendingWindows;
+        pending = pending.slice(excess);
+        pipeline.noteDropped(excess, 'overflow');
+      }
+      if (!scheduled && pending.length > 0) {
+        scheduled = true;
+        setImmediate(compactNow);
+      }
+    },
+  };
+}
+
 /** Builds the four pipelines over caller-supplied encoders and senders (shared by gRPC and file exporters). */
 export function buildExporter(
-  configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'maxConcurrentExports' | 'maxQueueSamples'>>,
+  configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'maxConcurrentExports' | 'maxQueueBytes'>>,
   enc: SignalEncoder,
   sendFor: (signal: Signal) => { send(body: Uint8Array, timeoutMs?: number): Promise<ExportResult>; close(): void | Promise<void> },
   options: ExporterOptions = {},
@@ -55,26 +113,40 @@ export function buildExporter(
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const log = options.log ?? defaultLog;
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
-  const make = <T>(signal: Signal, convert: (batch: T[]) => Converted<object>, weightOf?: (item: T) => number) => {
+  const make = <T>(signal: Signal, convert: (batch: T[]) => Converted<object>) => {
     senders[signal] = sendFor(signal);
     return new SignalPipeline<T>({
       signal,
       ...configs[signal],
-      weightOf,
-      maxQueueWeight: weightOf ? configs[signal].maxQueueSamples : undefined,
-      // In-flight batches hold memory while retrying: keep them to a quarter of the queue's weight each.
-      maxBatchWeight: weightOf ? Math.max(1, Math.floor(configs[signal].maxQueueSamples / 4)) : undefined,
       backoff,
       log,
       encode: (batch) => encoded(signal, convert(batch), enc),
       send: (body, timeoutMs) => senders[signal].send(body, timeoutMs),
     });
   };
+  senders.profiles = sendFor('profiles');
+  const profilesPipeline = new SignalPipeline<EncodedProfiles>({
+    signal: 'profiles',
+    ...configs.profiles,
+    // Each queued item is already one request (up to maxExportBatchSize windows).
+    maxExportBatchSize: 1,
+    weightOf: (e) => e.body.byteLength,
+    maxQueueWeight: configs.profiles.maxQueueBytes,
+    countOf: (e) => e.windows,
+    backoff,
+    log,
+    encode: (batch) => ({ body: batch[0]!.body, malformed: 0 }),
+    send: (body, timeoutMs) => senders.profiles.send(body, timeoutMs),
+  });
+  const profiles = profilesStage(profilesPipeline, configs.profiles.maxExportBatchSize, configs.profiles.maxQueueSize, enc, log, {
+    htlHashOf: htlHashOfMapping,
+    ...options.profiles,
+  });
   const pipelines = {
     traces: make<SpanRecord>('traces', spansToOtlp),
     metrics: make<MetricPoint>('metrics', metricsToOtlp),
     logs: make<LogRecord>('logs', logsToOtlp),
-    profiles: make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, { htlHashOf: htlHashOfMapping, ...options.profiles }), (w) => w.samples.length),
+    profiles: profilesPipeline,
   };
   const all = () => Object.values(pipelines) as SignalPipeline<unknown>[];
   let shutdownPromise: Promise<void> | undefined;
@@ -86,15 +158,17 @@ export function buildExporter(
     }
   };
   return {
-    exportProfiles: (w) => guard(() => pipelines.profiles.push(w)),
+    exportProfiles: (w) => guard(() => profiles.push(w)),
     exportSpans: (s) => guard(() => pipelines.traces.push(s)),
     exportMetrics: (p) => guard(() => pipelines.metrics.push(p)),
     exportLogs: (r) => guard(() => pipelines.logs.push(r)),
     forceFlush: async () => {
+      profiles.compactNow();
       await Promise.all(all().map((p) => p.flush()));
     },
     shutdown(deadlineMs: number) {
       shutdownPromise ??= (async () => {
+        profiles.compactNow();
         await Promise.all(all().map((p) => p.shutdown(deadlineMs)));
         for (const s of Object.values(senders)) {
           try {

@@ -34,6 +34,8 @@ export interface PipelineOptions<T> {
   maxQueueWeight?: number;
   /** With weightOf: a batch stops before exceeding this weight (batches in flight count against memory too). */
   maxBatchWeight?: number;
+  /** Records an item stands for (default 1), e.g. the windows in one pre-encoded profiles request; stats count records. */
+  countOf?: (item: T) => number;
   /** Requests in flight at once (default 1). More hides round trips; each holds one encoded batch. */
   maxConcurrentExports?: number;
   backoff: BackoffPolicy;
@@ -86,6 +88,25 @@ export class SignalPipeline<T> {
 
   constructor(private readonly o: PipelineOptions<T>) {}
 
+  private count(items: readonly T[]): number {
+    if (!this.o.countOf) return items.length;
+    let n = 0;
+    for (const item of items) n += this.o.countOf(item);
+    return n;
+  }
+
+  /** Records lost before they reached the queue (conversion failures, staging overflow), for stats. */
+  noteDropped(n: number, reason: 'malformed' | 'overflow'): void {
+    this.counts.dropped += n;
+    if (reason === 'malformed') this.counts.malformed += n;
+    else this.counts.droppedOverflow += n;
+  }
+
+  /** Parts of records skipped during conversion (e.g. profile samples) that did not drop a record. */
+  noteMalformedParts(n: number): void {
+    this.counts.malformed += n;
+  }
+
   private get depth(): number {
     return this.queue.length - this.head;
   }
@@ -115,7 +136,7 @@ export class SignalPipeline<T> {
 
   push(items: readonly T[]): void {
     if (this.closed) {
-      this.counts.dropped += items.length;
+      this.counts.dropped += this.count(items);
       return;
     }
     const maxWeight = this.o.maxQueueWeight ?? Infinity;
@@ -123,10 +144,12 @@ export class SignalPipeline<T> {
       const w = this.o.weightOf ? this.o.weightOf(item) : 0;
       while (this.depth > 0 && (this.depth >= this.o.maxQueueSize || this.weight + w > maxWeight)) {
         // Drop oldest: recent data is worth more to someone looking at a live system.
-        if (this.o.weightOf) this.weight -= this.o.weightOf(this.queue[this.head]!);
+        const oldest = this.queue[this.head]!;
+        if (this.o.weightOf) this.weight -= this.o.weightOf(oldest);
         (this.queue as Array<T | undefined>)[this.head++] = undefined;
-        this.counts.dropped++;
-        this.counts.droppedOverflow++;
+        const n = this.o.countOf ? this.o.countOf(oldest) : 1;
+        this.counts.dropped += n;
+        this.counts.droppedOverflow += n;
       }
       this.queue.push(item);
       this.weight += w;
@@ -162,7 +185,7 @@ export class SignalPipeline<T> {
     await Promise.race([this.flush(), timeout]);
     clearTimeout(timer);
     for (const wake of [...this.sleepers]) wake();
-    this.counts.dropped += this.depth;
+    this.counts.dropped += this.count(this.queue.slice(this.head));
     this.queue = [];
     this.head = 0;
     this.weight = 0;
@@ -201,7 +224,7 @@ export class SignalPipeline<T> {
       this.inFlight++;
       this.exportBatch(batch)
         .catch((err) => {
-          this.counts.dropped += batch.length;
+          this.counts.dropped += this.count(batch);
           this.o.log(`otlp ${this.o.signal}: exporter bug, batch lost: ${(err as Error).stack ?? err}`);
         })
         .finally(() => {
@@ -223,8 +246,8 @@ export class SignalPipeline<T> {
     try {
       encoded = this.o.encode(batch);
     } catch (err) {
-      this.counts.malformed += batch.length;
-      this.counts.dropped += batch.length;
+      this.counts.malformed += this.count(batch);
+      this.counts.dropped += this.count(batch);
       this.o.log(`otlp ${this.o.signal}: cannot encode a batch of ${batch.length}, dropped: ${(err as Error).message}`);
       return;
     }
@@ -233,7 +256,7 @@ export class SignalPipeline<T> {
       this.counts.dropped += encoded.malformed;
       this.o.log(`otlp ${this.o.signal}: skipped ${encoded.malformed} malformed item(s), first: ${encoded.firstError}`);
     }
-    const items = batch.length - encoded.malformed;
+    const items = this.count(batch) - encoded.malformed;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const remaining = this.deadline - Date.now();

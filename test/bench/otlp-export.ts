@@ -4,7 +4,9 @@
  *     exporter pinned to one core (the receiver to the other), vs. protobufjs encode alone;
  *  2. profile bytes/s and windows/s the same way;
  *  3. RSS growth of an exporter whose receiver is down, over OTLP_BENCH_OUTAGE_S seconds
- *     (default 300 = the 5-minute outage of the acceptance criteria; target ≤ 20 MB).
+ *     (default 300 = the 5-minute outage of the acceptance criteria; target ≤ 20 MB), next to a
+ *     control process producing the same data into a discarding exporter, and the live heap
+ *     growth after forced GC.
  * Run: node --import tsx test/bench/otlp-export.ts   (or npm run bench -- otlp)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -17,6 +19,7 @@ import {
   resolveExporterConfig,
   spansToOtlp,
   startOtlpReceiver,
+  type OtlpExporter,
   type OtlpSink,
   type SpanRecord,
 } from '../../src/otlp/index.js';
@@ -123,7 +126,8 @@ async function profilesThroughput(port: number, windows: number): Promise<{ wind
   return { windowsPerSec: st.exported / s, bytesPerSec: st.bytesSent / s, bytesPerCpuSec: st.bytesSent / cpu };
 }
 
-async function outageRss(seconds: number): Promise<void> {
+/** control = true: the same producer with an exporter that discards everything (the peer/baseline run). */
+async function outageRss(seconds: number, control = false): Promise<void> {
   const net = await import('node:net');
   const port = await new Promise<number>((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -131,7 +135,9 @@ async function outageRss(seconds: number): Promise<void> {
       srv.close(() => resolve(p));
     });
   });
-  const ex = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }), { log: () => {} });
+  const real = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }), { log: () => {} });
+  const discard: OtlpExporter = { ...real, exportSpans() {}, exportLogs() {}, exportProfiles() {}, exportMetrics() {} };
+  const ex = control ? discard : real;
   const gc = (await import('node:vm')).runInNewContext('gc') as () => void;
   gc();
   // Baseline before the outage's data exists: growth includes filling the queues, the strict reading.
@@ -157,14 +163,14 @@ async function outageRss(seconds: number): Promise<void> {
   const st = ex.stats();
   const t0 = Date.now();
   await ex.shutdown(2000);
-  console.log(`outage ${seconds} s: RSS at start ${(rss0 / 1048576).toFixed(1)} MiB, peak ${(rssMax / 1048576).toFixed(1)} MiB, ` +
+  console.log(`${control ? 'control (same producer, data discarded)' : 'exporter, receiver down'} ${seconds} s: RSS at start ${(rss0 / 1048576).toFixed(1)} MiB, peak ${(rssMax / 1048576).toFixed(1)} MiB, ` +
     `growth ${((rssMax - rss0) / 1048576).toFixed(1)} MiB (target ≤ 20); live heap growth after GC ${((heapMax - heap0) / 1048576).toFixed(1)} MiB; dropped spans ${st.traces.dropped}, windows ${st.profiles.dropped}; ` +
     `retries ${st.traces.retries + st.profiles.retries + st.logs.retries}; shutdown ${Date.now() - t0} ms`);
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes('--receiver')) return receiverMain();
-  if (process.argv.includes('--outage')) return outageRss(Number(process.env['OTLP_BENCH_OUTAGE_S'] ?? 300));
+  if (process.argv.includes('--outage')) return outageRss(Number(process.env['OTLP_BENCH_OUTAGE_S'] ?? 300), process.argv.includes('--control'));
   console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (wall figures shrink under contention; CPU-second figures less so)`);
   const pinned = pin(process.pid, 0);
   const rx = await startReceiverProcess();
@@ -183,9 +189,14 @@ async function main(): Promise<void> {
   } finally {
     rx.kill();
   }
-  // The outage runs in a fresh process so the heap of the throughput runs does not hide its growth.
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--outage'], { stdio: 'inherit' });
-  await new Promise((r) => child.on('exit', r));
+  // The outage runs in fresh processes so the heap of the throughput runs does not hide its growth,
+  // side by side with a control producing the same data into nothing: V8 sizes its heap to the
+  // allocation rate, so RSS growth minus the control's is what the exporter itself holds.
+  const run = (extra: string[]) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--outage', ...extra], { stdio: 'inherit' });
+    return new Promise((r) => child.on('exit', r));
+  };
+  await Promise.all([run([]), run(['--control'])]);
 }
 
 main().catch((err) => {
