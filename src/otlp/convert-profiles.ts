@@ -13,9 +13,8 @@
  * timestamps_unix_nano lists each occurrence and whose values hold 1 per timestamp (equal lengths).
  */
 import { createHash } from 'node:crypto';
-import { anyValue, idBytes } from './attributes.js';
+import { anyValue, idBytes, keyValues } from './attributes.js';
 import { processResourceAttributes } from './process-resource.js';
-import { keyValues } from './attributes.js';
 import { hotspanScope } from './scope.js';
 import type { CpuSample, ProfileWindow, ProcessInfo } from '../profiling/types.js';
 import type { Frame, MappingInfo } from '../symbols/types.js';

@@ -7,7 +7,7 @@ import { metricsToOtlp, logsToOtlp, spansToOtlp, type Converted } from './conver
 import { profilesToOtlp, type ProfilesToOtlpOptions } from './convert-profiles.js';
 import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';
-import { createGrpcTransport, type Transport } from './grpc-transport.js';
+import { createGrpcTransport } from './grpc-transport.js';
 import { SignalPipeline, type Encoded, type SignalStats } from './pipeline.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type ExportResult } from './retry.js';
 import type { SignalExporterConfig } from './config.js';
@@ -191,13 +191,11 @@ export function buildExporter(
 
 /** An exporter sending OTLP/gRPC to the endpoints of `configs` (see resolveExporterConfig). */
 export function createOtlpExporter(configs: Record<Signal, SignalExporterConfig>, options: ExporterOptions = {}): OtlpExporter {
-  const transports = new Map<Signal, Transport>();
   return buildExporter(
     configs,
     { encode: encodeRequest },
     (signal) => {
       const t = createGrpcTransport(configs[signal]);
-      transports.set(signal, t);
       return {
         send: (body, timeoutMs) => t.send(body, timeoutMs),
         close: () => t.close(),
