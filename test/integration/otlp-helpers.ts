@@ -19,6 +19,8 @@ export interface TestServer {
   received: Received[];
   /** Calls answered with an error status. */
   rejectedCalls: number;
+  /** Calls left unanswered. */
+  hungCalls: number;
   close(): Promise<void>;
 }
 
@@ -31,9 +33,11 @@ export async function startTestServer(opts: {
   rejectTrailers?: () => grpc.Metadata;
   /** Reject only the first N calls (instead of, or before, rejectUntilMs). */
   rejectFirstCalls?: number;
+  /** Never answer the first N calls (the client's deadline must fire). */
+  hangFirstCalls?: number;
 } = {}): Promise<TestServer> {
   const server = new grpc.Server();
-  const state: TestServer = { port: 0, received: [], rejectedCalls: 0, close: async () => {} };
+  const state: TestServer = { port: 0, received: [], rejectedCalls: 0, hungCalls: 0, close: async () => {} };
   for (const signal of SIGNALS) {
     const proto = signalProto(signal);
     const response = opts.partialSuccess
@@ -54,6 +58,10 @@ export async function startTestServer(opts: {
       },
       {
         Export: ((call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+          if (opts.hangFirstCalls !== undefined && state.hungCalls < opts.hangFirstCalls) {
+            state.hungCalls++;
+            return;
+          }
           const rejectByTime = opts.rejectUntilMs !== undefined && Date.now() < opts.rejectUntilMs;
           const rejectByCount = opts.rejectFirstCalls !== undefined && state.rejectedCalls < opts.rejectFirstCalls;
           if (rejectByTime || rejectByCount) {
@@ -70,7 +78,8 @@ export async function startTestServer(opts: {
   state.port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', opts.credentials ?? grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  state.close = () => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  // forceShutdown: hung calls would otherwise keep tryShutdown waiting forever.
+  state.close = async () => server.forceShutdown();
   return state;
 }
 

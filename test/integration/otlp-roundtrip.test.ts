@@ -297,6 +297,29 @@ describe('throttling and store trouble', () => {
     }
   });
 
+  it('gives up on a request after OTEL_EXPORTER_OTLP_TIMEOUT and retries it (DEADLINE_EXCEEDED is retryable)', async () => {
+    const server = await startTestServer({ hangFirstCalls: 2 });
+    try {
+      const exporter = createOtlpExporter(
+        resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '300' }),
+        fast,
+      );
+      const t0 = Date.now();
+      exporter.exportSpans(spans(4));
+      await exporter.forceFlush();
+      const tookMs = Date.now() - t0;
+      await exporter.shutdown(500);
+      expect(server.hungCalls).toBe(2);
+      expect(server.received).toHaveLength(1);
+      expect(exporter.stats().traces).toMatchObject({ exported: 4, retries: 2 });
+      // Two 300 ms deadlines plus short backoffs; far below the 10 s default timeout.
+      expect(tookMs).toBeGreaterThanOrEqual(600);
+      expect(tookMs).toBeLessThan(5000);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('gets UNAVAILABLE from the embedded receiver while its store fails, and delivers once it recovers', async () => {
     let failures = 3;
     const stored: any[] = [];
