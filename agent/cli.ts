@@ -7,6 +7,8 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerRecord } from './commands/record.js';
 import { register as registerSpans } from './commands/spans.js';
 import { register as registerProfile } from './commands/profile.js';
+import { register as registerDiff } from './commands/diff.js';
+import { register as registerFlamegraph } from './commands/flamegraph.js';
 import { ExitCode } from './exit-codes.js';
 import { reportFatal } from './lifecycle.js';
 
@@ -15,7 +17,8 @@ const program = new Command('hotspan')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile]) register(program);
+const commands = [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile, registerDiff, registerFlamegraph];
+for (const register of commands) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -285,6 +285,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("records", Napi::Number::New(env, it->second->records()));
     o.Set("batches", Napi::Number::New(env, it->second->batches()));
+    o.Set("stalls", Napi::Number::New(env, it->second->stalls()));
     return o;
   }
 

@@ -32,18 +32,32 @@ void RingReader::Flush() {
   Batch *batch = pending_;
   pending_ = new Batch();
   batches_++;
-  napi_status st = tsfn_.NonBlockingCall(batch, [](Napi::Env env, Napi::Function cb, Batch *b) {
+  in_flight_++;
+  auto *job = new Job{batch, &in_flight_};
+  napi_status st = tsfn_.NonBlockingCall(job, [](Napi::Env env, Napi::Function cb, Job *j) {
+    Batch *b = j->batch;
     Napi::Array arr = Napi::Array::New(env, b->size());
     for (size_t i = 0; i < b->size(); i++)
       arr.Set(i, Napi::Buffer<char>::Copy(env, (*b)[i].data(), (*b)[i].size()));
     delete b;
+    (*j->in_flight)--;
+    delete j;
     cb.Call({arr});
   });
-  if (st != napi_ok) delete batch;  // closing: JS no longer wants records
+  if (st != napi_ok) {  // closing: JS no longer wants records
+    in_flight_--;
+    delete batch;
+    delete job;
+  }
 }
 
 void RingReader::Loop() {
   while (!stop_.load()) {
+    if (in_flight_.load() >= kMaxInFlight) {
+      stalls_++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     int n = ring_buffer__poll(rb_, 200);
     if (n < 0 && n != -EINTR) break;
     if (pending_->empty()) continue;

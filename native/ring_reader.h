@@ -21,9 +21,14 @@ class RingReader {
   void Stop();
   uint64_t records() const { return records_.load(); }
   uint64_t batches() const { return batches_.load(); }
+  uint64_t stalls() const { return stalls_.load(); }
 
  private:
   using Batch = std::vector<std::string>;
+  struct Job {
+    Batch *batch;
+    std::atomic<int> *in_flight;
+  };
   static int OnRecord(void *ctx, void *data, size_t size);
   void Loop();
   void Flush();
@@ -37,6 +42,12 @@ class RingReader {
   std::chrono::milliseconds flush_interval_;
   std::atomic<uint64_t> records_{0};
   std::atomic<uint64_t> batches_{0};
+  // Batches handed to the event loop and not yet delivered. When JS falls behind,
+  // the reader stops draining so the kernel's ring buffer fills and the BPF side
+  // counts the drops, instead of this process buffering without bound.
+  std::atomic<int> in_flight_{0};
+  std::atomic<uint64_t> stalls_{0};
+  static constexpr int kMaxInFlight = 16;
 };
 
 }  // namespace hotspan

@@ -12,7 +12,7 @@ export interface NativeBpfObject {
   detach(linkId: number): void;
   openRingBuffer(map: string, onBatch: (records: Buffer[]) => void, flushIntervalMs?: number): number;
   closeRingBuffer(readerId: number): void;
-  ringBufferStats(readerId: number): { records: number; batches: number } | undefined;
+  ringBufferStats(readerId: number): { records: number; batches: number; stalls: number } | undefined;
   mapInfo(map: string): { type: number; keySize: number; valueSize: number; valueBytes: number; maxEntries: number; possibleCpus: number };
   mapLookup(map: string, key: Buffer): Buffer | null;
   mapUpdate(map: string, key: Buffer, value: Buffer, flags?: number): void;

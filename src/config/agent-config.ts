@@ -18,6 +18,14 @@ export interface AgentConfig {
   writePprofWindows: boolean;
   /** How long pprof windows are kept on disk. */
   pprofRetentionMs: number;
+  /** Capture TCP flows and HTTP/gRPC requests (spans, span ↔ profile join). */
+  network: boolean;
+  /** Keep URL query strings (off by default: they often carry tokens). */
+  keepQueryStrings: boolean;
+  /** Profile kept before and after a deploy for the automatic diff. */
+  deployKeepMs: number;
+  /** Time the new version runs before its deploy report is written. */
+  deploySettleMs: number;
 }
 
 export const DEFAULT_AGENT_CONFIG: AgentConfig = {
@@ -27,6 +35,10 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   httpPort: 7070,
   writePprofWindows: true,
   pprofRetentionMs: 24 * 3_600_000,
+  network: true,
+  keepQueryStrings: false,
+  deployKeepMs: 3_600_000,
+  deploySettleMs: 5 * 60_000,
 };
 
 type Partial_ = { [K in keyof AgentConfig]?: AgentConfig[K] };
@@ -37,6 +49,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.HOTSPAN_FREQUENCY) out.frequencyHz = Number(env.HOTSPAN_FREQUENCY);
   if (env.HOTSPAN_WINDOW) out.windowMs = parseDurationMs(env.HOTSPAN_WINDOW);
   if (env.HOTSPAN_HTTP_PORT) out.httpPort = Number(env.HOTSPAN_HTTP_PORT);
+  if (env.HOTSPAN_NETWORK) out.network = !/^(0|false|off|no)$/i.test(env.HOTSPAN_NETWORK);
+  if (env.HOTSPAN_KEEP_QUERY_STRINGS) out.keepQueryStrings = /^(1|true|on|yes)$/i.test(env.HOTSPAN_KEEP_QUERY_STRINGS);
+  if (env.HOTSPAN_DEPLOY_KEEP) out.deployKeepMs = parseDurationMs(env.HOTSPAN_DEPLOY_KEEP);
+  if (env.HOTSPAN_DEPLOY_SETTLE) out.deploySettleMs = parseDurationMs(env.HOTSPAN_DEPLOY_SETTLE);
   return out;
 }
 
@@ -50,6 +66,10 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.window === 'string') out.windowMs = parseDurationMs(agent.window);
   if (typeof agent.httpPort === 'number') out.httpPort = agent.httpPort;
   if (typeof agent.writePprofWindows === 'boolean') out.writePprofWindows = agent.writePprofWindows;
+  if (typeof agent.network === 'boolean') out.network = agent.network;
+  if (typeof agent.keepQueryStrings === 'boolean') out.keepQueryStrings = agent.keepQueryStrings;
+  if (typeof agent.deployKeep === 'string') out.deployKeepMs = parseDurationMs(agent.deployKeep);
+  if (typeof agent.deploySettle === 'string') out.deploySettleMs = parseDurationMs(agent.deploySettle);
   return out;
 }
 

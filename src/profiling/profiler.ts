@@ -12,7 +12,10 @@ export interface ProfilerOptions extends SamplerOptions {
   windowMs?: number;
   /** Every symbolized sample, as it arrives (the span join taps in here). */
   onSamples?: (samples: CpuSample[]) => void;
-  /** Every closed per-process window. */
+  /**
+   * Every closed per-process window. Without it the profiler keeps no windows:
+   * a caller that post-processes samples (the span join) builds its own.
+   */
   onWindow?: (window: ProfileWindow) => void;
 }
 
@@ -32,7 +35,7 @@ export class Profiler {
   private readonly clock = new MonotonicClock();
   private readonly symbolizer: Symbolizer;
   private readonly processes = new Map<number, ProcessInfo>();
-  private readonly windows: WindowAggregator;
+  private readonly windows: WindowAggregator | undefined;
   private readonly sampler: CpuSampler;
   private readonly timer: NodeJS.Timeout;
   private sampleCount = 0;
@@ -43,9 +46,9 @@ export class Profiler {
     const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
     this.periodNs = BigInt(Math.round(1e9 / frequencyHz));
     this.symbolizer = opts.symbolizer ?? new Symbolizer();
-    this.windows = new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (w) => this.onWindowClosed(w));
+    this.windows = opts.onWindow ? new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (w) => this.onWindowClosed(w)) : undefined;
     this.sampler = CpuSampler.start(opts, (raw) => this.onRaw(raw));
-    this.timer = setInterval(() => this.windows.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);
+    this.timer = setInterval(() => this.windows?.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);
   }
 
   static start(opts: ProfilerOptions = {}): Profiler {
@@ -72,7 +75,8 @@ export class Profiler {
     };
   }
 
-  private processInfo(pid: number, comm: string): ProcessInfo {
+  /** What is known of a process seen in a sample (read once, at its first sample). */
+  processInfo(pid: number, comm: string): ProcessInfo {
     let p = this.processes.get(pid);
     if (!p) {
       p = readProcessInfo(pid, comm);
@@ -90,16 +94,21 @@ export class Profiler {
     });
     this.sampleCount += samples.length;
     this.opts.onSamples?.(samples);
-    for (const s of samples) this.windows.add(s, () => this.processInfo(s.pid, s.processName));
+    if (this.windows) for (const s of samples) this.windows.add(s, () => this.processInfo(s.pid, s.processName));
   }
 
   private onWindowClosed(w: ProfileWindow): void {
     this.windowCount++;
-    if (!processAlive(w.process.pid)) {
-      this.processes.delete(w.process.pid);
-      this.symbolizer.forgetProcess(w.process.pid);
-    }
+    this.forgetIfExited(w.process.pid);
     this.opts.onWindow?.(w);
+  }
+
+  /** Drops the caches of a process that has exited; call when its last window is out. */
+  forgetIfExited(pid: number): boolean {
+    if (processAlive(pid)) return false;
+    this.processes.delete(pid);
+    this.symbolizer.forgetProcess(pid);
+    return true;
   }
 
   stats(): ProfilerStats {
@@ -118,6 +127,6 @@ export class Profiler {
     this.sampler.stop();
     // The reader's last batch is queued on the event loop; let it land.
     await new Promise((r) => setTimeout(r, 20));
-    this.windows.flushAll();
+    this.windows?.flushAll();
   }
 }

@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import {
+  createOtlpExporter,
+  resolveExporterConfig,
+  startOtlpReceiver,
+  SIGNALS,
+  type ExporterConfigInput,
+  type ExporterOptions,
+  type OtlpExporter,
+  type OtlpReceiver,
+} from '../src/otlp/index.js';
+import { Store } from '../src/store/index.js';
+
+export interface Backend {
+  exporter: OtlpExporter;
+  /** Set when at least one signal goes to the embedded receiver + store. */
+  embedded?: { receiver: OtlpReceiver; store: Store };
+  /** Where each signal goes, for the start-up log line. */
+  describe(): string;
+  close(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * The OTLP exporter, pointed at the configured endpoints; a signal with no
+ * endpoint configured (flag, env or file) goes to the embedded OTLP/gRPC
+ * receiver, which writes into the local store: the embedded default.
+ */
+export async function startBackend(
+  dataDir: string,
+  options: ExporterOptions,
+  fileConfig: ExporterConfigInput = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Backend> {
+  const configured = resolveExporterConfig(env, {}, fileConfig);
+  const toEmbedded = SIGNALS.filter((s) => configured[s].endpointSource === 'default');
+  let embedded: Backend['embedded'];
+  let configs = configured;
+  if (toEmbedded.length) {
+    const store = await Store.open({ dataDir: join(dataDir, 'store') });
+    const receiver = await startOtlpReceiver({ host: '127.0.0.1', port: 0, sink: store, log: options.log });
+    embedded = { receiver, store };
+    const overrides: ExporterConfigInput = {};
+    for (const s of toEmbedded) overrides[s] = { endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true };
+    configs = resolveExporterConfig(env, overrides, fileConfig);
+  }
+  const exporter = createOtlpExporter(configs, options);
+  return {
+    exporter,
+    embedded,
+    describe: () =>
+      SIGNALS.map((s) => `${s} → ${toEmbedded.includes(s) ? `embedded store (${join(dataDir, 'store')})` : configs[s].endpoint}`).join(', '),
+    async close(deadlineMs: number) {
+      await exporter.shutdown(deadlineMs);
+      if (embedded) {
+        await embedded.receiver.close(1000);
+        await embedded.store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// The daemon's wiring: profiler → (span join) → windows → pprof files, deploy
+// watcher and OTLP; network capture → L7 engine → spans; metadata on all of it.
+// Each part lives in src/; this file only connects them and owns their lifetimes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentConfig } from '../src/config/index.js';
+import { DeployWatcher, deployReportToLogRecord, type DeployDiffReport } from '../src/flamegraph/index.js';
+import { detectHostResource, startSelfMetrics, type Attributes } from '../src/otlp/index.js';
+import { MonotonicClock, Profiler, PprofWindowWriter, WindowAggregator, type CpuSample, type ProfileWindow } from '../src/profiling/index.js';
+import { ProcessResources } from '../src/resource/index.js';
+import { startBackend, type Backend } from './backend.js';
+import { startHealth, type Health } from './health.js';
+import { startMetadata } from './metadata.js';
+import { startNetwork, type Network } from './network.js';
+
+export interface NodeAgent {
+  ready(): boolean;
+  stop(): Promise<void>;
+  stats(): Record<string, number | bigint>;
+}
+
+export type Log = (msg: string) => void;
+
+export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAgent> {
+  const host = await detectHostResource();
+  const metadata = startMetadata(log);
+  const resources = new ProcessResources(host, metadata.lookup);
+  const agentResource: Attributes = { ...host, 'service.name': 'hotspan', 'process.pid': process.pid };
+  const backend: Backend = await startBackend(cfg.dataDir, { log, profiles: { resourceOf: (p) => resources.of(p) } });
+  log(`exporting ${backend.describe()}`);
+
+  const writer = new PprofWindowWriter(join(cfg.dataDir, 'profiles'), cfg.pprofRetentionMs, (e) => log(`writing a profile failed: ${e.message}`));
+  const reportsDir = join(cfg.dataDir, 'reports');
+  const deploys = new DeployWatcher({
+    keepMs: cfg.deployKeepMs,
+    settleMs: cfg.deploySettleMs,
+    onReport: (r) => onDeployReport(r),
+  });
+  const onDeployReport = (r: DeployDiffReport) => {
+    try {
+      mkdirSync(reportsDir, { recursive: true });
+      const file = join(reportsDir, `${safe(r.service)}-${r.deployedAtUnixNs / 1_000_000n}.txt`);
+      writeFileSync(file, r.text + '\n');
+      log(`deploy of ${r.service} ${r.fromVersion} → ${r.toVersion}: report in ${file}`);
+    } catch (e) {
+      log(`writing a deploy report failed: ${(e as Error).message}`);
+    }
+    backend.exporter.exportLogs([deployReportToLogRecord(r, agentResource)]);
+  };
+
+  let profiler: Profiler | undefined;
+  const onWindow = (w: ProfileWindow) => {
+    resources.enrich(w.process);
+    if (cfg.writePprofWindows) writer.write(w);
+    deploys.add(w);
+    backend.exporter.exportProfiles([w]);
+    if (profiler?.forgetIfExited(w.process.pid)) resources.forget(w.process.pid);
+  };
+  const periodNs = BigInt(Math.round(1e9 / cfg.frequencyHz));
+  const processOf = (pid: number) => {
+    resources.observe(pid);
+    return profiler!.processInfo(pid, String(pid));
+  };
+  const windows = new WindowAggregator(cfg.windowMs, periodNs, onWindow);
+  const clock = new MonotonicClock();
+
+  // With network capture, samples pass through the span join before windows; without it, straight in.
+  const network: Network | undefined = cfg.network
+    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings })
+    : undefined;
+  const toWindows = (samples: CpuSample[]) => {
+    for (const s of samples) windows.add(s, () => profiler!.processInfo(s.pid, s.processName));
+  };
+  const seen = new Set<number>();
+  profiler = Profiler.start({
+    frequencyHz: cfg.frequencyHz,
+    pid: cfg.pid,
+    onSamples: (samples) => {
+      for (const s of samples) {
+        if (!seen.has(s.pid)) {
+          seen.add(s.pid);
+          resources.observe(s.pid);
+        }
+      }
+      if (network) network.addSamples(samples);
+      else toWindows(samples);
+    },
+  });
+  const tick = setInterval(() => {
+    const now = clock.nowMonoNs();
+    if (network) {
+      toWindows(network.drainSamples(now, false));
+      network.exportReadySpans(now, false);
+    }
+    windows.flushExpired(clock.toUnixNs(now));
+  }, 500);
+  const pruneTimer = setInterval(() => writer.prune(), 60_000);
+  const startedUnixNs = BigInt(Date.now()) * 1_000_000n;
+  const metricsTimer = setInterval(() => {
+    if (network) backend.exporter.exportMetrics(network.flowMetricPoints(agentResource, startedUnixNs, BigInt(Date.now()) * 1_000_000n));
+  }, 10_000);
+  const stopSelfMetrics = startSelfMetrics(backend.exporter, {
+    intervalMs: 10_000,
+    resource: agentResource,
+    extra: () => {
+      const s = profiler!.stats();
+      return { 'hotspan.samples': s.samples, 'hotspan.samples.lost': Number(s.lost), 'hotspan.windows': s.windows, ...(network?.selfMetrics() ?? {}) };
+    },
+  });
+  let ready = true;
+  const health: Health | undefined = cfg.httpPort
+    ? await startHealth(cfg.httpPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend)
+    : undefined;
+
+  return {
+    ready: () => ready,
+    stats: () => ({ ...profiler!.stats(), windowsWritten: writer.written }),
+    async stop() {
+      ready = false;
+      clearInterval(tick);
+      clearInterval(pruneTimer);
+      clearInterval(metricsTimer);
+      stopSelfMetrics();
+      await profiler!.stop();
+      if (network) {
+        // Capture first: the join then decides every pending sample with all it knows.
+        network.stopCapture();
+        toWindows(network.drainSamples(clock.nowMonoNs(), true));
+        network.exportReadySpans(clock.nowMonoNs(), true);
+      }
+      windows.flushAll();
+      deploys.close();
+      await health?.close();
+      metadata.stop();
+      await backend.close(5_000);
+    },
+  };
+}
+
+function safe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_') || 'unknown';
+}

@@ -1,0 +1,1 @@
+export { ProcessResources, type MetadataLookup } from './process-resources.js';

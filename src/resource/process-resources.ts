@@ -1,0 +1,69 @@
+import type { Attributes } from '../otlp/index.js';
+import { mergeResource } from '../otlp/index.js';
+import type { ProcessInfo } from '../profiling/types.js';
+
+/** Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). */
+export type MetadataLookup = (pid: number) => Promise<Record<string, string | number | boolean | undefined>>;
+
+/**
+ * The OTLP resource of every process the agent sees: host attributes (once),
+ * the process's own (/proc), and its container/pod/service metadata, which is
+ * resolved asynchronously at the process's first sighting and cached. Windows
+ * close seconds later, so the metadata is there by the time anything is exported;
+ * when it is not (lookup failed), the process attributes alone are used.
+ */
+export class ProcessResources {
+  private readonly metadata = new Map<number, Attributes>();
+  private readonly pending = new Set<number>();
+  lookupFailures = 0;
+
+  constructor(
+    private readonly host: Attributes,
+    private readonly lookup: MetadataLookup | undefined,
+    private readonly env: Record<string, string | undefined> = process.env,
+  ) {}
+
+  /** Starts resolving a process's metadata (idempotent). */
+  observe(pid: number): void {
+    if (!this.lookup || this.metadata.has(pid) || this.pending.has(pid)) return;
+    this.pending.add(pid);
+    this.lookup(pid)
+      .then((attrs) => {
+        const clean: Attributes = {};
+        for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') clean[k] = v;
+        this.metadata.set(pid, clean);
+      })
+      .catch(() => {
+        this.lookupFailures++;
+        this.metadata.set(pid, {});
+      })
+      .finally(() => this.pending.delete(pid));
+  }
+
+  /** Fills service/container fields of a ProcessInfo from resolved metadata. */
+  enrich(p: ProcessInfo): ProcessInfo {
+    const m = this.metadata.get(p.pid);
+    if (!m) return p;
+    const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+    p.containerId ??= str('container.id');
+    // Kubernetes labels name the service better than the executable does.
+    if (str('k8s.pod.name')) p.serviceName ??= str('service.name');
+    p.serviceVersion ??= str('service.version');
+    return p;
+  }
+
+  /** The resource attributes of a process. */
+  of(p: ProcessInfo): Attributes {
+    const base = mergeResource(this.host, this.enrich(p), this.env);
+    const m = this.metadata.get(p.pid) ?? {};
+    const out: Attributes = { ...base, ...m };
+    // OTEL_SERVICE_NAME set on the agent wins over everything (the spec's rule).
+    if (this.env.OTEL_SERVICE_NAME?.trim()) out['service.name'] = base['service.name'];
+    else if (!m['k8s.pod.name']) out['service.name'] = base['service.name'];
+    return out;
+  }
+
+  forget(pid: number): void {
+    this.metadata.delete(pid);
+  }
+}
