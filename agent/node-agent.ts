@@ -25,7 +25,8 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAg
   const host = await detectHostResource();
   const metadata = startMetadata(log);
   const resources = new ProcessResources(host, metadata.lookup);
-  const agentResource: Attributes = { ...host, 'service.name': 'hotspan', 'process.pid': process.pid };
+  // The agent's own telemetry (self-metrics, deploy reports) is named by its own OTEL_SERVICE_NAME.
+  const agentResource: Attributes = { ...host, 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || 'hotspan', 'process.pid': process.pid };
   const backend: Backend = await startBackend(cfg.dataDir, { log, profiles: { resourceOf: (p) => resources.of(p) } });
   log(`exporting ${backend.describe()}`);
 
@@ -108,8 +109,8 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAg
     },
   });
   let ready = true;
-  const health: Health | undefined = cfg.httpPort
-    ? await startHealth(cfg.httpPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend)
+  const health: Health | undefined = cfg.healthPort
+    ? await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend)
     : undefined;
 
   return {

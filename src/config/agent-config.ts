@@ -13,7 +13,7 @@ export interface AgentConfig {
   /** Only this process; every process when unset. */
   pid?: number;
   /** Port of /healthz, /readyz and /metrics; 0 disables. */
-  httpPort: number;
+  healthPort: number;
   /** Write a pprof file per process per window under <dataDir>/profiles. */
   writePprofWindows: boolean;
   /** How long pprof windows are kept on disk. */
@@ -32,7 +32,7 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   dataDir: DEFAULT_DATA_DIR,
   frequencyHz: 99,
   windowMs: 10_000,
-  httpPort: 7070,
+  healthPort: 7070,
   writePprofWindows: true,
   pprofRetentionMs: 24 * 3_600_000,
   network: true,
@@ -48,7 +48,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.HOTSPAN_DATA_DIR) out.dataDir = env.HOTSPAN_DATA_DIR;
   if (env.HOTSPAN_FREQUENCY) out.frequencyHz = Number(env.HOTSPAN_FREQUENCY);
   if (env.HOTSPAN_WINDOW) out.windowMs = parseDurationMs(env.HOTSPAN_WINDOW);
-  if (env.HOTSPAN_HTTP_PORT) out.httpPort = Number(env.HOTSPAN_HTTP_PORT);
+  if (env.HOTSPAN_HEALTH_PORT) out.healthPort = Number(env.HOTSPAN_HEALTH_PORT);
   if (env.HOTSPAN_NETWORK) out.network = !/^(0|false|off|no)$/i.test(env.HOTSPAN_NETWORK);
   if (env.HOTSPAN_KEEP_QUERY_STRINGS) out.keepQueryStrings = /^(1|true|on|yes)$/i.test(env.HOTSPAN_KEEP_QUERY_STRINGS);
   if (env.HOTSPAN_DEPLOY_KEEP) out.deployKeepMs = parseDurationMs(env.HOTSPAN_DEPLOY_KEEP);
@@ -64,7 +64,7 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.dataDir === 'string') out.dataDir = agent.dataDir;
   if (typeof agent.frequency === 'number') out.frequencyHz = agent.frequency;
   if (typeof agent.window === 'string') out.windowMs = parseDurationMs(agent.window);
-  if (typeof agent.httpPort === 'number') out.httpPort = agent.httpPort;
+  if (typeof agent.healthPort === 'number') out.healthPort = agent.healthPort;
   if (typeof agent.writePprofWindows === 'boolean') out.writePprofWindows = agent.writePprofWindows;
   if (typeof agent.network === 'boolean') out.network = agent.network;
   if (typeof agent.keepQueryStrings === 'boolean') out.keepQueryStrings = agent.keepQueryStrings;
@@ -86,8 +86,8 @@ export function resolveAgentConfig(cli: Partial_, env: NodeJS.ProcessEnv = proce
   if (!Number.isInteger(cfg.frequencyHz) || cfg.frequencyHz < 1 || cfg.frequencyHz > 10_000) {
     throw new Error(`frequency must be an integer between 1 and 10000 Hz (got ${cfg.frequencyHz})`);
   }
-  if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) {
-    throw new Error(`http port must be 0..65535 (got ${cfg.httpPort})`);
+  if (!Number.isInteger(cfg.healthPort) || cfg.healthPort < 0 || cfg.healthPort > 65535) {
+    throw new Error(`http port must be 0..65535 (got ${cfg.healthPort})`);
   }
   return cfg;
 }

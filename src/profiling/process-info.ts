@@ -21,6 +21,16 @@ export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/
   } catch {
     // gone
   }
+  // A process instrumented the OpenTelemetry way names itself in its environment;
+  // only those two variables are kept (environments hold secrets).
+  try {
+    for (const kv of readFileSync(`${procRoot}/${pid}/environ`, 'latin1').split('\0')) {
+      if (kv.startsWith('OTEL_SERVICE_NAME=')) info.otelServiceName = kv.slice(18).trim() || undefined;
+      else if (kv.startsWith('OTEL_RESOURCE_ATTRIBUTES=')) info.otelResourceAttributes = kv.slice(25).trim() || undefined;
+    }
+  } catch {
+    // gone, or not ours to read
+  }
   return info;
 }
 

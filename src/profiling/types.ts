@@ -36,6 +36,10 @@ export interface ProcessInfo {
   containerId?: string;
   serviceName?: string;
   serviceVersion?: string;
+  /** OTEL_SERVICE_NAME from the process's own environment: it names itself. */
+  otelServiceName?: string;
+  /** OTEL_RESOURCE_ATTRIBUTES from the process's own environment (W3C baggage format). */
+  otelResourceAttributes?: string;
 }
 
 /** All samples of one process in one time window (default 10 s). */

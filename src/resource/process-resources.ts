@@ -42,23 +42,30 @@ export class ProcessResources {
 
   /** Fills service/container fields of a ProcessInfo from resolved metadata. */
   enrich(p: ProcessInfo): ProcessInfo {
+    if (p.otelServiceName) p.serviceName ??= p.otelServiceName;
     const m = this.metadata.get(p.pid);
     if (!m) return p;
     const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
     p.containerId ??= str('container.id');
-    // Kubernetes labels name the service better than the executable does.
+    // Kubernetes labels name a process better than its executable (its own OTEL_SERVICE_NAME better still).
     if (str('k8s.pod.name')) p.serviceName ??= str('service.name');
     p.serviceVersion ??= str('service.version');
     return p;
   }
 
-  /** The resource attributes of a process. */
+  /**
+   * The resource attributes of a process. service.name: the process's own
+   * OTEL_SERVICE_NAME, else Kubernetes labels/workload, else OTEL_RESOURCE_ATTRIBUTES,
+   * else the executable name. The agent's own OTEL_SERVICE_NAME names the agent's
+   * self-telemetry, never the processes it observes; its OTEL_RESOURCE_ATTRIBUTES
+   * (e.g. a cluster name) apply to everything.
+   */
   of(p: ProcessInfo): Attributes {
-    const base = mergeResource(this.host, this.enrich(p), this.env);
+    const resourceAttributes = [this.env.OTEL_RESOURCE_ATTRIBUTES, p.otelResourceAttributes].filter(Boolean).join(',');
+    const base = mergeResource(this.host, this.enrich(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
     const m = this.metadata.get(p.pid) ?? {};
     const out: Attributes = { ...base, ...m };
-    // OTEL_SERVICE_NAME set on the agent wins over everything (the spec's rule).
-    if (this.env.OTEL_SERVICE_NAME?.trim()) out['service.name'] = base['service.name'];
+    if (p.otelServiceName) out['service.name'] = p.otelServiceName;
     else if (!m['k8s.pod.name']) out['service.name'] = base['service.name'];
     return out;
   }

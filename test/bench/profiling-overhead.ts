@@ -67,12 +67,19 @@ async function main() {
   writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
   const ncpu = cpus().length;
   // A busy host: one CPU-bound process per CPU.
-  const load = Array.from({ length: ncpu }, () => spawn(join(ROOT, 'test/fixtures/bin/split'), [String(SECONDS * 3 + 40)], { stdio: 'ignore' }));
+  const load = Array.from({ length: ncpu }, () => spawn(join(ROOT, 'test/fixtures/bin/split'), [String(SECONDS * 5 + 40)], { stdio: 'ignore' }));
   try {
     const results: Measure[] = [];
-    results.push(
-      await measure('hotspan agent', () => spawn(process.execPath, [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', join(tmp, 'data')], { stdio: 'ignore', env: { ...process.env, HOTSPAN_HTTP_PORT: '0' } }), (n) => n.startsWith('handle_cpu_samp')),
-    );
+    // The agent both ways: profiling alone is what the targets are about; network capture is reported beside it.
+    for (const [tool, extra] of [
+      ['hotspan agent (profiling only)', ['--no-network']],
+      ['hotspan agent (profiling + network)', []],
+    ] as const) {
+      const args = [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', join(tmp, `data-${results.length}`), ...extra];
+      // Health port off under both spellings of its variable (the config was renamed).
+      const env = { ...process.env, HOTSPAN_HEALTH_PORT: '0', HOTSPAN_HTTP_PORT: '0' };
+      results.push(await measure(tool, () => spawn(process.execPath, args, { stdio: 'ignore', env }), (n) => n.startsWith('handle_cpu_samp')));
+    }
     results.push(await measure('perf record -F 99 -a -g', () => spawn('perf', ['record', '-q', '-F', '99', '-a', '-g', '-o', join(tmp, 'perf.data')], { stdio: 'ignore' }), () => false));
     results.push(
       await measure('bpftrace profile:hz:99', () => spawn('bpftrace', ['-e', 'profile:hz:99 { @[kstack, ustack] = count(); }'], { stdio: 'ignore' }), (n) => !n.startsWith('handle_') && n !== ''),
@@ -84,9 +91,9 @@ async function main() {
     for (const m of results) {
       console.log(`| ${m.tool} | ${m.cpuSeconds.toFixed(2)} | ${m.bpfSeconds.toFixed(3)} | ${pct(m).toFixed(3)}% | ${m.peakRssMb.toFixed(1)} |`);
     }
-    const [h, p, b] = results;
-    console.log(`\nratios: hotspan/perf CPU = ${(pct(h) / pct(p)).toFixed(2)}, hotspan/bpftrace CPU = ${(pct(h) / pct(b)).toFixed(2)}; hotspan/perf RSS = ${(h.peakRssMb / p.peakRssMb).toFixed(2)}`);
-    console.log(`targets: ≤0.5% of one core per sampled CPU (${pct(h) <= 0.5 ? 'met' : 'NOT met'}), at or below perf (${pct(h) <= pct(p) ? 'met' : 'NOT met'}), RSS ≤120 MB (${h.peakRssMb <= 120 ? 'met' : 'NOT met'})`);
+    const [h, hn, p, b] = results;
+    console.log(`\nratios: hotspan/perf CPU = ${(pct(h) / pct(p)).toFixed(2)} (with network ${(pct(hn) / pct(p)).toFixed(2)}), hotspan/bpftrace CPU = ${(pct(h) / pct(b)).toFixed(2)}; hotspan/perf RSS = ${(h.peakRssMb / p.peakRssMb).toFixed(2)}`);
+    console.log(`targets (profiling only): ≤0.5% of one core per sampled CPU (${pct(h) <= 0.5 ? 'met' : 'NOT met'}), at or below perf (${pct(h) <= pct(p) ? 'met' : 'NOT met'}), RSS ≤120 MB (${h.peakRssMb <= 120 ? 'met' : 'NOT met'})`);
   } finally {
     for (const l of load) l.kill('SIGKILL');
   }

@@ -30,7 +30,7 @@ describe.runIf(root)('hotspan agent', () => {
       const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
         reject: false,
         all: true,
-        env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HTTP_PORT: '0' },
+        env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HEALTH_PORT: '0' },
       });
       await sleep(6000);
       // Programs of other tools may come and go; the agent's is the one that appeared.
