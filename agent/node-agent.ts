@@ -109,9 +109,15 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAg
     },
   });
   let ready = true;
-  const health: Health | undefined = cfg.healthPort
-    ? await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend)
-    : undefined;
+  let health: Health | undefined;
+  if (cfg.healthPort) {
+    try {
+      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend);
+    } catch (e) {
+      // Profiling matters more than its health endpoint: say so and go on.
+      log(`health endpoint not started on port ${cfg.healthPort}: ${(e as Error).message}; fix: set HOTSPAN_HEALTH_PORT to a free port`);
+    }
+  }
 
   return {
     ready: () => ready,
