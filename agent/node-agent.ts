@@ -46,7 +46,8 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAg
     } catch (e) {
       log(`writing a deploy report failed: ${(e as Error).message}`);
     }
-    backend.exporter.exportLogs([deployReportToLogRecord(r, agentResource)]);
+    // Filed under the deployed service on this host, not under the agent (whose pid is not the service's).
+    backend.exporter.exportLogs([deployReportToLogRecord(r, host)]);
   };
 
   let profiler: Profiler | undefined;

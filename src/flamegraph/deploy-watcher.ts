@@ -208,6 +208,8 @@ function fmtSecs(ns: number | undefined): string {
 /**
  * The report as an OTLP log record (severity INFO, or WARN when something regressed), with
  * the top regression in attributes so backends can alert on it without parsing the body.
+ * `resource` adds attributes (host, cluster) but never renames the service: the record is
+ * about the deployed service and files under it, as that service's profiles do.
  */
 export function deployReportToLogRecord(r: DeployDiffReport, resource: Record<string, string | number | boolean> = {}): LogRecord {
   const top = r.regressions[0];
@@ -229,6 +231,6 @@ export function deployReportToLogRecord(r: DeployDiffReport, resource: Record<st
     severityText: r.regressions.length > 0 ? 'WARN' : 'INFO',
     body: r.text,
     attributes,
-    resource: { 'service.name': r.service, ...resource },
+    resource: { ...resource, 'service.name': r.service },
   };
 }
