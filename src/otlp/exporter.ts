@@ -8,7 +8,7 @@ import { profilesToOtlp, type ProfilesToOtlpOptions } from './convert-profiles.j
 import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';
 import { createGrpcTransport } from './grpc-transport.js';
-import { SignalPipeline, type Encoded, type SignalStats } from './pipeline.js';
+import { SignalPipeline, type SignalStats } from './pipeline.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type ExportResult } from './retry.js';
 import type { SignalExporterConfig } from './config.js';
 import type { LogRecord, MetricPoint, Signal, SpanRecord } from './types.js';
@@ -41,57 +41,60 @@ export interface SignalEncoder {
 
 const defaultLog = (m: string) => process.stderr.write(`${m}\n`);
 
-function encoded<T>(signal: Signal, c: Converted<T>, enc: SignalEncoder): Encoded {
-  return { body: enc.encode(signal, c.request as object), malformed: c.malformed, firstError: c.firstError };
-}
 
-/** One encoded profiles request and the number of windows in it. */
-interface EncodedProfiles {
+/** One encoded request (or, for traces/metrics/logs, a concatenable piece of one) and its record count. */
+interface EncodedChunk {
   body: Uint8Array;
-  windows: number;
+  records: number;
 }
 
 /**
- * Profile windows are large as objects (~0.5 KB per sample with its frames) and ~50× smaller
- * encoded, so they are converted and encoded on the next tick after export (not in the caller's
- * call) and queued as request bytes: the queue's memory bound is then in bytes (maxQueueBytes).
+ * Records are converted and encoded on the next tick after export*() (never in the caller's call)
+ * and queued as bytes: encoded data is several times smaller than the objects (~50× for profile
+ * windows) and, being a few large buffers instead of many small objects, does not bloat V8's old
+ * space while a backend is down. `pending` holds records only until that tick.
  */
-function profilesStage(
-  pipeline: SignalPipeline<EncodedProfiles>,
-  windowsPerRequest: number,
-  maxPendingWindows: number,
+function stage<T>(
+  signal: Signal,
+  pipeline: SignalPipeline<EncodedChunk>,
+  recordsPerChunk: number,
+  maxPending: number,
+  convert: (records: T[]) => Converted<object>,
   enc: SignalEncoder,
   log: (m: string) => void,
-  convertOptions: ProfilesToOtlpOptions,
+  /** Profiles: malformed samples do not drop a window; other signals: a malformed record is dropped. */
+  malformedDropsRecords: boolean,
 ) {
-  let pending: ProfileWindow[] = [];
+  let pending: T[] = [];
   let scheduled = false;
   const compactNow = () => {
     scheduled = false;
-    const windows = pending;
+    const records = pending;
     pending = [];
-    for (let i = 0; i < windows.length; i += windowsPerRequest) {
-      const chunk = windows.slice(i, i + windowsPerRequest);
+    for (let i = 0; i < records.length; i += recordsPerChunk) {
+      const chunk = records.slice(i, i + recordsPerChunk);
       try {
-        const c = profilesToOtlp(chunk, convertOptions);
+        const c = convert(chunk);
         if (c.malformed > 0) {
-          pipeline.noteMalformedParts(c.malformed);
-          log(`otlp profiles: skipped ${c.malformed} malformed sample(s), first: ${c.firstError}`);
+          if (malformedDropsRecords) pipeline.noteDropped(c.malformed, 'malformed');
+          else pipeline.noteMalformedParts(c.malformed);
+          log(`otlp ${signal}: skipped ${c.malformed} malformed item(s), first: ${c.firstError}`);
         }
-        pipeline.push([{ body: enc.encode('profiles', c.request), windows: chunk.length }]);
+        const records = malformedDropsRecords ? chunk.length - c.malformed : chunk.length;
+        if (records > 0) pipeline.push([{ body: enc.encode(signal, c.request), records }]);
       } catch (err) {
         pipeline.noteDropped(chunk.length, 'malformed');
-        log(`otlp profiles: cannot encode ${chunk.length} window(s), dropped: ${(err as Error).message}`);
+        log(`otlp ${signal}: cannot encode ${chunk.length} item(s), dropped: ${(err as Error).message}`);
       }
     }
   };
   return {
     compactNow,
-    push(windows: ProfileWindow[]) {
-      pending.push(...windows);
-      if (pending.length > maxPendingWindows) {
-        // Only if the event loop is starved for a long time: keep the newest.
-        const excess = pending.length - maxPendingWindows;
+    push(records: readonly T[]) {
+      for (const r of records) pending.push(r);
+      if (pending.length > maxPending) {
+        // Only when the event loop is starved for long: keep the newest.
+        const excess = pending.length - maxPending;
         pending = pending.slice(excess);
         pipeline.noteDropped(excess, 'overflow');
       }
@@ -101,6 +104,12 @@ function profilesStage(
       }
     },
   };
+}
+
+/** Joins encoded pieces of a request whose only top-level field is repeated (protobuf concatenation appends). */
+function concat(chunks: EncodedChunk[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!.body;
+  return Buffer.concat(chunks.map((c) => c.body));
 }
 
 /** Builds the four pipelines over caller-supplied encoders and senders (shared by gRPC and file exporters). */
@@ -113,42 +122,35 @@ export function buildExporter(
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const log = options.log ?? defaultLog;
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
-  const make = <T>(signal: Signal, convert: (batch: T[]) => Converted<object>) => {
+  const pipelines = {} as Record<Signal, SignalPipeline<EncodedChunk>>;
+  const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void }>;
+
+  const make = <T>(signal: Signal, convert: (records: T[]) => Converted<object>) => {
+    const cfg = configs[signal];
     senders[signal] = sendFor(signal);
-    return new SignalPipeline<T>({
+    const profiles = signal === 'profiles';
+    pipelines[signal] = new SignalPipeline<EncodedChunk>({
       signal,
-      ...configs[signal],
+      ...cfg,
+      countOf: (c) => c.records,
+      // traces/metrics/logs: queue and batches bounded in records, batches = concatenated chunks.
+      // profiles: a chunk is one request (its own dictionary), the queue is bounded in bytes.
+      ...(profiles
+        ? { maxExportBatchSize: 1, weightOf: (c) => c.body.byteLength, maxQueueWeight: cfg.maxQueueBytes }
+        : { maxQueueSize: cfg.maxQueueSize, weightOf: (c) => c.records, maxQueueWeight: cfg.maxQueueSize, maxBatchWeight: cfg.maxExportBatchSize }),
       backoff,
       log,
-      encode: (batch) => encoded(signal, convert(batch), enc),
+      encode: (batch) => ({ body: concat(batch), malformed: 0 }),
       send: (body, timeoutMs) => senders[signal].send(body, timeoutMs),
     });
+    stages[signal] = stage<T>(signal, pipelines[signal], cfg.maxExportBatchSize, cfg.maxQueueSize, convert, enc, log, !profiles) as (typeof stages)[Signal];
   };
-  senders.profiles = sendFor('profiles');
-  const profilesPipeline = new SignalPipeline<EncodedProfiles>({
-    signal: 'profiles',
-    ...configs.profiles,
-    // Each queued item is already one request (up to maxExportBatchSize windows).
-    maxExportBatchSize: 1,
-    weightOf: (e) => e.body.byteLength,
-    maxQueueWeight: configs.profiles.maxQueueBytes,
-    countOf: (e) => e.windows,
-    backoff,
-    log,
-    encode: (batch) => ({ body: batch[0]!.body, malformed: 0 }),
-    send: (body, timeoutMs) => senders.profiles.send(body, timeoutMs),
-  });
-  const profiles = profilesStage(profilesPipeline, configs.profiles.maxExportBatchSize, configs.profiles.maxQueueSize, enc, log, {
-    htlHashOf: htlHashOfMapping,
-    ...options.profiles,
-  });
-  const pipelines = {
-    traces: make<SpanRecord>('traces', spansToOtlp),
-    metrics: make<MetricPoint>('metrics', metricsToOtlp),
-    logs: make<LogRecord>('logs', logsToOtlp),
-    profiles: profilesPipeline,
-  };
-  const all = () => Object.values(pipelines) as SignalPipeline<unknown>[];
+  make<SpanRecord>('traces', spansToOtlp);
+  make<MetricPoint>('metrics', metricsToOtlp);
+  make<LogRecord>('logs', logsToOtlp);
+  make<ProfileWindow>('profiles', (w) => profilesToOtlp(w, { htlHashOf: htlHashOfMapping, ...options.profiles }));
+
+  const all = () => Object.values(pipelines);
   let shutdownPromise: Promise<void> | undefined;
   const guard = (fn: () => void) => {
     try {
@@ -157,18 +159,19 @@ export function buildExporter(
       log(`otlp: export call failed unexpectedly: ${(err as Error).message}`);
     }
   };
+  const compactAll = () => Object.values(stages).forEach((s) => s.compactNow());
   return {
-    exportProfiles: (w) => guard(() => profiles.push(w)),
-    exportSpans: (s) => guard(() => pipelines.traces.push(s)),
-    exportMetrics: (p) => guard(() => pipelines.metrics.push(p)),
-    exportLogs: (r) => guard(() => pipelines.logs.push(r)),
+    exportProfiles: (w) => guard(() => stages.profiles.push(w)),
+    exportSpans: (s) => guard(() => stages.traces.push(s)),
+    exportMetrics: (p) => guard(() => stages.metrics.push(p)),
+    exportLogs: (r) => guard(() => stages.logs.push(r)),
     forceFlush: async () => {
-      profiles.compactNow();
+      compactAll();
       await Promise.all(all().map((p) => p.flush()));
     },
     shutdown(deadlineMs: number) {
       shutdownPromise ??= (async () => {
-        profiles.compactNow();
+        compactAll();
         await Promise.all(all().map((p) => p.shutdown(deadlineMs)));
         for (const s of Object.values(senders)) {
           try {

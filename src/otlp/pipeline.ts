@@ -73,6 +73,8 @@ export class SignalPipeline<T> {
   private queue: T[] = [];
   private head = 0;
   private weight = 0;
+  /** Records queued (sum of countOf), reported as queueDepth. */
+  private queuedRecords = 0;
   private readonly counts = emptyStats();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
@@ -107,6 +109,12 @@ export class SignalPipeline<T> {
     this.counts.malformed += n;
   }
 
+  /** Enough queued for a full batch: by weight when batches are cut by weight, else by item count. */
+  private fullBatchQueued(): boolean {
+    if (this.o.weightOf && this.o.maxBatchWeight !== undefined && this.weight >= this.o.maxBatchWeight) return true;
+    return this.depth >= this.o.maxExportBatchSize;
+  }
+
   private get depth(): number {
     return this.queue.length - this.head;
   }
@@ -127,6 +135,7 @@ export class SignalPipeline<T> {
     const batch = this.queue.slice(this.head, end);
     this.head = end;
     if (this.o.weightOf) for (const item of batch) this.weight -= this.o.weightOf(item);
+    this.queuedRecords -= this.count(batch);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -148,18 +157,20 @@ export class SignalPipeline<T> {
         if (this.o.weightOf) this.weight -= this.o.weightOf(oldest);
         (this.queue as Array<T | undefined>)[this.head++] = undefined;
         const n = this.o.countOf ? this.o.countOf(oldest) : 1;
+        this.queuedRecords -= n;
         this.counts.dropped += n;
         this.counts.droppedOverflow += n;
       }
       this.queue.push(item);
       this.weight += w;
+      this.queuedRecords += this.o.countOf ? this.o.countOf(item) : 1;
     }
     if (this.head > this.o.maxQueueSize) this.take(0);
     this.schedule();
   }
 
   stats(): SignalStats {
-    return { ...this.counts, queueDepth: this.depth };
+    return { ...this.counts, queueDepth: this.queuedRecords };
   }
 
   /** Sends everything queued now; resolves when the queue is empty or the deadline passed. */
@@ -189,12 +200,13 @@ export class SignalPipeline<T> {
     this.queue = [];
     this.head = 0;
     this.weight = 0;
+    this.queuedRecords = 0;
     if (this.timer) clearTimeout(this.timer);
   }
 
   /** Starts exports for full batches soon, or arms the batch timer for a partial one. */
   private schedule(): void {
-    if (this.depth >= this.o.maxExportBatchSize) {
+    if (this.fullBatchQueued()) {
       // Encoding a batch can take milliseconds (profiles): do it on a later tick, not inside the caller's push().
       if (!this.kickPending && this.inFlight < this.maxConcurrent()) {
         this.kickPending = true;
@@ -219,7 +231,7 @@ export class SignalPipeline<T> {
   /** Starts as many exports as concurrency allows; partial batches only when `partial` or flushing. */
   private kick(partial = false): void {
     while (this.inFlight < this.maxConcurrent() && this.depth > 0 && Date.now() < this.deadline) {
-      if (this.depth < this.o.maxExportBatchSize && !partial && this.flushing === 0 && !this.closed) break;
+      if (!this.fullBatchQueued() && !partial && this.flushing === 0 && !this.closed) break;
       const batch = this.take(this.o.maxExportBatchSize);
       this.inFlight++;
       this.exportBatch(batch)

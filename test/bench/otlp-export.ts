@@ -161,6 +161,9 @@ async function outageRss(seconds: number, control = false): Promise<void> {
     }
   }
   const st = ex.stats();
+  const mem = process.memoryUsage();
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  console.log(`  at end: rss ${mib(mem.rss)} heapTotal ${mib(mem.heapTotal)} heapUsed ${mib(mem.heapUsed)} external ${mib(mem.external)} arrayBuffers ${mib(mem.arrayBuffers)} MiB`);
   const t0 = Date.now();
   await ex.shutdown(2000);
   console.log(`${control ? 'control (same producer, data discarded)' : 'exporter, receiver down'} ${seconds} s: RSS at start ${(rss0 / 1048576).toFixed(1)} MiB, peak ${(rssMax / 1048576).toFixed(1)} MiB, ` +
