@@ -44,10 +44,11 @@ async function runFor(exe: string, seconds: number): Promise<void> {
   });
 }
 
-async function waitForFile(dir: string, timeoutMs: number): Promise<string | undefined> {
+/** The first report file of `service` in `dir`, waiting up to `timeoutMs` (the agent sees every process). */
+async function waitForReport(dir: string, service: string, timeoutMs: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')) : [];
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(`${service}-`) && f.endsWith('.txt')) : [];
     if (files.length) return join(dir, files[0]!);
     await sleep(250);
   }
@@ -100,7 +101,7 @@ describe.runIf(root)('hotspan agent deploy report', () => {
       rmSync(checkout);
       copyFileSync(v2, checkout);
       await runFor(checkout, 10);
-      const reportFile = await waitForFile(join(dataDir, 'reports'), 10_000);
+      const reportFile = await waitForReport(join(dataDir, 'reports'), 'checkout', 10_000);
       expect(reportFile, 'no deploy report was written').toBeDefined();
       const report = readFileSync(reportFile!, 'utf8');
       expect(reportFile).toMatch(/\/checkout-\d+\.txt$/);
@@ -122,7 +123,9 @@ describe.runIf(root)('hotspan agent deploy report', () => {
           `SELECT severity_text, service_name, host_name,
                   json_extract_string(attributes, '$."hotspan.deploy.top_regression.function"'),
                   json_extract_string(attributes, '$."hotspan.deploy.to_version"')
-             FROM logs WHERE json_extract_string(attributes, '$."event.name"') = 'hotspan.deploy.diff'`,
+             FROM logs
+            WHERE json_extract_string(attributes, '$."event.name"') = 'hotspan.deploy.diff'
+              AND json_extract_string(attributes, '$."service.name"') = 'checkout'`,
         )
       ).getRowsJS();
       // Filed under the deployed service on this host, not under the agent.
