@@ -32,10 +32,16 @@ void RingReader::Flush() {
   Batch *batch = pending_;
   pending_ = new Batch();
   batches_++;
-  in_flight_++;
-  auto *job = new Job{batch, &in_flight_};
+  (*in_flight_)++;
+  auto *job = new Job{batch, in_flight_};
   napi_status st = tsfn_.NonBlockingCall(job, [](Napi::Env env, Napi::Function cb, Job *j) {
     Batch *b = j->batch;
+    if (env == nullptr || cb.IsEmpty()) {  // the environment is shutting down: drop the batch
+      (*j->in_flight)--;
+      delete b;
+      delete j;
+      return;
+    }
     Napi::Array arr = Napi::Array::New(env, b->size());
     for (size_t i = 0; i < b->size(); i++)
       arr.Set(i, Napi::Buffer<char>::Copy(env, (*b)[i].data(), (*b)[i].size()));
@@ -45,7 +51,7 @@ void RingReader::Flush() {
     cb.Call({arr});
   });
   if (st != napi_ok) {  // closing: JS no longer wants records
-    in_flight_--;
+    (*in_flight_)--;
     delete batch;
     delete job;
   }
@@ -53,7 +59,7 @@ void RingReader::Flush() {
 
 void RingReader::Loop() {
   while (!stop_.load()) {
-    if (in_flight_.load() >= kMaxInFlight) {
+    if (in_flight_->load() >= kMaxInFlight) {
       stalls_++;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,9 +26,11 @@ class RingReader {
 
  private:
   using Batch = std::vector<std::string>;
+  // A batch on its way to the event loop. It shares the in-flight counter rather
+  // than pointing into the reader: the reader may be gone before the job runs.
   struct Job {
     Batch *batch;
-    std::atomic<int> *in_flight;
+    std::shared_ptr<std::atomic<int>> in_flight;
   };
   static int OnRecord(void *ctx, void *data, size_t size);
   void Loop();
@@ -45,7 +48,7 @@ class RingReader {
   // Batches handed to the event loop and not yet delivered. When JS falls behind,
   // the reader stops draining so the kernel's ring buffer fills and the BPF side
   // counts the drops, instead of this process buffering without bound.
-  std::atomic<int> in_flight_{0};
+  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<uint64_t> stalls_{0};
   static constexpr int kMaxInFlight = 16;
 };

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseIntegerOption, resolveAgentConfig } from '../../src/config/index.js';
 import { installShutdownHandlers } from '../lifecycle.js';
-import { startNodeAgent } from '../node-agent.js';
 import { preflight } from '../preflight.js';
 
 export function register(program: Command): void {
@@ -26,6 +25,8 @@ export function register(program: Command): void {
       );
       preflight({ needTracefs: true });
       const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
+      // Loaded here, not at the top: the other commands should not pay for DuckDB, gRPC and the rest.
+      const { startNodeAgent } = await import('../node-agent.js');
       const agent = await startNodeAgent(cfg, log);
       log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
       installShutdownHandlers(async (signal) => {

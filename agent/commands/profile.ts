@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../../src/config/index.js';
-import { Store, toPprof } from '../../src/store/index.js';
+import type { MergeLabel } from '../../src/store/index.js';
 import { storeDir } from './spans.js';
 
 interface ProfileCliOptions {
@@ -29,9 +29,12 @@ export function register(program: Command): void {
       if (opts.trace !== undefined && !/^[0-9a-f]{32}$/.test(opts.trace)) {
         cmd.error(`hotspan profile: --trace must be 32 lowercase hex digits (got "${opts.trace}")`);
       }
+      const { Store, toPprof } = await import('../../src/store/index.js'); // DuckDB: only when needed
       const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
       try {
-        const merged = await store.mergeProfile(opts.span !== undefined ? { spanId: opts.span } : { traceId: opts.trace! });
+        // The span labels make the file say which span each sample ran for (pprof -tags, -tagfocus).
+        const labels: MergeLabel[] = ['traceId', 'spanId', 'spanName'];
+        const merged = await store.mergeProfile(opts.span !== undefined ? { spanId: opts.span, labels } : { traceId: opts.trace!, labels });
         const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
         if (merged.stacks.length === 0) {
           throw new Error(

@@ -20,6 +20,8 @@ export function register(program: Command): void {
       preflight();
       const samples: CpuSample[] = [];
       const profiler = Profiler.start({ frequencyHz, pid, onSamples: (s) => samples.push(...s) });
+      // Attached from here on: say so, so that scripts (and tests) know sampling has begun.
+      process.stderr.write(`hotspan: recording ${pid ? `pid ${pid}` : 'every process'} at ${frequencyHz} Hz for ${opts.duration}\n`);
       const startUnixNs = BigInt(Date.now()) * 1_000_000n;
       let finish: () => void = () => {};
       const done = new Promise<void>((r) => (finish = r));

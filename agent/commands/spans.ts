@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR, parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
-import { Store, type SpanRow } from '../../src/store/index.js';
+import type { SpanRow } from '../../src/store/index.js';
 
 interface SpansCliOptions {
   slowest: string;
@@ -19,6 +19,8 @@ export function storeDir(dataDir: string | undefined): string {
 }
 
 const ms = (ns: bigint) => Number(ns) / 1e6;
+/** OTel SpanKind SERVER: the spans that carry the CPU join. */
+const SPAN_KIND_SERVER = 2;
 
 /** One line per span: duration, CPU, CPU share of the duration, name, service, ids. */
 export function formatSpanTable(rows: readonly SpanRow[]): string {
@@ -53,9 +55,11 @@ export function register(program: Command): void {
       const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
       const sinceMs = parseDurationMs(opts.since);
       const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
+      const { Store } = await import('../../src/store/index.js'); // DuckDB: only when needed
       const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
       try {
-        const rows = await store.slowestSpans({ limit, sinceUnixNs, ...(opts.service !== undefined && { service: opts.service }) });
+        // SERVER spans only: a traced client's span of the same request would list it twice.
+        const rows = await store.slowestSpans({ limit, sinceUnixNs, kind: SPAN_KIND_SERVER, ...(opts.service !== undefined && { service: opts.service }) });
         if (opts.json) {
           for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
         } else if (rows.length === 0) {

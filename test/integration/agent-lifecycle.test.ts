@@ -32,7 +32,16 @@ describe.runIf(root)('hotspan agent', () => {
         all: true,
         env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HEALTH_PORT: '0' },
       });
-      await sleep(6000);
+      // Start-up (BTF, store, capture) takes a while on a loaded machine: wait for the agent to say it runs.
+      await new Promise<void>((resolve, reject) => {
+        let text = '';
+        agent.stderr?.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (/hotspan: profiling /.test(text)) resolve();
+        });
+        agent.then((r) => reject(new Error(`agent exited early: ${r.all}`)), reject);
+      });
+      await sleep(5000);
       // Programs of other tools may come and go; the agent's is the one that appeared.
       const mine = samplerProgramIds().filter((id) => !before.includes(id));
       expect(mine.length).toBe(1);

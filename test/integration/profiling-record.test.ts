@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtures, FIXTURES_BIN, ROOT, requireRoot } from './support/env.js';
 import { perfSelfShares, shareStdErrPct } from './support/perf.js';
 import { pprofTop, readPprof, selfShares, totalShares } from './support/pprof.js';
-import { hotspanRecord, killAll, sleep, startFixture } from './support/procs.js';
+import { hotspanRecord, killAll, sleep, startFixture, startRecord } from './support/procs.js';
 
 const root = requireRoot('hotspan record against real processes');
 const tmp = mkdtempSync(join(tmpdir(), 'hotspan-record-'));
@@ -168,10 +168,10 @@ describe.runIf(root)('hotspan record: unnamed and hard-to-name code', () => {
 
   it('names the samples of a process that exits mid-recording, without crashing', async () => {
     const out = join(tmp, 'exiting.pb.gz');
-    const rec = hotspanRecord(['--duration', '4s', '-o', out]);
-    await sleep(800);
+    const rec = startRecord(['--duration', '4s', '-o', out]);
+    await rec.recording;
     const child = startFixture(join(FIXTURES_BIN, 'exiting'));
-    const result = await rec;
+    const result = await rec.done;
     expect(result.exitCode, result.all).toBe(0);
     expect(child.exitCode).toBe(0);
     const mine = readPprof(out).samples.filter((s) => s.labels.pid === child.pid);

@@ -22,6 +22,24 @@ export async function hotspanRecord(args: string[], opts: { timeoutMs?: number }
   return execa(process.execPath, cliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
 }
 
+/**
+ * Starts `hotspan record` and resolves `recording` once it says sampling has
+ * begun (start-up takes a while on a loaded machine); `done` is its result.
+ */
+export function startRecord(args: string[], opts: { timeoutMs?: number } = {}) {
+  const child = execa(process.execPath, cliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
+  const recording = new Promise<void>((resolve, reject) => {
+    let text = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (/hotspan: recording /.test(text)) resolve();
+    });
+    child.then((r) => reject(new Error(`record exited before sampling began: ${r.all}`)), reject);
+  });
+  recording.catch(() => {});
+  return { recording, done: child };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
