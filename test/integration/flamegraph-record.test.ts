@@ -13,17 +13,21 @@ import { buildFixtures, FIXTURE_BIN, ROOT } from './flamegraph-perf.js';
 const PPROF = join(ROOT, 'test/fixtures/bin/pprof');
 let dir: string;
 
-/** Starts bin/<name>, records it for 3 s with hotspan record at 499 Hz, waits for both. */
+/**
+ * Starts bin/<name>, records it for 4 s with hotspan record at 499 Hz, then stops it.
+ * The fixture outlives the recording (start-up of record is slow on a loaded machine).
+ */
 async function record(name: string): Promise<string> {
   const out = join(dir, `${name}.pb.gz`);
-  const child = spawn(join(FIXTURE_BIN, name), ['4'], { stdio: 'ignore' });
+  const child = spawn(join(FIXTURE_BIN, name), ['30'], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/cli.ts'), 'record', '-p', String(child.pid), '-d', '3s', '-F', '499', '-o', out], {
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/cli.ts'), 'record', '-p', String(child.pid), '-d', '4s', '-F', '499', '-o', out], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   } finally {
+    child.kill('SIGKILL');
     await exited;
   }
   return out;
