@@ -90,6 +90,7 @@ function stage<T>(
   };
   return {
     compactNow,
+    pendingCount: () => pending.length,
     push(records: readonly T[]) {
       for (const r of records) pending.push(r);
       if (pending.length > maxPending) {
@@ -123,7 +124,7 @@ export function buildExporter(
   const log = options.log ?? defaultLog;
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
   const pipelines = {} as Record<Signal, SignalPipeline<EncodedChunk>>;
-  const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void }>;
+  const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void; pendingCount(): number }>;
 
   const make = <T>(signal: Signal, convert: (records: T[]) => Converted<object>) => {
     const cfg = configs[signal];
@@ -183,12 +184,14 @@ export function buildExporter(
       })();
       return shutdownPromise;
     },
-    stats: () => ({
-      traces: pipelines.traces.stats(),
-      metrics: pipelines.metrics.stats(),
-      logs: pipelines.logs.stats(),
-      profiles: pipelines.profiles.stats(),
-    }),
+    stats: () => {
+      // queueDepth includes records waiting for their encoding tick.
+      const of = (signal: Signal) => {
+        const st = pipelines[signal].stats();
+        return { ...st, queueDepth: st.queueDepth + stages[signal].pendingCount() };
+      };
+      return { traces: of('traces'), metrics: of('metrics'), logs: of('logs'), profiles: of('profiles') };
+    },
   };
 }
 
