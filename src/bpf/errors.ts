@@ -23,7 +23,7 @@ export class BpfError extends Error {
     super(
       verifierReason
         ? `the kernel verifier rejected a BPF program: ${verifierReason}`
-        : (fields.message ?? `${fields.op} failed (${errnoName(fields.errno)})`),
+        : `${fields.message ?? `${fields.op} failed (${errnoName(fields.errno)})`}${oneLine(fields.detail) ? ` — ${fields.detail.trim()}` : ''}`,
     );
     this.name = 'BpfError';
     this.failure = cause;
@@ -47,6 +47,12 @@ const ERRNO_NAMES: Record<number, string> = {
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** A detail short enough to belong in the message itself (not a log). */
+function oneLine(detail: string): boolean {
+  const d = detail.trim();
+  return d.length > 0 && d.length < 200 && !d.includes('\n');
 }
 
 const VERIFIER_LOG = /PROG LOAD LOG|processed \d+ insns|BPF program is too large/;

@@ -7,3 +7,4 @@ export { ElfFormatError } from './elf.js';
 export { KallsymsError } from './kallsyms.js';
 export { demangle } from './demangle.js';
 export * from './types.js';
+export { functionFileOffset } from './uprobe-offset.js';
