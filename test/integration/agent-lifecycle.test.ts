@@ -60,3 +60,25 @@ describe.runIf(root)('hotspan agent', () => {
     });
   }
 });
+
+describe.runIf(root)('tracefs', () => {
+  it('is mounted by the agent when absent (here: hidden in a private mount namespace)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-tracefs-'));
+    const agentCmd = [process.execPath, ...cliArgs('agent', '--data-dir', dataDir)].map((a) => `'${a}'`).join(' ');
+    const script = [
+      'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null',
+      'test -e /sys/kernel/tracing/events && { echo "still mounted"; exit 3; }',
+      `${agentCmd} & pid=$!`,
+      'for i in $(seq 1 60); do test -e /sys/kernel/tracing/events && break; sleep 0.5; done',
+      'grep -q " /sys/kernel/tracing tracefs " /proc/self/mounts && echo MOUNTED',
+      'sleep 2; kill -INT $pid; wait $pid; echo "agent exit $?"',
+    ].join('\n');
+    const r = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      reject: false,
+      all: true,
+      env: { HOTSPAN_HEALTH_PORT: '0' },
+    });
+    expect(r.all).toMatch(/MOUNTED/);
+    expect(r.all).toMatch(/agent exit 0/);
+  });
+});
