@@ -1,6 +1,7 @@
 // Network wiring: kernel capture → L7 engine → span builder, with the span ↔
 // CPU sample join between the profiler and the windows (src/tracing/README.md
 // says what the join needs from its caller; this file does exactly that).
+import { existsSync } from 'node:fs';
 import { NetCapture, createFlowMetrics, type FlowRecord } from '../src/network/kernel/index.js';
 import { createL7Engine } from '../src/network/index.js';
 import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js';
@@ -18,6 +19,8 @@ export interface Network {
   stopCapture(): void;
   /** Cumulative flow metrics (bytes, connections by outcome, retransmits) as OTLP sums. */
   flowMetricPoints(resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
+  /** Cumulative http.{server,client}.request.duration histograms, one set per process (its resource). */
+  durationMetricPoints(startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
   selfMetrics(): Record<string, number>;
 }
 
@@ -38,7 +41,8 @@ export interface NetworkOptions {
 export function startNetwork(opts: NetworkOptions): Network | undefined {
   const joiner = new SpanProfileJoiner({ periodNs: opts.periodNs, holdEndedSpans: true });
   const builder = createSpanBuilder();
-  const histograms = createDurationHistograms();
+  // Per process, so that each service's RED metrics carry that service's resource.
+  const histograms = new Map<number, ReturnType<typeof createDurationHistograms>>();
   const flowMetrics = createFlowMetrics();
   let spansExported = 0;
   let flowsFinished = 0;
@@ -59,27 +63,32 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
     },
     onRequest: (record) => {
       const span = builder.build(record);
-      histograms.record(record);
+      let h = histograms.get(record.pid);
+      if (!h) histograms.set(record.pid, (h = createDurationHistograms()));
+      h.record(record);
       // Server spans wait in the joiner for their samples; client spans carry no CPU.
       if (span.kind === 'server') joiner.spanEnded(span);
       else exportSpans([span]);
     },
   });
 
+  const selfPid = process.pid;
   let capture: NetCapture;
   try {
     capture = NetCapture.start({
+      // The agent's own connections (OTLP export, the embedded receiver) are not traced: each
+      // export would become spans to export, and they would crowd out the workload's spans.
       onConnOpen: (o) => {
         joiner.networkProgress(o.timeMonoNs);
-        engine.onConnOpen(o);
+        if (o.pid !== selfPid) engine.onConnOpen(o);
       },
       onConnClose: (c) => {
         joiner.networkProgress(c.timeMonoNs);
-        engine.onConnClose(c);
+        if (c.pid !== selfPid) engine.onConnClose(c);
       },
       onChunk: (c) => {
         joiner.networkProgress(c.timeMonoNs);
-        engine.onChunk(c);
+        if (c.pid !== selfPid) engine.onChunk(c);
       },
       onFlow: (f: FlowRecord) => {
         flowsFinished++;
@@ -109,6 +118,28 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
         attributes: { ...p.attributes },
         resource,
       })),
+    durationMetricPoints: (startUnixNs, nowUnixNs) => {
+      const out: MetricPoint[] = [];
+      for (const [pid, h] of histograms) {
+        const resource = opts.resources.of(opts.processOf(pid));
+        for (const p of h.collect()) {
+          out.push({
+            name: p.name,
+            unit: p.unit,
+            kind: 'histogram',
+            value: 0,
+            startUnixNs,
+            timeUnixNs: nowUnixNs,
+            attributes: { ...p.attributes },
+            resource,
+            histogram: { explicitBounds: p.boundsS, bucketCounts: p.bucketCounts, count: p.count, sum: p.sumS, min: p.minS, max: p.maxS },
+          });
+        }
+        // Its last cumulative value is out: an exited process's series ends here.
+        if (!existsSync(`/proc/${pid}`)) histograms.delete(pid);
+      }
+      return out;
+    },
     selfMetrics: () => {
       const j = joiner.stats();
       const c = engine.counters;

@@ -99,7 +99,9 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAg
   const pruneTimer = setInterval(() => writer.prune(), 60_000);
   const startedUnixNs = BigInt(Date.now()) * 1_000_000n;
   const metricsTimer = setInterval(() => {
-    if (network) backend.exporter.exportMetrics(network.flowMetricPoints(agentResource, startedUnixNs, BigInt(Date.now()) * 1_000_000n));
+    if (!network) return;
+    const now = BigInt(Date.now()) * 1_000_000n;
+    backend.exporter.exportMetrics([...network.flowMetricPoints(agentResource, startedUnixNs, now), ...network.durationMetricPoints(startedUnixNs, now)]);
   }, 10_000);
   const stopSelfMetrics = startSelfMetrics(backend.exporter, {
     intervalMs: 10_000,

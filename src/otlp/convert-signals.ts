@@ -11,6 +11,7 @@ import type {
   ExportLogsServiceRequestObject,
   ExportMetricsServiceRequestObject,
   ExportTraceServiceRequestObject,
+  HistogramDataPointObject,
   LogRecord,
   LogRecordObject,
   MetricObject,
@@ -85,15 +86,38 @@ function dataPoint(p: MetricPoint): NumberDataPointObject {
   return point;
 }
 
+function histogramPoint(p: MetricPoint): HistogramDataPointObject {
+  const h = p.histogram;
+  if (!h) throw new MalformedRecordError(`metric ${p.name}: kind histogram without buckets`);
+  if (h.bucketCounts.length !== h.explicitBounds.length + 1) {
+    throw new MalformedRecordError(`metric ${p.name}: ${h.bucketCounts.length} bucket counts for ${h.explicitBounds.length} bounds`);
+  }
+  const total = h.bucketCounts.reduce((a, b) => a + b, 0);
+  if (total !== h.count) throw new MalformedRecordError(`metric ${p.name}: bucket counts add up to ${total}, count is ${h.count}`);
+  const point: HistogramDataPointObject = {
+    attributes: keyValues(p.attributes),
+    startTimeUnixNano: nanos(p.startUnixNs, 'startUnixNs'),
+    timeUnixNano: nanos(p.timeUnixNs, 'timeUnixNs'),
+    count: String(h.count),
+    sum: h.sum,
+    bucketCounts: h.bucketCounts.map(String),
+    explicitBounds: [...h.explicitBounds],
+    flags: 0,
+  };
+  if (h.min !== undefined) point.min = h.min;
+  if (h.max !== undefined) point.max = h.max;
+  return point;
+}
+
 export function metricsToOtlp(points: MetricPoint[]): Converted<ExportMetricsServiceRequestObject> {
   const errors: string[] = [];
   const resourceMetrics = [...groupByResource(points).values()].map((g) => {
     // One Metric per (name, kind, unit) within a resource; its points are the data points.
     const metrics = new Map<string, MetricObject>();
     for (const p of g.items) {
-      let dp: NumberDataPointObject;
+      let dp: NumberDataPointObject | HistogramDataPointObject;
       try {
-        dp = dataPoint(p);
+        dp = p.kind === 'histogram' ? histogramPoint(p) : dataPoint(p);
       } catch (err) {
         if (!(err instanceof MalformedRecordError)) throw err;
         errors.push(err.message);
@@ -104,10 +128,12 @@ export function metricsToOtlp(points: MetricPoint[]): Converted<ExportMetricsSer
       if (!m) {
         m = { name: p.name, description: p.description ?? '', unit: p.unit ?? '' };
         if (p.kind === 'gauge') m.gauge = { dataPoints: [] };
+        else if (p.kind === 'histogram') m.histogram = { dataPoints: [], aggregationTemporality: 2 };
         else m.sum = { dataPoints: [], aggregationTemporality: 2, isMonotonic: true };
         metrics.set(key, m);
       }
-      (m.gauge ?? m.sum)!.dataPoints.push(dp);
+      if (m.histogram) m.histogram.dataPoints.push(dp as HistogramDataPointObject);
+      else (m.gauge ?? m.sum)!.dataPoints.push(dp as NumberDataPointObject);
     }
     return {
       resource: { attributes: keyValues(g.resource), droppedAttributesCount: 0 },

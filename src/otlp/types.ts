@@ -52,8 +52,8 @@ export interface MetricPoint {
   name: string;
   description?: string;
   unit?: string;
-  /** 'sum' is a monotonic cumulative counter; 'gauge' a last value. */
-  kind: 'gauge' | 'sum';
+  /** 'sum' is a monotonic cumulative counter; 'gauge' a last value; 'histogram' cumulative explicit buckets. */
+  kind: 'gauge' | 'sum' | 'histogram';
   value: number;
   /** Integer points are encoded as asInt, others as asDouble. */
   isInt?: boolean;
@@ -62,6 +62,8 @@ export interface MetricPoint {
   startUnixNs?: bigint;
   attributes: Attributes;
   resource: Attributes;
+  /** For kind 'histogram': cumulative counts per bucket (bucketCounts.length = explicitBounds.length + 1). */
+  histogram?: { explicitBounds: readonly number[]; bucketCounts: readonly number[]; count: number; sum: number; min?: number; max?: number };
 }
 
 /** One log record. */
@@ -159,11 +161,26 @@ export interface NumberDataPointObject {
   flags: number;
 }
 
+export interface HistogramDataPointObject {
+  attributes: KeyValueObject[];
+  startTimeUnixNano: Int64String;
+  timeUnixNano: Int64String;
+  count: Int64String;
+  sum: number;
+  bucketCounts: Int64String[];
+  explicitBounds: number[];
+  min?: number;
+  max?: number;
+  flags: number;
+}
+
 export interface MetricObject {
   name: string;
   description: string;
   unit: string;
   gauge?: { dataPoints: NumberDataPointObject[] };
+  /** Explicit-bucket histogram; aggregationTemporality 2 = CUMULATIVE. */
+  histogram?: { dataPoints: HistogramDataPointObject[]; aggregationTemporality: number };
   /** aggregationTemporality: 1 DELTA, 2 CUMULATIVE. */
   sum?: { dataPoints: NumberDataPointObject[]; aggregationTemporality: number; isMonotonic: boolean };
 }
