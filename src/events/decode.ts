@@ -52,6 +52,11 @@ export interface RawCpuSample {
   kernelStack: bigint[];
   /** User return addresses, leaf first. */
   userStack: bigint[];
+  /**
+   * Both stacks' raw bytes as one latin1 string (kernel depth first): equal keys mean equal
+   * stacks, so caches can skip decoding and symbolizing a stack seen before.
+   */
+  stackKey: string;
   /** Negative errno from bpf_get_stack when a stack could not be read, else 0. */
   kernelStackError: number;
   userStackError: number;
@@ -62,8 +67,12 @@ function cString(buf: Buffer, off: number, len: number): string {
   return buf.toString('utf8', off, end < 0 || end > off + len ? off + len : end);
 }
 
-function stack(buf: Buffer, off: number, bytes: number): bigint[] {
-  const n = Math.min(Math.max(bytes, 0) >> 3, MAX_STACK_DEPTH);
+/** Frames in a stack of `bytes` (negative: bpf_get_stack failed, no frames). */
+function stackDepth(bytes: number): number {
+  return Math.min(Math.max(bytes, 0) >> 3, MAX_STACK_DEPTH);
+}
+
+function stack(buf: Buffer, off: number, n: number): bigint[] {
   const out = new Array<bigint>(n);
   for (let i = 0; i < n; i++) out[i] = buf.readBigUInt64LE(off + i * 8);
   return out;
@@ -77,6 +86,8 @@ export function decodeCpuSample(buf: Buffer): RawCpuSample {
   if (kind !== EventKind.CpuSample) throw new Error(`not a cpu sample record (kind ${kind})`);
   const kBytes = buf.readInt32LE(f.kstack_bytes);
   const uBytes = buf.readInt32LE(f.ustack_bytes);
+  const kDepth = stackDepth(kBytes);
+  const uDepth = stackDepth(uBytes);
   return {
     cpu: buf.readUInt32LE(f.cpu),
     timeMonoNs: buf.readBigUInt64LE(f.time_ns),
@@ -84,8 +95,9 @@ export function decodeCpuSample(buf: Buffer): RawCpuSample {
     tid: buf.readUInt32LE(f.tid),
     threadName: cString(buf, f.comm, COMM_LEN),
     processName: cString(buf, f.process_comm, COMM_LEN),
-    kernelStack: stack(buf, f.kstack, kBytes),
-    userStack: stack(buf, f.ustack, uBytes),
+    kernelStack: stack(buf, f.kstack, kDepth),
+    userStack: stack(buf, f.ustack, uDepth),
+    stackKey: String.fromCharCode(kDepth) + buf.toString('latin1', f.kstack, f.kstack + kDepth * 8) + buf.toString('latin1', f.ustack, f.ustack + uDepth * 8),
     kernelStackError: kBytes < 0 ? kBytes : 0,
     userStackError: uBytes < 0 ? uBytes : 0,
   };

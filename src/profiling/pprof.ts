@@ -36,6 +36,10 @@ export function buildPprof(input: PprofInput): Profile {
   const functionIds = new Map<string, number>();
   const locations: Location[] = [];
   const locationIds = new Map<string, number>();
+  // The profiler shares Frame objects and whole frame arrays between samples: intern those
+  // by identity first, and build string keys only for frames seen for the first time.
+  const locationOfFrame = new Map<Frame, number>();
+  const stackOfFrames = new Map<readonly Frame[], { id: number; locs: number[]; pid: number; anyPid: boolean }>();
 
   const mappingFor = (f: Frame): number => {
     if (f.kind === 'kernel') {
@@ -71,9 +75,11 @@ export function buildPprof(input: PprofInput): Profile {
     });
 
   const locationFor = (f: Frame, pid: number): number => {
+    const known = locationOfFrame.get(f);
+    if (known !== undefined) return known;
     // Kernel addresses are global; user addresses only mean something inside one mapping.
     const key = f.kind === 'kernel' ? `k${f.address}` : f.mapping ? `${f.mapping.path}\0${f.mapping.start}\0${f.address}` : `${pid}\0${f.module}\0${f.address}\0${f.name}`;
-    return intern(locationIds, key, () => {
+    const id = intern(locationIds, key, () => {
       locations.push(
         new Location({
           id: locations.length + 1,
@@ -84,6 +90,21 @@ export function buildPprof(input: PprofInput): Profile {
       );
       return locations.length;
     });
+    // Placeholder frames of unmapped addresses are keyed by pid: only share named ones by identity.
+    if (f.kind === 'kernel' || f.mapping) locationOfFrame.set(f, id);
+    return id;
+  };
+  const stackIds = new Map<string, number>();
+  const stackFor = (frames: readonly Frame[], pid: number): { id: number; locs: number[] } => {
+    let st = stackOfFrames.get(frames);
+    if (!st || (st.pid !== pid && !st.anyPid)) {
+      const locs = frames.map((f) => locationFor(f, pid));
+      // Without mapping-less frames (keyed by pid) the locations are the same in every process.
+      const anyPid = frames.every((f) => f.kind === 'kernel' || f.mapping);
+      st = { id: intern(stackIds, locs.join(','), () => stackIds.size + 1), locs, pid, anyPid };
+      stackOfFrames.set(frames, st);
+    }
+    return st;
   };
 
   const merged = new Map<string, { locs: number[]; labels: Label[]; count: number }>();
@@ -94,8 +115,8 @@ export function buildPprof(input: PprofInput): Profile {
     process: strings.dedup(LABEL_PROCESS_NAME),
   };
   for (const s of input.samples) {
-    const locs = s.frames.map((f) => locationFor(f, s.pid));
-    const labelKey = `${locs.join(',')}|${s.pid}|${s.tid}|${s.threadName}|${s.spanId ?? ''}|${s.spanAttribution ?? ''}`;
+    const { id: stackId, locs } = stackFor(s.frames, s.pid);
+    const labelKey = `${stackId}|${s.pid}|${s.tid}|${s.threadName}|${s.spanId ?? ''}|${s.spanAttribution ?? ''}`;
     const hit = merged.get(labelKey);
     if (hit) {
       hit.count++;

@@ -2,6 +2,7 @@ import { Symbolizer } from '../symbols/index.js';
 import type { RawCpuSample } from '../events/decode.js';
 import { MonotonicClock } from './clock.js';
 import { processAlive, readProcessInfo } from './process-info.js';
+import { StackCache } from './stack-cache.js';
 import { CpuSampler, DEFAULT_FREQUENCY_HZ, type SamplerCounters, type SamplerOptions } from './sampler.js';
 import type { CpuSample, ProcessInfo, ProfileWindow } from './types.js';
 import { WindowAggregator } from './windows.js';
@@ -35,6 +36,7 @@ export class Profiler {
   private readonly clock = new MonotonicClock();
   private readonly symbolizer: Symbolizer;
   private readonly processes = new Map<number, ProcessInfo>();
+  private readonly stacks = new StackCache();
   private readonly windows: WindowAggregator | undefined;
   private readonly sampler: CpuSampler;
   private readonly timer: NodeJS.Timeout;
@@ -59,10 +61,17 @@ export class Profiler {
     return this.sampler.frequencyHz;
   }
 
-  /** Names every frame of a raw sample. */
-  symbolize(raw: RawCpuSample): CpuSample {
-    const frames = raw.kernelStack.length ? this.symbolizer.kernelFrames(raw.kernelStack) : [];
-    if (raw.userStack.length) frames.push(...this.symbolizer.userFrames(raw.pid, raw.userStack));
+  /**
+   * Names every frame of a raw sample. Samples with the same stack in one process share
+   * one frames array (read-only for everyone downstream).
+   */
+  symbolize(raw: RawCpuSample, nowMs = Date.now()): CpuSample {
+    let frames = this.stacks.get(raw.pid, raw.stackKey, nowMs);
+    if (!frames) {
+      frames = raw.kernelStack.length ? this.symbolizer.kernelFrames(raw.kernelStack) : [];
+      if (raw.userStack.length) frames.push(...this.symbolizer.userFrames(raw.pid, raw.userStack));
+      this.stacks.set(raw.pid, raw.stackKey, frames, nowMs);
+    }
     return {
       timeUnixNs: this.clock.toUnixNs(raw.timeMonoNs),
       timeMonoNs: raw.timeMonoNs,
@@ -88,9 +97,10 @@ export class Profiler {
   }
 
   private onRaw(raw: RawCpuSample[]): void {
+    const nowMs = Date.now();
     const samples = raw.map((r) => {
       this.processInfo(r.pid, r.processName);
-      return this.symbolize(r);
+      return this.symbolize(r, nowMs);
     });
     this.sampleCount += samples.length;
     this.opts.onSamples?.(samples);
@@ -107,6 +117,7 @@ export class Profiler {
   forgetIfExited(pid: number): boolean {
     if (processAlive(pid)) return false;
     this.processes.delete(pid);
+    this.stacks.forget(pid);
     this.symbolizer.forgetProcess(pid);
     return true;
   }

@@ -18,9 +18,13 @@ export interface KallsymsParseResult {
 /** Text symbols only: code addresses never fall in data symbols. */
 const TEXT_TYPES = new Set(['t', 'T', 'w', 'W']);
 
-/** Pure parser over the text of /proc/kallsyms. */
-export function parseKallsyms(text: string, sourceName = '/proc/kallsyms'): KallsymsParseResult {
+/**
+ * Pure parser over the text of /proc/kallsyms. Given the latin1 `bytes` the text was decoded
+ * from, names are copied out of them: a slice of `text` would keep all of it (~10 MB) alive.
+ */
+export function parseKallsyms(text: string, sourceName = '/proc/kallsyms', bytes?: Buffer): KallsymsParseResult {
   const symbols: SymbolInput[] = [];
+  const modules = new Map<string, string>();
   let malformedLines = 0;
   let zeroAddresses = 0;
   let lineStart = 0;
@@ -28,6 +32,7 @@ export function parseKallsyms(text: string, sourceName = '/proc/kallsyms'): Kall
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd < 0) lineEnd = text.length;
     const line = text.slice(lineStart, lineEnd);
+    const lineOffset = lineStart;
     lineStart = lineEnd + 1;
     if (line.length === 0) continue;
     // "ffffffff816b7430 t do_sys_openat2" or "... t name\t[module]"
@@ -40,11 +45,12 @@ export function parseKallsyms(text: string, sourceName = '/proc/kallsyms'): Kall
     const type = line[sp1 + 1]!;
     if (!TEXT_TYPES.has(type)) continue;
     const tab = line.indexOf('\t', sp2 + 1);
-    const name = tab < 0 ? line.slice(sp2 + 1) : line.slice(sp2 + 1, tab);
+    const nameEnd = tab < 0 ? line.length : tab;
+    const name = bytes ? bytes.toString('latin1', lineOffset + sp2 + 1, lineOffset + nameEnd) : line.slice(sp2 + 1, nameEnd);
     let module: string | undefined;
     if (tab >= 0) {
       const m = /^\[(.+)\]$/.exec(line.slice(tab + 1).trim());
-      module = m?.[1];
+      module = m ? ownModuleName(modules, m[1]!) : undefined;
     }
     let start: bigint;
     try {
@@ -72,12 +78,22 @@ export function parseKallsyms(text: string, sourceName = '/proc/kallsyms'): Kall
   return { table: new SymbolTable(symbols, { demangle: false }), malformedLines };
 }
 
+/** One flat copy per module name, shared by its symbols (a regex capture is a slice of the text). */
+function ownModuleName(modules: Map<string, string>, name: string): string {
+  let own = modules.get(name);
+  if (own === undefined) {
+    own = Buffer.from(name, 'latin1').toString('latin1');
+    modules.set(own, own);
+  }
+  return own;
+}
+
 export function readKallsyms(path: string): KallsymsParseResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'latin1');
+    bytes = readFileSync(path);
   } catch (err) {
     throw new KallsymsError(`cannot read ${path}: ${(err as Error).message}. Fix: mount procfs and run on Linux.`);
   }
-  return parseKallsyms(text, path);
+  return parseKallsyms(bytes.toString('latin1'), path, bytes);
 }

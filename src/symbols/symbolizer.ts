@@ -69,6 +69,11 @@ interface MappingState {
   openPath?: string;
   loads?: LoadSegment[];
   resolved: boolean;
+  /**
+   * Named frames of this mapping by address (negated for leaf frames, which are looked up
+   * without the -1): one shared Frame per address, so profiles intern by identity.
+   */
+  frames?: Map<number, Frame>;
 }
 
 interface ProcessState {
@@ -86,6 +91,11 @@ interface ProcessState {
 }
 
 const UNKNOWN = '[unknown]';
+/**
+ * Bound of each frame cache (per mapping, and for the kernel): the hot code of a process
+ * is a few thousand addresses; a cache past this is cleared and refills from what is hot.
+ */
+const MAX_CACHED_FRAMES = 1 << 16;
 /** How often to look again for a perf map that did not exist. */
 const PERF_MAP_RETRY_MS = 2000;
 
@@ -116,6 +126,8 @@ export class Symbolizer {
   private kernel?: SymbolTable;
   private kernelError?: string;
   private kernelLoadedAtMs = 0;
+  /** Named kernel frames by address: [leaf, non-leaf] (they look up different bytes). */
+  private kernelFrameCache: [Map<bigint, Frame>, Map<bigint, Frame>] = [new Map(), new Map()];
   private misses = 0;
   private nowSecond = 0;
   private fileLoads = 0;
@@ -151,6 +163,7 @@ export class Symbolizer {
     try {
       this.kernel = readKallsyms(`${this.procRoot}/kallsyms`).table;
       this.kernelError = undefined;
+      this.kernelFrameCache = [new Map(), new Map()];
     } catch (err) {
       this.kernelError = (err as Error).message;
       throw err;
@@ -164,6 +177,12 @@ export class Symbolizer {
     let refreshed = false;
     for (let i = 0; i < addrs.length; i++) {
       const address = addrs[i]!;
+      const cache = this.kernelFrameCache[i > 0 ? 1 : 0];
+      const cached = cache.get(address);
+      if (cached) {
+        out[i] = cached;
+        continue;
+      }
       // Non-leaf frames hold return addresses; the call is the byte before.
       const probe = i > 0 ? address - 1n : address;
       let hit = this.kernel?.lookup(probe);
@@ -175,6 +194,10 @@ export class Symbolizer {
       }
       if (hit) {
         out[i] = { name: hit.name, kind: 'kernel', address, module: hit.tag ? `[${hit.tag}]` : KERNEL_MODULE, resolved: true };
+        // A reload above replaced the caches; store into the current one.
+        const current = this.kernelFrameCache[i > 0 ? 1 : 0];
+        if (current.size >= MAX_CACHED_FRAMES) current.clear();
+        current.set(address, out[i]!);
       } else {
         this.misses++;
         out[i] = { name: `${KERNEL_MODULE}+0x${address.toString(16)}`, kind: 'kernel', address, module: KERNEL_MODULE, resolved: false };
@@ -251,9 +274,33 @@ export class Symbolizer {
         }
         continue;
       }
-      out[i] = this.fileFrame(pid, state, ms, address, probe);
+      const key = i > 0 ? Number(address) : -Number(address);
+      // Frames of a file the LRU dropped go with it: the byte bound covers them too.
+      if (ms.frames && ms.syms?.evicted) ms.frames = undefined;
+      const cached = ms.frames?.get(key);
+      if (cached) {
+        out[i] = cached;
+        this.touch(ms);
+        continue;
+      }
+      const frame = this.fileFrame(pid, state, ms, address, probe);
+      // Placeholders are not kept: the file may become readable, or its symbols reload.
+      if (frame.resolved) {
+        ms.frames ??= new Map();
+        if (ms.frames.size >= MAX_CACHED_FRAMES) ms.frames.clear();
+        ms.frames.set(key, frame);
+      }
+      out[i] = frame;
     }
     return out;
+  }
+
+  /** Keeps a file in use recent in the LRU, paying the Map reorder once a second, not per frame. */
+  private touch(ms: MappingState): void {
+    if (ms.touchedSecond !== this.nowSecond && ms.fileKey !== undefined) {
+      ms.touchedSecond = this.nowSecond;
+      this.files.get(ms.fileKey);
+    }
   }
 
   private fileFrame(pid: number, state: ProcessState, ms: MappingState, address: bigint, probe: bigint): Frame {
@@ -261,11 +308,7 @@ export class Symbolizer {
     let syms: ElfSymbols | undefined;
     if (ms.syms && !ms.syms.evicted) {
       syms = ms.syms;
-      // Keep a file in use recent in the LRU, but pay the Map reorder once a second, not per frame.
-      if (ms.touchedSecond !== this.nowSecond) {
-        ms.touchedSecond = this.nowSecond;
-        this.files.get(ms.fileKey!);
-      }
+      this.touch(ms);
     } else {
       syms = this.symbolsFor(pid, state, ms);
     }
