@@ -28,10 +28,11 @@ export interface Backend {
 export async function startBackend(
   dataDir: string,
   options: ExporterOptions,
+  cliConfig: ExporterConfigInput = {},
   fileConfig: ExporterConfigInput = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Backend> {
-  const configured = resolveExporterConfig(env, {}, fileConfig);
+  const configured = resolveExporterConfig(env, cliConfig, fileConfig);
   const toEmbedded = SIGNALS.filter((s) => configured[s].endpointSource === 'default');
   let embedded: Backend['embedded'];
   let configs = configured;
@@ -39,8 +40,8 @@ export async function startBackend(
     const store = await Store.open({ dataDir: join(dataDir, 'store') });
     const receiver = await startOtlpReceiver({ host: '127.0.0.1', port: 0, sink: store, log: options.log });
     embedded = { receiver, store };
-    const overrides: ExporterConfigInput = {};
-    for (const s of toEmbedded) overrides[s] = { endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true };
+    const overrides: ExporterConfigInput = { ...cliConfig };
+    for (const s of toEmbedded) overrides[s] = { ...cliConfig[s], endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true };
     configs = resolveExporterConfig(env, overrides, fileConfig);
   }
   const exporter = createOtlpExporter(configs, options);

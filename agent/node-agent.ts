@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig } from '../src/config/index.js';
 import { DeployWatcher, deployReportToLogRecord, type DeployDiffReport } from '../src/flamegraph/index.js';
-import { detectHostResource, startSelfMetrics, type Attributes } from '../src/otlp/index.js';
+import { detectHostResource, startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
 import { MonotonicClock, Profiler, PprofWindowWriter, WindowAggregator, type CpuSample, type ProfileWindow } from '../src/profiling/index.js';
 import { ProcessResources } from '../src/resource/index.js';
 import { startBackend, type Backend } from './backend.js';
@@ -21,13 +21,18 @@ export interface NodeAgent {
 
 export type Log = (msg: string) => void;
 
-export async function startNodeAgent(cfg: AgentConfig, log: Log): Promise<NodeAgent> {
+export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: ExporterConfigInput = {}): Promise<NodeAgent> {
   const host = await detectHostResource();
   const metadata = startMetadata(log);
   const resources = new ProcessResources(host, metadata.lookup);
   // The agent's own telemetry (self-metrics, deploy reports) is named by its own OTEL_SERVICE_NAME.
   const agentResource: Attributes = { ...host, 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || 'hotspan', 'process.pid': process.pid };
-  const backend: Backend = await startBackend(cfg.dataDir, { log, profiles: { resourceOf: (p) => resources.of(p) } });
+  const backend: Backend = await startBackend(
+    cfg.dataDir,
+    { log, profiles: { resourceOf: (p) => resources.of(p) } },
+    exporterCli,
+    cfg.exporterFile as ExporterConfigInput,
+  );
   log(`exporting ${backend.describe()}`);
 
   const writer = new PprofWindowWriter(join(cfg.dataDir, 'profiles'), cfg.pprofRetentionMs, (e) => log(`writing a profile failed: ${e.message}`));

@@ -26,6 +26,8 @@ export interface AgentConfig {
   deployKeepMs: number;
   /** Time the new version runs before its deploy report is written. */
   deploySettleMs: number;
+  /** The config file's `exporter:` section (OTLP settings; resolved by src/otlp with env and flags). */
+  exporterFile: Record<string, unknown>;
 }
 
 export const DEFAULT_AGENT_CONFIG: AgentConfig = {
@@ -39,6 +41,7 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   keepQueryStrings: false,
   deployKeepMs: 3_600_000,
   deploySettleMs: 5 * 60_000,
+  exporterFile: {},
 };
 
 type Partial_ = { [K in keyof AgentConfig]?: AgentConfig[K] };
@@ -70,6 +73,7 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.keepQueryStrings === 'boolean') out.keepQueryStrings = agent.keepQueryStrings;
   if (typeof agent.deployKeep === 'string') out.deployKeepMs = parseDurationMs(agent.deployKeep);
   if (typeof agent.deploySettle === 'string') out.deploySettleMs = parseDurationMs(agent.deploySettle);
+  if (doc?.exporter && typeof doc.exporter === 'object') out.exporterFile = doc.exporter as Record<string, unknown>;
   return out;
 }
 

@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DATA_DIR, parseDurationMs, parseIntegerOption, resolveAgentConfig } from '../../../src/config/index.js';
+
+function configFile(yaml: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'hotspan-cfg-')), 'hotspan.yaml');
+  writeFileSync(p, yaml);
+  return p;
+}
+
+describe('agent config: flags > HOTSPAN_* env > file > defaults', () => {
+  it('defaults: 99 Hz, 10 s windows, /var/lib/hotspan, network on, query strings off', () => {
+    const c = resolveAgentConfig({}, {});
+    expect(c).toMatchObject({ frequencyHz: 99, windowMs: 10_000, dataDir: DEFAULT_DATA_DIR, network: true, keepQueryStrings: false, healthPort: 7070 });
+  });
+
+  it('each layer overrides the one below it, field by field', () => {
+    const file = configFile('agent:\n  frequency: 49\n  dataDir: /from/file\n  window: 30s\n  network: false\nexporter:\n  endpoint: http://collector:4317\n');
+    const fromFile = resolveAgentConfig({}, {}, file);
+    expect(fromFile).toMatchObject({ frequencyHz: 49, dataDir: '/from/file', windowMs: 30_000, network: false });
+    expect(fromFile.exporterFile).toEqual({ endpoint: 'http://collector:4317' });
+    const fromEnv = resolveAgentConfig({}, { HOTSPAN_FREQUENCY: '199', HOTSPAN_NETWORK: 'on' }, file);
+    expect(fromEnv).toMatchObject({ frequencyHz: 199, dataDir: '/from/file', network: true });
+    const fromFlags = resolveAgentConfig({ frequencyHz: 999, dataDir: '/from/flag' }, { HOTSPAN_FREQUENCY: '199' }, file);
+    expect(fromFlags).toMatchObject({ frequencyHz: 999, dataDir: '/from/flag', windowMs: 30_000 });
+  });
+
+  it('names the bad setting', () => {
+    expect(() => resolveAgentConfig({}, { HOTSPAN_FREQUENCY: '0' })).toThrow(/frequency must be an integer between 1 and 10000/);
+    expect(() => resolveAgentConfig({}, { HOTSPAN_WINDOW: 'soon' })).toThrow(/invalid duration "soon"/);
+    expect(() => parseIntegerOption('--pid', '12abc', 1, 100)).toThrow(/--pid must be an integer from 1 to 100 \(got "12abc"\)/);
+    expect(parseDurationMs('1.5m')).toBe(90_000);
+    expect(parseDurationMs('250ms')).toBe(250);
+  });
+});
