@@ -98,7 +98,7 @@ export async function mergeProfile(conn: DuckDBConnection, q: MergeQuery): Promi
 
 export async function slowestSpans(
   conn: DuckDBConnection,
-  q: { limit: number; service?: string; sinceUnixNs?: bigint },
+  q: { limit: number; service?: string; sinceUnixNs?: bigint; kind?: number },
 ): Promise<SpanRow[]> {
   if (!Number.isSafeInteger(q.limit) || q.limit < 0) {
     throw new Error(`slowestSpans: limit must be a non-negative integer, got ${q.limit}`);
@@ -107,6 +107,7 @@ export async function slowestSpans(
   const params: Params = { limit: q.limit };
   if (q.service !== undefined) (conds.push('service_name = $service'), (params.service = q.service));
   if (q.sinceUnixNs !== undefined) (conds.push('start_unix_ns >= $since'), (params.since = q.sinceUnixNs));
+  if (q.kind !== undefined) (conds.push('kind = $kind'), (params.kind = q.kind));
   const rows = await readObjects(
     conn,
     `SELECT * FROM spans WHERE ${conds.join(' AND ')}

@@ -196,7 +196,8 @@ export class Store implements OtlpSink {
     return queries.mergeProfile(this.queryConn, q);
   }
 
-  slowestSpans(q: { limit: number; service?: string; sinceUnixNs?: bigint }): Promise<SpanRow[]> {
+  /** kind: OTel SpanKind number (2 = SERVER); all kinds when unset. */
+  slowestSpans(q: { limit: number; service?: string; sinceUnixNs?: bigint; kind?: number }): Promise<SpanRow[]> {
     this.assertOpen();
     return queries.slowestSpans(this.queryConn, q);
   }
