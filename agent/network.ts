@@ -34,12 +34,15 @@ export interface NetworkOptions {
   keepQuery: boolean;
 }
 
+/** How long the span join holds a sample before deciding it (more while the capture lags). */
+export const JOIN_MAX_DELAY_MS = 3_000;
+
 /**
  * Starts the network side; returns undefined (and says why) when the kernel
  * lacks what the capture needs — profiling goes on without it.
  */
 export function startNetwork(opts: NetworkOptions): Network | undefined {
-  const joiner = new SpanProfileJoiner({ periodNs: opts.periodNs, holdEndedSpans: true });
+  const joiner = new SpanProfileJoiner({ periodNs: opts.periodNs, holdEndedSpans: true, maxDelayMs: JOIN_MAX_DELAY_MS });
   const builder = createSpanBuilder();
   // Per process, so that each service's RED metrics carry that service's resource.
   const histograms = new Map<number, ReturnType<typeof createDurationHistograms>>();

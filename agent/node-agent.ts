@@ -11,7 +11,7 @@ import { ProcessResources } from '../src/resource/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
-import { startNetwork, type Network } from './network.js';
+import { JOIN_MAX_DELAY_MS, startNetwork, type Network } from './network.js';
 
 export interface NodeAgent {
   ready(): boolean;
@@ -68,7 +68,10 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
     resources.observe(pid);
     return profiler!.processInfo(pid, String(pid));
   };
-  const windows = new WindowAggregator(cfg.windowMs, periodNs, onWindow);
+  // Samples leave the span join JOIN_MAX_DELAY_MS late: a window closed sooner would get a
+  // second window of the same start for its last seconds, whose file overwrites the first.
+  const windowGraceMs = cfg.network ? JOIN_MAX_DELAY_MS + 2_000 : undefined;
+  const windows = new WindowAggregator(cfg.windowMs, periodNs, onWindow, windowGraceMs);
   const clock = new MonotonicClock();
 
   // With network capture, samples pass through the span join before windows; without it, straight in.
