@@ -68,9 +68,10 @@ void RingReader::Loop() {
     if (n < 0 && n != -EINTR) break;
     if (pending_->empty()) continue;
     // Let more records accumulate before crossing into JS, unless the batch is full.
-    auto deadline = std::chrono::steady_clock::now() + flush_interval_;
-    while (!stop_.load() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // One timed wait, not a polling sleep: the thread wakes once per batch.
+    {
+      std::unique_lock<std::mutex> lk(stop_mu_);
+      stop_cv_.wait_for(lk, flush_interval_, [this] { return stop_.load(); });
     }
     ring_buffer__consume(rb_);
     Flush();
@@ -82,7 +83,11 @@ void RingReader::Loop() {
 void RingReader::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  stop_.store(true);
+  {
+    std::lock_guard<std::mutex> lk(stop_mu_);
+    stop_.store(true);
+  }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   tsfn_.Release();
   ring_buffer__free(rb_);

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +42,9 @@ class RingReader {
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  // Wakes the reader out of its batching wait at once on Stop().
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
   bool stopped_ = false;
   Batch *pending_ = nullptr;
   std::chrono::milliseconds flush_interval_;
