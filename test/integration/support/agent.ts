@@ -33,7 +33,9 @@ export async function startAgent(dataDir: string, args: string[] = [], env: Reco
     cwd: ROOT,
     // Tests judge the agent's own shutdown: execa must not SIGKILL it after 5 s.
     forceKillAfterDelay: false,
-    env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HTTP_PORT: '0', HOTSPAN_HEALTH_PORT: '0', ...env },
+    // The test's own OTLP / hotspan settings must not leak in: each test says where signals go.
+    extendEnv: false,
+    env: { ...inheritedEnv(), HOTSPAN_WINDOW: '2s', HOTSPAN_HTTP_PORT: '0', HOTSPAN_HEALTH_PORT: '0', ...env },
   });
   running.add(child);
   let err = '';
@@ -58,6 +60,12 @@ export async function startAgent(dataDir: string, args: string[] = [], env: Reco
       return { exitCode: r.exitCode, signal: r.signal, stopMs: Date.now() - t0, stderr: err, stdout: String(r.stdout ?? '') };
     },
   };
+}
+
+function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(OTEL_|HOTSPAN_)/.test(e[0])),
+  );
 }
 
 /** Kills agents a failed test left running (call from afterEach). */
