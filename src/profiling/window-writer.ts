@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePprof } from './pprof.js';
 import type { ProfileWindow } from './types.js';
@@ -26,7 +26,10 @@ export class PprofWindowWriter {
   }
 
   write(w: ProfileWindow): string | undefined {
-    const path = PprofWindowWriter.pathFor(this.dir, w);
+    let path = PprofWindowWriter.pathFor(this.dir, w);
+    // Samples that reach the agent after their window closed form a second window
+    // with the same start: written beside the first, never over it.
+    for (let n = 1; existsSync(path); n++) path = PprofWindowWriter.pathFor(this.dir, w).replace(/\.pb\.gz$/, `.${n}.pb.gz`);
     try {
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, encodePprof({ samples: w.samples, periodNs: w.periodNs, startUnixNs: w.startUnixNs, endUnixNs: w.endUnixNs }));

@@ -53,7 +53,7 @@ describe.runIf(root)('hotspan agent', () => {
       expect(samplerProgramIds()).not.toContain(mine[0]);
 
       const dir = join(dataDir, 'profiles', 'split');
-      const files = readdirSync(dir).filter((f) => f.endsWith(`-${child.pid}.pb.gz`));
+      const files = readdirSync(dir).filter((f) => new RegExp(`^\\d+-${child.pid}(\\.\\d+)?\\.pb\\.gz$`).test(f));
       expect(files.length).toBeGreaterThanOrEqual(2); // ≥ 2 windows of 2 s in 6 s
       const samples = files.flatMap((f) => readPprof(join(dir, f)).samples);
       expect(totalShares(samples).get('burn_a') ?? 0).toBeGreaterThan(40);

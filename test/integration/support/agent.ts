@@ -88,9 +88,10 @@ export function windowFiles(dataDir: string, pid: number): string[] {
   if (!existsSync(root)) return [];
   const out: string[] = [];
   for (const dir of readdirSync(root)) {
-    for (const f of readdirSync(join(root, dir))) if (f.endsWith(`-${pid}.pb.gz`)) out.push(join(root, dir, f));
+    // <start ms>-<pid>.pb.gz, or <start ms>-<pid>.<n>.pb.gz for late samples of an already written window.
+    for (const f of readdirSync(join(root, dir))) if (new RegExp(`^\\d+-${pid}(\\.\\d+)?\\.pb\\.gz$`).test(f)) out.push(join(root, dir, f));
   }
-  const startMs = (p: string) => Number(/(\d+)-\d+\.pb\.gz$/.exec(p)![1]);
+  const startMs = (p: string) => Number(/(\d+)-\d+(\.\d+)?\.pb\.gz$/.exec(p)![1]);
   return out.sort((a, b) => startMs(a) - startMs(b));
 }
 

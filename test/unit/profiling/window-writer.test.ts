@@ -1,0 +1,39 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
+import { describe, expect, it } from 'vitest';
+import { PprofWindowWriter, type CpuSample, type ProfileWindow } from '../../../src/profiling/index.js';
+
+function sample(name: string): CpuSample {
+  return {
+    timeUnixNs: 1_000_000_000n,
+    timeMonoNs: 5n,
+    pid: 42,
+    tid: 42,
+    cpu: 0,
+    threadName: 'svc',
+    processName: 'svc',
+    frames: [{ name, kind: 'native', address: 0x1000n, module: 'svc', resolved: true }],
+  };
+}
+
+function window(samples: CpuSample[]): ProfileWindow {
+  return { startUnixNs: 1_000_000_000n, endUnixNs: 11_000_000_000n, periodNs: 10_101_010n, process: { pid: 42, name: 'svc' }, samples };
+}
+
+describe('PprofWindowWriter', () => {
+  it('writes a second window with the same start beside the first, never over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotspan-ww-'));
+    const w = new PprofWindowWriter(dir, 60_000);
+    const a = w.write(window([sample('early'), sample('early')]))!;
+    const b = w.write(window([sample('late')]))!;
+    expect(a).not.toBe(b);
+    expect(readdirSync(join(dir, 'svc')).sort()).toEqual(['1000-42.1.pb.gz', '1000-42.pb.gz']);
+    const total = [a, b]
+      .map((f) => Profile.decode(gunzipSync(readFileSync(f))))
+      .reduce((n, p) => n + p.sample.reduce((m, s) => m + Number(s.value[0]), 0), 0);
+    expect(total).toBe(3);
+  });
+});
