@@ -159,9 +159,13 @@ export function buildPprof(input: PprofInput): Profile {
   });
 }
 
-/** Encodes and gzips, as `pprof` and every pprof consumer expect. */
+/**
+ * Encodes and gzips, as `pprof` and every pprof consumer expect. Level 1: on a window of
+ * ~1500 samples it is a third of the CPU of the default level for ~15% more bytes, and
+ * the agent pays it for every process every window.
+ */
 export function encodePprof(input: PprofInput): Buffer {
-  return gzipSync(buildPprof(input).encode());
+  return gzipSync(buildPprof(input).encode(), { level: 1 });
 }
 
 function intern(map: Map<string, number>, key: string, create: () => number): number {

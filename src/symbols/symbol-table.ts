@@ -33,10 +33,19 @@ export class SymbolTable {
   readonly base: bigint;
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
-  private readonly names: string[];
-  private readonly tags: Array<string | undefined>;
-  /** Demangled lazily: demangling costs microseconds, most symbols are never hit. */
-  private readonly demangled: Array<string | undefined>;
+  /**
+   * Every name in one string, '\0'-separated, with start offsets: two objects instead of one
+   * string per symbol (kallsyms and node hold 100k+), so the agent's heap stays small and GC
+   * marking has little to walk. nameAt slices out the few names that are ever hit.
+   */
+  private readonly allNames: string;
+  private readonly nameStarts: Uint32Array;
+  /** Tag index per symbol (0 = none) into `tagNames`. */
+  private readonly tagIds: Uint16Array | undefined;
+  private readonly tagNames: Array<string | undefined> = [undefined];
+  private readonly demangleNames: boolean;
+  /** Names handed out so far, demangled: demangling costs microseconds, most symbols are never hit. */
+  private readonly named = new Map<number, string>();
 
   constructor(symbols: SymbolInput[], opts: { demangle?: boolean } = {}) {
     // Sort on float64 offsets from the lowest address: bigint comparisons would
@@ -57,15 +66,28 @@ export class SymbolTable {
     const n = unique.length;
     this.starts = new Float64Array(n);
     this.ends = new Float64Array(n);
-    this.names = new Array<string>(n);
-    this.tags = new Array<string | undefined>(n);
-    this.demangled = new Array<string | undefined>(n);
+    this.nameStarts = new Uint32Array(n + 1);
+    const names = new Array<string>(n);
+    const tagIndex = new Map<string, number>();
+    let tagIds: Uint16Array | undefined;
+    let offset = 0;
     for (let k = 0; k < n; k++) {
       const s = symbols[unique[k]!]!;
       const start = rel[unique[k]!]!;
       this.starts[k] = start;
-      this.names[k] = s.name;
-      this.tags[k] = s.tag;
+      names[k] = s.name;
+      this.nameStarts[k] = offset;
+      offset += s.name.length + 1;
+      if (s.tag !== undefined) {
+        let t = tagIndex.get(s.tag);
+        if (t === undefined) {
+          t = this.tagNames.length;
+          this.tagNames.push(s.tag);
+          tagIndex.set(s.tag, t);
+        }
+        tagIds ??= new Uint16Array(n);
+        tagIds[k] = t;
+      }
       if (s.size > 0) {
         this.ends[k] = start + s.size;
       } else {
@@ -74,18 +96,19 @@ export class SymbolTable {
         this.ends[k] = Math.min(next, start + MAX_IMPLICIT_SIZE);
       }
     }
-    if (opts.demangle === false) this.demangled = this.names.slice();
+    this.nameStarts[n] = offset;
+    this.allNames = names.join('\0');
+    this.tagIds = tagIds;
+    this.demangleNames = opts.demangle !== false;
   }
 
   get size(): number {
-    return this.names.length;
+    return this.starts.length;
   }
 
   /** Rough retained size, for byte-bounded caches. */
   approxBytes(): number {
-    let nameBytes = 0;
-    for (const name of this.names) nameBytes += name.length;
-    return this.names.length * (16 + 16) + nameBytes * 2;
+    return this.starts.length * (8 + 8 + 4) + this.allNames.length * 2;
   }
 
   /** The symbol containing `addr`, or undefined. */
@@ -93,7 +116,7 @@ export class SymbolTable {
     if (addr < this.base) return undefined;
     const i = this.indexOf(Number(addr - this.base));
     if (i < 0) return undefined;
-    return { name: this.nameAt(i), start: this.base + BigInt(this.starts[i]!), tag: this.tags[i] };
+    return { name: this.nameAt(i), start: this.base + BigInt(this.starts[i]!), tag: this.tagIds ? this.tagNames[this.tagIds[i]!] : undefined };
   }
 
   /** Lookup by an already-relative offset (hot path for ELF files based at 0). */
@@ -116,10 +139,11 @@ export class SymbolTable {
   }
 
   nameAt(i: number): string {
-    let name = this.demangled[i];
+    let name = this.named.get(i);
     if (name === undefined) {
-      name = demangle(this.names[i]!);
-      this.demangled[i] = name;
+      const raw = this.allNames.slice(this.nameStarts[i]!, this.nameStarts[i + 1]! - 1);
+      name = this.demangleNames ? demangle(raw) : raw;
+      this.named.set(i, name);
     }
     return name;
   }

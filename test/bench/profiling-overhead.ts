@@ -42,9 +42,22 @@ function bpfRunTimeNs(filter: (name: string) => boolean): Map<number, bigint> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(tool: string, start: () => ChildProcess, progFilter: (name: string) => boolean): Promise<Measure> {
+/** Resolves once the agent logs that it is sampling (its start-up takes seconds on a loaded host). */
+function agentRunning(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (/hotspan: profiling /.test(text)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`agent exited (${code}) before sampling: ${text}`)));
+  });
+}
+
+async function measure(tool: string, start: () => ChildProcess, progFilter: (name: string) => boolean, started?: (child: ChildProcess) => Promise<void>): Promise<Measure> {
   const child = start();
-  // Start-up (module loading, BTF parsing) is excluded: the question is the steady cost.
+  // Start-up (module loading, BTF parsing, the store) is excluded: the question is the steady cost.
+  if (started) await started(child);
   await sleep(WARMUP_MS);
   const cpuStart = procCpuSeconds(child.pid!);
   const before = bpfRunTimeNs(progFilter);
@@ -78,7 +91,8 @@ async function main() {
       const args = [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', join(tmp, `data-${results.length}`), ...extra];
       // Health port off under both spellings of its variable (the config was renamed).
       const env = { ...process.env, HOTSPAN_HEALTH_PORT: '0', HOTSPAN_HTTP_PORT: '0' };
-      results.push(await measure(tool, () => spawn(process.execPath, args, { stdio: 'ignore', env }), (n) => n.startsWith('handle_cpu_samp')));
+      const start = () => spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      results.push(await measure(tool, start, (n) => n.startsWith('handle_cpu_samp'), agentRunning));
     }
     results.push(await measure('perf record -F 99 -a -g', () => spawn('perf', ['record', '-q', '-F', '99', '-a', '-g', '-o', join(tmp, 'perf.data')], { stdio: 'ignore' }), () => false));
     results.push(
