@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  createInProcessExporter,
   createOtlpExporter,
   resolveExporterConfig,
   startOtlpReceiver,
@@ -44,7 +45,12 @@ export async function startBackend(
     for (const s of toEmbedded) overrides[s] = { ...cliConfig[s], endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true };
     configs = resolveExporterConfig(env, overrides, fileConfig);
   }
-  const exporter = createOtlpExporter(configs, options);
+  // All signals local (the embedded default): hand batches to the store by function call; the
+  // receiver still listens, for other agents using this one as a gateway.
+  const exporter =
+    embedded && toEmbedded.length === SIGNALS.length
+      ? createInProcessExporter(configs, embedded.store, options)
+      : createOtlpExporter(configs, options);
   return {
     exporter,
     embedded,

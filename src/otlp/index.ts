@@ -22,3 +22,4 @@ export { htlHashOfFile, htlHashOfMapping } from './htlhash.js';
 export { attributesOf } from './attributes.js';
 export { selfMetricPoints, startSelfMetrics } from './self-metrics.js';
 export { encodeRequest, decodeRequest } from './proto-root.js';
+export { createInProcessExporter } from './in-process-exporter.js';
