@@ -15,6 +15,8 @@ export type MetadataLookup = (pid: number) => Promise<Record<string, string | nu
 export class ProcessResources {
   private readonly metadata = new Map<number, Attributes>();
   private readonly pending = new Set<number>();
+  /** of() per pid, computed once: it runs for every exported span and window. */
+  private readonly computed = new Map<number, Attributes>();
   lookupFailures = 0;
 
   constructor(
@@ -32,6 +34,7 @@ export class ProcessResources {
         const clean: Attributes = {};
         for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') clean[k] = v;
         this.metadata.set(pid, clean);
+        this.computed.delete(pid);
       })
       .catch(() => {
         this.lookupFailures++;
@@ -61,6 +64,15 @@ export class ProcessResources {
    * (e.g. a cluster name) apply to everything.
    */
   of(p: ProcessInfo): Attributes {
+    const hit = this.computed.get(p.pid);
+    if (hit) return hit;
+    const out = this.compute(p);
+    // Until its metadata arrives a process's resource may still change: cache only final answers.
+    if (!this.lookup || this.metadata.has(p.pid)) this.computed.set(p.pid, out);
+    return out;
+  }
+
+  private compute(p: ProcessInfo): Attributes {
     const resourceAttributes = [this.env.OTEL_RESOURCE_ATTRIBUTES, p.otelResourceAttributes].filter(Boolean).join(',');
     const base = mergeResource(this.host, this.enrich(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
     const m = this.metadata.get(p.pid) ?? {};
@@ -72,5 +84,6 @@ export class ProcessResources {
 
   forget(pid: number): void {
     this.metadata.delete(pid);
+    this.computed.delete(pid);
   }
 }

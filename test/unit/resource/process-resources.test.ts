@@ -42,4 +42,20 @@ describe('ProcessResources: service.name precedence for observed processes', () 
     expect(r.lookupFailures).toBe(1);
     expect(r.of({ pid: 12, name: 'x' })['service.name']).toBe('x');
   });
+
+  it('computes a process’s resource once it is final, and again when its metadata arrives', async () => {
+    let release: (v: Record<string, string>) => void = () => {};
+    const r = new ProcessResources(host, () => new Promise((res) => (release = res)), {});
+    const p = { pid: 20, name: 'node' };
+    r.observe(20);
+    const before = r.of(p);
+    expect(before['service.name']).toBe('node');
+    release({ 'k8s.pod.name': 'web-1', 'service.name': 'web' });
+    await settle();
+    const after = r.of(p);
+    expect(after['service.name']).toBe('web');
+    expect(r.of(p)).toBe(after); // cached from here on
+    r.forget(20);
+    expect(r.of(p)).not.toBe(after);
+  });
 });
