@@ -75,23 +75,20 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
     },
   });
 
-  const selfPid = process.pid;
   let capture: NetCapture;
   try {
     capture = NetCapture.start({
-      // The agent's own connections (OTLP export, the embedded receiver) are not traced: each
-      // export would become spans to export, and they would crowd out the workload's spans.
       onConnOpen: (o) => {
         joiner.networkProgress(o.timeMonoNs);
-        if (o.pid !== selfPid) engine.onConnOpen(o);
+        engine.onConnOpen(o);
       },
       onConnClose: (c) => {
         joiner.networkProgress(c.timeMonoNs);
-        if (c.pid !== selfPid) engine.onConnClose(c);
+        engine.onConnClose(c);
       },
       onChunk: (c) => {
         joiner.networkProgress(c.timeMonoNs);
-        if (c.pid !== selfPid) engine.onChunk(c);
+        engine.onChunk(c);
       },
       onFlow: (f: FlowRecord) => {
         flowsFinished++;

@@ -71,7 +71,7 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
   // Samples leave the span join JOIN_MAX_DELAY_MS late: a window closed sooner would get a
   // second window of the same start for its last seconds, whose file overwrites the first.
   const windowGraceMs = cfg.network ? JOIN_MAX_DELAY_MS + 2_000 : undefined;
-  const windows = new WindowAggregator(cfg.windowMs, periodNs, onWindow, windowGraceMs);
+  const windows = new WindowAggregator(cfg.windowMs, periodNs, (pid, comm) => profiler!.processInfo(pid, comm), onWindow, windowGraceMs);
   const clock = new MonotonicClock();
 
   // With network capture, samples pass through the span join before windows; without it, straight in.
@@ -79,19 +79,14 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
     ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings })
     : undefined;
   const toWindows = (samples: CpuSample[]) => {
-    for (const s of samples) windows.add(s, () => profiler!.processInfo(s.pid, s.processName));
+    for (const s of samples) windows.add(s);
   };
-  const seen = new Set<number>();
   profiler = Profiler.start({
     frequencyHz: cfg.frequencyHz,
     pid: cfg.pid,
     onSamples: (samples) => {
-      for (const s of samples) {
-        if (!seen.has(s.pid)) {
-          seen.add(s.pid);
-          resources.observe(s.pid);
-        }
-      }
+      // Idempotent; starts a process's metadata lookup at its first sample.
+      for (const s of samples) resources.observe(s.pid);
       if (network) network.addSamples(samples);
       else toWindows(samples);
     },

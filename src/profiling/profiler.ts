@@ -48,7 +48,9 @@ export class Profiler {
     const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
     this.periodNs = BigInt(Math.round(1e9 / frequencyHz));
     this.symbolizer = opts.symbolizer ?? new Symbolizer();
-    this.windows = opts.onWindow ? new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (w) => this.onWindowClosed(w)) : undefined;
+    this.windows = opts.onWindow
+      ? new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (pid, comm) => this.processInfo(pid, comm), (w) => this.onWindowClosed(w))
+      : undefined;
     this.sampler = CpuSampler.start(opts, (raw) => this.onRaw(raw));
     this.timer = setInterval(() => this.windows?.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);
   }
@@ -104,7 +106,7 @@ export class Profiler {
     });
     this.sampleCount += samples.length;
     this.opts.onSamples?.(samples);
-    if (this.windows) for (const s of samples) this.windows.add(s, () => this.processInfo(s.pid, s.processName));
+    if (this.windows) for (const s of samples) this.windows.add(s);
   }
 
   private onWindowClosed(w: ProfileWindow): void {

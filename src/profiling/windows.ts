@@ -19,13 +19,15 @@ export class WindowAggregator {
   constructor(
     readonly windowMs: number,
     private readonly periodNs: bigint,
+    /** What is known of a sample's process, asked once per window (not per sample). */
+    private readonly processOf: (pid: number, comm: string) => ProcessInfo,
     private readonly emit: (w: ProfileWindow) => void,
     private readonly graceMs = 2000,
   ) {
     this.windowNs = BigInt(windowMs) * 1_000_000n;
   }
 
-  add(sample: CpuSample, process: () => ProcessInfo): void {
+  add(sample: CpuSample): void {
     const start = sample.timeUnixNs - (sample.timeUnixNs % this.windowNs);
     let w = this.open.get(sample.pid);
     if (w && w.startUnixNs !== start) {
@@ -39,7 +41,7 @@ export class WindowAggregator {
       w = undefined;
     }
     if (!w) {
-      w = { startUnixNs: start, process: process(), samples: [] };
+      w = { startUnixNs: start, process: this.processOf(sample.pid, sample.processName), samples: [] };
       this.open.set(sample.pid, w);
     }
     w.samples.push(sample);

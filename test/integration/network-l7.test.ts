@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createL7Engine, type RequestRecord } from '../../src/network/index.js';
 import { NetCapture } from '../../src/network/kernel/index.js';
+import { firstLine } from './support/agent.js';
 import { requireRoot } from './support/env.js';
 
 const canRun = requireRoot('network L7 capture');
@@ -54,19 +55,6 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 })();
 `;
 
-function lineOf(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const i = out.indexOf('\n');
-      if (i >= 0) resolve(out.slice(0, i));
-    });
-    child.on('exit', (code) => reject(new Error(`child exited ${code} before printing: ${err}`)));
-  });
-}
 
 /** Starts tshark on lo for one port and resolves once it is capturing. */
 async function startTshark(port: number, file: string): Promise<ChildProcess> {
@@ -107,7 +95,7 @@ describe('network kernel side → L7 engine, against tshark', () => {
     try {
       const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(server);
-      const port = Number(await lineOf(server));
+      const port = Number(await firstLine(server));
       const pcap = join(tmp, 'h1.pcapng');
       const tshark = await startTshark(port, pcap);
 
@@ -127,7 +115,7 @@ describe('network kernel side → L7 engine, against tshark', () => {
       }
       const client = spawn(process.execPath, ['-e', CLIENT, String(port), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(client);
-      expect(await lineOf(client)).toBe('done');
+      expect(await firstLine(client)).toBe('done');
 
       const deadline = Date.now() + 10_000;
       while (records.filter((r) => r.role === 'server').length < plan.length && Date.now() < deadline) {

@@ -18,6 +18,7 @@ import { createL7Engine } from '../../src/network/index.js';
 import { NetCapture } from '../../src/network/kernel/index.js';
 import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index.js';
 import { createSpanBuilder, SpanProfileJoiner, type Span } from '../../src/tracing/index.js';
+import { firstLine } from './support/agent.js';
 import { buildFixtures, FIXTURES_BIN, PPROF, requireRoot, ROOT } from './support/env.js';
 
 const canRun = requireRoot('span ↔ profile join');
@@ -31,19 +32,6 @@ afterEach(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const i = out.indexOf('\n');
-      if (i >= 0) resolve(out.slice(0, i));
-    });
-    child.on('exit', (code) => reject(new Error(`child exited ${code} before printing: ${err}`)));
-  });
-}
 
 /**
  * Keep-alive load: one loop per route, each request with a fresh traceparent whose trace id starts

@@ -122,6 +122,8 @@ export class NetCapture {
     private readonly obj: BpfObject,
     private readonly sink: NetEventSink,
     readonly captureBytes: number,
+    /** The agent's own process: the kernel drops its traffic; this is the same rule in user space. */
+    private readonly selfPid: number,
   ) {
     this.flows = new FlowTable({ classifyDiscovered: (c) => this.classifyDiscovered(c) });
   }
@@ -135,12 +137,13 @@ export class NetCapture {
       );
     }
     ensureTracefs();
+    const selfPid = opts.selfPid ?? process.pid;
     const obj = BpfObject.load(bpfObjectPath('net'), {
-      self_tgid: opts.selfPid ?? process.pid,
+      self_tgid: selfPid,
       capture_bytes: captureBytes,
       skip_opaque: opts.skipOpaqueConnections === false ? 0 : 1,
     });
-    const cap = new NetCapture(obj, sink, captureBytes);
+    const cap = new NetCapture(obj, sink, captureBytes, selfPid);
     try {
       // Reader first, then probes: nothing emitted between the two is lost.
       cap.stopReading = obj.readRingBuffer('net_events', (records) => cap.onBatch(records), opts.flushIntervalMs ?? 20);
@@ -233,7 +236,9 @@ export class NetCapture {
   }
 
   private onData(d: RawNetData): void {
-    if (!this.sink.onChunk) return;
+    // A socket first seen without its owner (e.g. a state change in softirq) is not marked as
+    // the agent's in the kernel; its records must still never reach the sinks.
+    if (!this.sink.onChunk || d.pid === this.selfPid) return;
     const chunk = toDataChunk(d, this.clock.toUnixNs(d.timeMonoNs));
     // The per-record hot path: no closure (unlike call()), same error accounting.
     try {
@@ -256,6 +261,7 @@ export class NetCapture {
   }
 
   private announce(c: RawNetConn): void {
+    if (c.pid === this.selfPid) return;
     this.announced.set(c.connId, { pid: c.pid, fd: c.fd });
     if (!this.sink.onConnOpen) return;
     const discovered = c.phase === 'discovered' ? this.classifyDiscovered(c) : undefined;
