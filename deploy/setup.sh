@@ -58,10 +58,10 @@ fi
 # npm dependencies (a fresh clone has none).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies"
-  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages
-  # (e.g. @duckdb/node-bindings-darwin-*) out of the lock file and then `npm ci`
-  # refuses it as out of sync. The lock file still pins every version installed.
-  npm install --no-audit --no-fund >/dev/null
+  # `npm ci`: installs exactly the committed lock and never rewrites it, so every machine gets the
+  # same tree and a fresh clone stays clean. The lock records every platform's optional DuckDB
+  # bindings; after adding a dependency, commit the lock that `npm install` writes.
+  npm ci --no-audit --no-fund >/dev/null
 fi
 
 # BPF objects: CO-RE against the running kernel's BTF (see bpf/Makefile).
