@@ -112,8 +112,11 @@ describe.runIf(root)('privacy: secrets in argv, environment and the agent’s ow
       await sleep(20);
     }
     expect(await load.sent).toBeGreaterThan(10);
-    // Windows are 2 s; spans and metrics export on their schedules (metrics every 10 s).
-    await sleep(8_000);
+    // Windows are 2 s; spans and metrics export on their schedules (metrics every 10 s). Wait until
+    // both have reached the receiver rather than for a fixed time: a loaded host exports late.
+    const has = (sig: string) => receiver!.received.some((r) => r.signal === sig);
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(has('traces') && has('metrics')); ) await sleep(500);
+    await sleep(2_000);
     const stopped = await agent.stop('SIGTERM');
     // Clean shutdown is other tests' subject; on a loaded host it may run past its deadline (exit 1).
     expect(stopped.stderr).not.toMatch(/unhandled|uncaught|TypeError|RangeError/i);
