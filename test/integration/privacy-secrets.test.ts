@@ -120,6 +120,8 @@ describe.runIf(root)('privacy: secrets in argv, environment and the agent’s ow
     const stopped = await agent.stop('SIGTERM');
     // Clean shutdown is other tests' subject; on a loaded host it may run past its deadline (exit 1).
     expect(stopped.stderr).not.toMatch(/unhandled|uncaught|TypeError|RangeError/i);
+    // Nor does the agent log its own credential (or anything it observed).
+    expect(found(stopped.stderr + stopped.stdout), 'agent log').toEqual([]);
 
     // The receiver got real data about the workloads: the test would pass vacuously otherwise.
     const bySignal = (s: string) => receiver!.received.filter((r) => r.signal === s);
