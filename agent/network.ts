@@ -3,7 +3,7 @@
 // says what the join needs from its caller; this file does exactly that).
 import { existsSync } from 'node:fs';
 import { NetCapture, createFlowMetrics, type FlowRecord } from '../src/network/kernel/index.js';
-import { createL7Engine } from '../src/network/index.js';
+import { createL7Engine, routeCacheStats, type NetworkBounds } from '../src/network/index.js';
 import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js';
 import type { CpuSample, ProcessInfo } from '../src/profiling/index.js';
 import type { ProcessResources } from '../src/resource/index.js';
@@ -32,6 +32,8 @@ export interface NetworkOptions {
   exporter: OtlpExporter;
   log: Log;
   keepQuery: boolean;
+  /** L7 engine memory bounds (config: networkBounds). */
+  bounds?: Partial<NetworkBounds>;
 }
 
 /** How long the span join holds a sample before deciding it (more while the capture lags). */
@@ -58,6 +60,7 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
 
   const engine = createL7Engine({
     keepQuery: opts.keepQuery,
+    ...(opts.bounds && { bounds: opts.bounds }),
     onRequestStart: (start) => {
       const span = builder.start(start);
       if (span && start.role !== 'client') {
@@ -148,6 +151,15 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
         'hotspan.flows.finished': flowsFinished,
         'hotspan.http.parse_errors': c.parseErrors,
         'hotspan.http.gaps': c.gaps,
+        // Network engine bounds (README "Network engine bounds"): how often each was hit, and the memory held.
+        'hotspan.http.engine_bytes': engine.bufferedBytes(),
+        'hotspan.http.bound.budget_shed_connections': c.budgetShedConnections,
+        'hotspan.http.bound.evicted_connections': c.evictedConnections,
+        'hotspan.http.bound.hpack_table_capped': c.hpackTableCapped,
+        'hotspan.http.bound.streams_capped': c.streamsCapped,
+        'hotspan.http.bound.header_blocks_capped': c.headerBlocksCapped,
+        'hotspan.http.bound.route_cache_evictions': routeCacheStats().evictions,
+        'hotspan.http.dropped_requests': c.droppedRequests,
         'hotspan.samples.span_tagged': j.tagged,
         'hotspan.samples.span_ambiguous': j.ambiguous,
         'hotspan.samples.span_untagged': j.untagged,

@@ -24,7 +24,7 @@ export type Log = (msg: string) => void;
 export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: ExporterConfigInput = {}): Promise<NodeAgent> {
   const host = await detectHostResource();
   const metadata = startMetadata(log);
-  const resources = new ProcessResources(host, metadata.lookup);
+  const resources = new ProcessResources(host, metadata.lookup, process.env, { exportCommandArgs: cfg.exportCommandArgs });
   // The agent's own telemetry (self-metrics, deploy reports) is named by its own OTEL_SERVICE_NAME.
   const agentResource: Attributes = { ...host, 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || 'hotspan', 'process.pid': process.pid };
   const backend: Backend = await startBackend(
@@ -76,7 +76,7 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
 
   // With network capture, samples pass through the span join before windows; without it, straight in.
   const network: Network | undefined = cfg.network
-    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings })
+    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings, bounds: cfg.networkBounds })
     : undefined;
   const toWindows = (samples: CpuSample[]) => {
     for (const s of samples) windows.add(s);

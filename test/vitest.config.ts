@@ -18,6 +18,16 @@ export default defineConfig({
         },
       },
       {
+        // Fuzzers: no privileges; each file in its own process so heap measurements are its own.
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+          testTimeout: 600_000,
+          pool: 'forks',
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

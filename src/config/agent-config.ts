@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationMs } from './duration.js';
+import type { NetworkBounds } from '../network/index.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hotspan';
 
@@ -22,6 +23,10 @@ export interface AgentConfig {
   network: boolean;
   /** Keep URL query strings (off by default: they often carry tokens). */
   keepQueryStrings: boolean;
+  /** Export each process's whole command line (process.command_line). Off: arguments carry secrets. */
+  exportCommandArgs: boolean;
+  /** Memory bounds of the L7 engine (src/network/bounds.ts); unset ones keep their defaults. */
+  networkBounds: Partial<NetworkBounds>;
   /** Profile kept before and after a deploy for the automatic diff. */
   deployKeepMs: number;
   /** Time the new version runs before its deploy report is written. */
@@ -39,12 +44,23 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   pprofRetentionMs: 24 * 3_600_000,
   network: true,
   keepQueryStrings: false,
+  exportCommandArgs: false,
+  networkBounds: {},
   deployKeepMs: 3_600_000,
   deploySettleMs: 5 * 60_000,
   exporterFile: {},
 };
 
 type Partial_ = { [K in keyof AgentConfig]?: AgentConfig[K] };
+
+/** Each network bound, and the environment variable that sets it (config file: agent.networkBounds.<key>). */
+const NETWORK_BOUND_ENV: ReadonlyArray<[keyof NetworkBounds, string]> = [
+  ['maxEngineBytes', 'HOTSPAN_NETWORK_MAX_ENGINE_BYTES'],
+  ['maxHpackTableBytes', 'HOTSPAN_NETWORK_MAX_HPACK_TABLE_BYTES'],
+  ['maxStreamsPerConnection', 'HOTSPAN_NETWORK_MAX_STREAMS_PER_CONNECTION'],
+  ['maxStreamsTotal', 'HOTSPAN_NETWORK_MAX_STREAMS'],
+  ['maxHeaderBlockBytes', 'HOTSPAN_NETWORK_MAX_HEADER_BLOCK_BYTES'],
+];
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   const out: Partial_ = {};
@@ -54,6 +70,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.HOTSPAN_HEALTH_PORT) out.healthPort = Number(env.HOTSPAN_HEALTH_PORT);
   if (env.HOTSPAN_NETWORK) out.network = !/^(0|false|off|no)$/i.test(env.HOTSPAN_NETWORK);
   if (env.HOTSPAN_KEEP_QUERY_STRINGS) out.keepQueryStrings = /^(1|true|on|yes)$/i.test(env.HOTSPAN_KEEP_QUERY_STRINGS);
+  if (env.HOTSPAN_EXPORT_COMMAND_ARGS) out.exportCommandArgs = /^(1|true|on|yes)$/i.test(env.HOTSPAN_EXPORT_COMMAND_ARGS);
+  const bounds: Partial<NetworkBounds> = {};
+  for (const [key, name] of NETWORK_BOUND_ENV) if (env[name]) bounds[key] = Number(env[name]);
+  if (Object.keys(bounds).length) out.networkBounds = bounds;
   if (env.HOTSPAN_DEPLOY_KEEP) out.deployKeepMs = parseDurationMs(env.HOTSPAN_DEPLOY_KEEP);
   if (env.HOTSPAN_DEPLOY_SETTLE) out.deploySettleMs = parseDurationMs(env.HOTSPAN_DEPLOY_SETTLE);
   return out;
@@ -71,6 +91,15 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.writePprofWindows === 'boolean') out.writePprofWindows = agent.writePprofWindows;
   if (typeof agent.network === 'boolean') out.network = agent.network;
   if (typeof agent.keepQueryStrings === 'boolean') out.keepQueryStrings = agent.keepQueryStrings;
+  if (typeof agent.exportCommandArgs === 'boolean') out.exportCommandArgs = agent.exportCommandArgs;
+  if (agent.networkBounds && typeof agent.networkBounds === 'object') {
+    const bounds: Partial<NetworkBounds> = {};
+    for (const [key] of NETWORK_BOUND_ENV) {
+      const v = (agent.networkBounds as Record<string, unknown>)[key];
+      if (typeof v === 'number') bounds[key] = v;
+    }
+    out.networkBounds = bounds;
+  }
   if (typeof agent.deployKeep === 'string') out.deployKeepMs = parseDurationMs(agent.deployKeep);
   if (typeof agent.deploySettle === 'string') out.deploySettleMs = parseDurationMs(agent.deploySettle);
   if (doc?.exporter && typeof doc.exporter === 'object') out.exporterFile = doc.exporter as Record<string, unknown>;
@@ -89,6 +118,9 @@ export function resolveAgentConfig(cli: Partial_, env: NodeJS.ProcessEnv = proce
   const cfg: AgentConfig = { ...DEFAULT_AGENT_CONFIG, ...defined(fromFile(configFile)), ...defined(fromEnv(env)), ...defined(cli) };
   if (!Number.isInteger(cfg.frequencyHz) || cfg.frequencyHz < 1 || cfg.frequencyHz > 10_000) {
     throw new Error(`frequency must be an integer between 1 and 10000 Hz (got ${cfg.frequencyHz})`);
+  }
+  for (const [k, v] of Object.entries(cfg.networkBounds)) {
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`network bound ${k} must be a positive integer (got ${v})`);
   }
   if (!Number.isInteger(cfg.healthPort) || cfg.healthPort < 0 || cfg.healthPort > 65535) {
     throw new Error(`http port must be 0..65535 (got ${cfg.healthPort})`);

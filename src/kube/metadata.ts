@@ -6,8 +6,8 @@ import type { Workload } from './owners.js';
 import type { ContainerLocation } from './pod-watcher.js';
 import type { Pod } from './types.js';
 
-/** OTel resource attributes (semantic conventions names), all string-valued. */
-export type ResourceAttributes = Record<string, string>;
+/** OTel resource attributes (semantic conventions names): strings, and process.pid as an integer. */
+export type ResourceAttributes = Record<string, string | number>;
 
 /** What the resolver needs from the pod watcher (an interface, so tests can pass a fixed set). */
 export interface PodIndex {
@@ -108,7 +108,8 @@ export function createMetadataResolver(opts: MetadataResolverOptions = {}): Meta
       }
       if (ref?.containerId) attrs['container.id'] = ref.containerId;
       if (ref?.runtime && ref.runtime !== 'unknown') attrs['container.runtime'] = ref.runtime;
-      attrs['process.pid'] = String(pid);
+      // An integer, as semconv and every other producer of process.pid here (the store reads it as one).
+      attrs['process.pid'] = pid;
       if (exe) {
         attrs['process.executable.name'] = exe;
         // Outside Kubernetes (or a pod not yet seen) the process is the service.

@@ -5,6 +5,8 @@
 import { Http1Connection, HTTP1_METHODS } from './http1.js';
 import { Http2Connection, matchesPrefacePrefix, H2_PREFACE } from './http2.js';
 import { DirectionStream } from './stream.js';
+import { CONNECTION_OVERHEAD_BYTES } from './bounds.js';
+import type { NetworkBounds, StreamSlots } from './bounds.js';
 import type { ChunkMeta, StreamConsumer } from './stream.js';
 import type { ConnContext } from './exchange.js';
 import type { RequestStart, ConnKey, ConnOpen, ConnRole, Direction, L7Counters, L7Protocol, RequestRecord } from './types.js';
@@ -47,6 +49,9 @@ export interface ConnectionOptions {
   keepQuery: boolean;
   onStart?: (s: RequestStart) => void;
   maxHeadBytes?: number;
+  bounds: NetworkBounds;
+  /** Stream slots shared by all connections of the engine. */
+  slots: StreamSlots;
 }
 
 /** One connection: continuity per direction, detection, then the protocol's parser. */
@@ -91,8 +96,24 @@ export class Connection {
     return this.ctx.role;
   }
 
+  /** Everything this connection retains, its fixed objects included (O(1)). */
   get bufferedBytes(): number {
-    return (this.parser?.bufferedBytes ?? 0) + this.detectBuf.ingress.length + this.detectBuf.egress.length;
+    return CONNECTION_OVERHEAD_BYTES + (this.parser?.bufferedBytes ?? 0) + this.detectBuf.ingress.length + this.detectBuf.egress.length;
+  }
+
+  /** The engine's accounting: what bufferedBytes was when the engine last read it. */
+  accountedBytes = 0;
+
+  /**
+   * Give up on this connection's L7 state to free memory (the engine's budget): requests in
+   * progress are dropped and counted, never reported with a guessed outcome; later bytes are
+   * ignored (only L4 is reported for it from now on).
+   */
+  discard(): void {
+    this.parser?.discard();
+    this.parser = undefined;
+    this.protocol = 'unknown';
+    this.detectBuf = { ingress: new Uint8Array(0), egress: new Uint8Array(0) };
   }
 
   /** One consumer per direction, made once: a closure per chunk was a measurable share of the hot path. */
@@ -145,10 +166,20 @@ export class Connection {
       this.ctx.role = dir === 'ingress' ? 'server' : 'client';
     }
     this.protocol = d;
+    const b = this.opts.bounds;
     this.parser =
       d === 'http1'
-        ? new Http1Connection(this.ctx, dir, this.emit, this.counters, this.opts.maxHeadBytes)
-        : new Http2Connection(this.ctx, dir, this.emit, this.counters);
+        ? new Http1Connection(this.ctx, dir, this.emit, this.counters, {
+            maxPending: b.maxStreamsPerConnection,
+            slots: this.opts.slots,
+            ...(this.opts.maxHeadBytes !== undefined && { maxHeadBytes: this.opts.maxHeadBytes }),
+          })
+        : new Http2Connection(this.ctx, dir, this.emit, this.counters, {
+            maxStreams: b.maxStreamsPerConnection,
+            maxHeaderBlockBytes: b.maxHeaderBlockBytes,
+            maxHpackTableBytes: b.maxHpackTableBytes,
+            slots: this.opts.slots,
+          });
     this.parser.data(dir, joined, meta);
   }
 

@@ -8,6 +8,9 @@
  * (http2.ts) must stop trusting this decoder for the direction.
  */
 
+import { HPACK_ENTRY_OVERHEAD_BYTES } from './bounds.js';
+import { latin1 as bytesToLatin1 } from './exchange.js';
+
 export class HpackError extends Error {
   constructor(message: string) {
     super(`HPACK: ${message}`);
@@ -164,7 +167,9 @@ function decodeString(c: Cursor, maxStringBytes: number, redact = false): [strin
   const raw = c.buf.subarray(c.pos, c.pos + len);
   c.pos += len;
   if (redact) return ['', huffman ? huffmanDecodedLength(raw) : len];
-  const v = huffman ? huffmanDecode(raw) : latin1(raw);
+  // Raw literals go through the shared byte decoder (TextDecoder for ASCII): the spread-based one
+  // below took ~2 ms per 12 kB block, which a peer could use to stall the event loop.
+  const v = huffman ? huffmanDecode(raw) : bytesToLatin1(raw);
   return [v, v.length];
 }
 
@@ -179,6 +184,14 @@ export interface HpackDecoderOptions {
    * credentials (Authorization, Cookie, ...) in memory.
    */
   redactNames?: ReadonlySet<string>;
+  /**
+   * Most table bytes (RFC 7541 4.1 sizes) this decoder holds, whatever the peer announces. Past it
+   * the oldest entries are dropped and treated as lost: blocks that reference them decode as
+   * incomplete (their streams become unknown), never with wrong headers. Default: no cap.
+   */
+  capTableBytes?: number;
+  /** Called each time the cap drops entries the encoder still has (for a counter). */
+  onCap?: () => void;
 }
 
 /** A dynamic table entry; `size` is RFC 7541 4.1's name + value octets + 32. */
@@ -217,12 +230,23 @@ export class HpackDecoder {
   private maxBytes: number;
   private readonly maxStringBytes: number;
   private readonly redact: ReadonlySet<string>;
+  private readonly capBytes: number;
+  private readonly onCap: () => void;
+  /** Estimate of the memory the table holds: its strings plus a per-entry object overhead. */
+  private heldBytes = 0;
 
   constructor(opts: HpackDecoderOptions = {}) {
     this.settingsMaxBytes = opts.maxTableBytes ?? 4096;
     this.maxBytes = this.settingsMaxBytes;
     this.maxStringBytes = opts.maxStringBytes ?? 64 * 1024;
     this.redact = opts.redactNames ?? new Set();
+    this.capBytes = opts.capTableBytes ?? Number.POSITIVE_INFINITY;
+    this.onCap = opts.onCap ?? (() => {});
+  }
+
+  /** Memory the dynamic table retains (strings + per-entry overhead), for the engine's budget. */
+  get retainedBytes(): number {
+    return this.heldBytes;
   }
 
   /**
@@ -236,9 +260,7 @@ export class HpackDecoder {
   /** Bytes were lost: entries from now on are known, older ones are not. */
   markUnknown(): void {
     // Lost bytes may have inserted entries, shifting every index: nothing before is trusted.
-    this.dynamic = [];
-    this.tableBytes = 0;
-    this.unknownTail = true;
+    this.clear(true);
   }
 
   get dynamicTableBytes(): number {
@@ -269,9 +291,7 @@ export class HpackDecoder {
         if (!e) {
           // Its name came from a lost entry: the size of what was inserted is unknown too.
           complete = false;
-          this.dynamic = [];
-          this.tableBytes = 0;
-          this.unknownTail = true;
+          this.clear(true);
         } else {
           this.insert(e);
           fields.push([e.name, e.value]);
@@ -332,13 +352,12 @@ export class HpackDecoder {
   private insert(e: Entry): void {
     if (e.size > this.maxBytes) {
       // 4.4: an entry larger than the table empties it (lost entries included) and is not added.
-      this.dynamic = [];
-      this.tableBytes = 0;
-      this.unknownTail = false;
+      this.clear(false);
       return;
     }
     this.dynamic.unshift(e);
     this.tableBytes += e.size;
+    this.heldBytes += entryHeldBytes(e);
     this.evict();
   }
 
@@ -347,10 +366,35 @@ export class HpackDecoder {
     this.evict();
   }
 
+  /**
+   * The encoder evicts down to its own limit; we also evict down to our cap. Entries dropped for
+   * the cap still exist at the encoder, so the table's tail becomes unknown: references to them
+   * make a block incomplete. What we keep is always a newest-first prefix of the encoder's table
+   * (the encoder never evicts it first, since it fits in a smaller limit), so indexes stay right.
+   */
   private evict(): void {
-    while (this.tableBytes > this.maxBytes) {
-      const old = this.dynamic.pop()!;
-      this.tableBytes -= old.size;
+    while (this.tableBytes > this.maxBytes) this.dropOldest();
+    if (this.tableBytes > this.capBytes) {
+      while (this.tableBytes > this.capBytes) this.dropOldest();
+      this.unknownTail = true;
+      this.onCap();
     }
   }
+
+  private dropOldest(): void {
+    const old = this.dynamic.pop()!;
+    this.tableBytes -= old.size;
+    this.heldBytes -= entryHeldBytes(old);
+  }
+
+  private clear(unknownTail: boolean): void {
+    this.dynamic = [];
+    this.tableBytes = 0;
+    this.heldBytes = 0;
+    this.unknownTail = unknownTail;
+  }
+}
+
+function entryHeldBytes(e: Entry): number {
+  return e.name.length + e.value.length + HPACK_ENTRY_OVERHEAD_BYTES;
 }

@@ -8,6 +8,7 @@
  */
 import { announceStart, keepHeader, latin1, buildRecord, KEPT_HEADERS } from './exchange.js';
 import type { ConnContext, KeptHeaders } from './exchange.js';
+import { STREAM_OVERHEAD_BYTES, StreamSlots } from './bounds.js';
 import type { ChunkMeta } from './stream.js';
 import type { Direction, L7Counters, RequestErrorType, RequestRecord } from './types.js';
 
@@ -17,6 +18,11 @@ export interface Http1Head {
   status?: number;
   version: string;
   headers: KeptHeaders;
+  /**
+   * Characters of the header section this head came from. Kept strings are slices of it, which V8
+   * may keep alive whole, so a queued request is accounted at this size.
+   */
+  textBytes: number;
 }
 
 export interface Http1Events {
@@ -340,7 +346,7 @@ export class Http1Parser {
     let lineEnd = text.indexOf('\n');
     if (lineEnd < 0) lineEnd = text.length;
     const startLine = text.slice(0, lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
-    const head: Http1Head = { version: '1.1', headers: new Map() };
+    const head: Http1Head = { version: '1.1', headers: new Map(), textBytes: text.length };
     if (this.kind === 'request') {
       const m = REQUEST_LINE.exec(startLine);
       if (!m) return false;
@@ -446,10 +452,19 @@ interface PendingRequest {
   responseHead?: Http1Head;
   responseTid?: number;
   requestId?: string;
+  /** A placeholder for requests not tracked (caps): how many responses it still stands for. */
+  untracked?: number;
+  /** True when this entry holds a stream slot (given back when it leaves the queue). */
+  slot?: boolean;
 }
 
-/** Most pipelined requests waiting for a response that one connection may hold. */
-const MAX_PENDING_REQUESTS = 128;
+export interface Http1ConnectionOptions {
+  maxHeadBytes?: number;
+  /** Most requests waiting for a response on this connection (pipelining); more are untracked. */
+  maxPending?: number;
+  /** Stream slots shared with the engine's other connections (the total cap). */
+  slots?: StreamSlots;
+}
 
 /** One HTTP/1.x connection: a parser per direction and FIFO pairing of requests with responses. */
 export class Http1Connection {
@@ -459,6 +474,10 @@ export class Http1Connection {
   /** The request currently being read (its head seen, its body maybe not yet). */
   private reading: PendingRequest | undefined;
   private nextRequestNo = 0;
+  private readonly maxPending: number;
+  private readonly slots: StreamSlots;
+  /** Bytes the queued requests retain (their header text and objects), for the budget. */
+  private queueBytes = 0;
 
   constructor(
     private readonly ctx: ConnContext,
@@ -466,8 +485,11 @@ export class Http1Connection {
     readonly requestDirection: Direction,
     private readonly emit: (r: RequestRecord) => void,
     private readonly counters: L7Counters,
-    maxHeadBytes?: number,
+    opts: Http1ConnectionOptions = {},
   ) {
+    const maxHeadBytes = opts.maxHeadBytes;
+    this.maxPending = opts.maxPending ?? 128;
+    this.slots = opts.slots ?? new StreamSlots(Number.POSITIVE_INFINITY);
     const parseError = (): void => {
       this.counters.parseErrors++;
     };
@@ -476,9 +498,17 @@ export class Http1Connection {
       {
         head: (head, start) => {
           const requestId = `${this.ctx.key}#${this.nextRequestNo++}`;
-          const p: PendingRequest = { head, start, requestBodyBytes: 0, lost: false, requestId };
+          if (this.queue.length >= this.maxPending || !this.slots.take()) {
+            // Untracked, but its place in the FIFO is held: its response must not pair with another.
+            this.counters.streamsCapped++;
+            this.reading = undefined;
+            this.holdPlace();
+            return;
+          }
+          const p: PendingRequest = { head, start, requestBodyBytes: 0, lost: false, requestId, slot: true };
           this.reading = p;
-          this.enqueue(p);
+          this.queue.push(p);
+          this.queueBytes += head.textBytes + STREAM_OVERHEAD_BYTES;
           announceStart(this.ctx, requestId, start, head.headers);
         },
         end: (bodyBytes, _end, error) => {
@@ -507,8 +537,14 @@ export class Http1Connection {
         end: (bodyBytes, end, error) => {
           const p = this.queue[0];
           if (!p || !p.responseHead) return;
-          this.queue.shift();
-          this.complete(p, end, bodyBytes, error);
+          if (p.untracked !== undefined && p.untracked > 1) {
+            // One of several untracked requests answered: the placeholder stays for the rest.
+            p.untracked--;
+            delete p.responseHead;
+            this.counters.droppedRequests++;
+            return;
+          }
+          this.complete(this.dequeue()!, end, bodyBytes, error);
         },
         parseError,
       },
@@ -519,8 +555,20 @@ export class Http1Connection {
     );
   }
 
+  /** Parser buffers plus the queued requests (O(1): read after every chunk). */
   get bufferedBytes(): number {
-    return this.req.bufferedBytes + this.res.bufferedBytes;
+    return this.req.bufferedBytes + this.res.bufferedBytes + this.queueBytes;
+  }
+
+  /** Drop all state without reporting (the engine's budget shed it); queued requests count as dropped. */
+  discard(): void {
+    while (this.queue.length > 0) {
+      const p = this.dequeue()!;
+      this.counters.droppedRequests += p.untracked ?? 1;
+    }
+    this.reading = undefined;
+    this.req.stop();
+    this.res.stop();
   }
 
   get pendingRequests(): number {
@@ -537,7 +585,7 @@ export class Http1Connection {
       // Whole requests may have been lost: hold their place so their responses are discarded.
       if (r === 'idle' || (r === 'lost' && !this.reading)) {
         const last = this.queue[this.queue.length - 1];
-        if (!last?.lost) this.enqueue({ requestBodyBytes: 0, lost: true });
+        if (!last?.lost) this.holdPlace(false);
       }
       this.reading = undefined;
     } else {
@@ -545,7 +593,7 @@ export class Http1Connection {
       if (r !== 'skipped') {
         // Which responses were lost is unknown: every waiting request ends as data_lost rather
         // than being paired with a later response.
-        while (this.queue.length > 0) this.complete(this.queue.shift()!, meta, 0, 'data_lost');
+        while (this.queue.length > 0) this.complete(this.dequeue()!, meta, 0, 'data_lost');
       }
     }
   }
@@ -553,20 +601,35 @@ export class Http1Connection {
   close(meta: ChunkMeta): void {
     this.req.finish(meta);
     this.res.finish(meta);
-    while (this.queue.length > 0) this.complete(this.queue.shift()!, meta, 0, 'connection_closed');
+    while (this.queue.length > 0) this.complete(this.dequeue()!, meta, 0, 'connection_closed');
   }
 
-  private enqueue(p: PendingRequest): void {
-    if (this.queue.length >= MAX_PENDING_REQUESTS) {
-      this.queue.shift();
-      this.counters.droppedRequests++;
+  /**
+   * A placeholder for requests whose responses must be discarded, never paired with another
+   * request. Consecutive untracked requests share one placeholder (counted), so the queue stays
+   * within maxPending + 1 entries whatever a peer pipelines.
+   */
+  private holdPlace(countable = true): void {
+    const last = this.queue[this.queue.length - 1];
+    if (countable && last?.untracked !== undefined && !last.responseHead) {
+      last.untracked++;
+      return;
     }
-    this.queue.push(p);
+    this.queue.push({ requestBodyBytes: 0, lost: true, ...(countable && { untracked: 1 }) });
+    this.queueBytes += STREAM_OVERHEAD_BYTES;
+  }
+
+  private dequeue(): PendingRequest | undefined {
+    const p = this.queue.shift();
+    if (!p) return undefined;
+    this.queueBytes -= (p.head?.textBytes ?? 0) + STREAM_OVERHEAD_BYTES;
+    if (p.slot) this.slots.give();
+    return p;
   }
 
   private complete(p: PendingRequest, end: ChunkMeta, responseBodyBytes: number, error?: RequestErrorType): void {
     if (p.lost || !p.head || !p.start || p.requestId === undefined) {
-      this.counters.droppedRequests++;
+      this.counters.droppedRequests += p.untracked ?? 1;
       return;
     }
     const rec = buildRecord(this.ctx, {

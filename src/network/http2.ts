@@ -9,6 +9,8 @@
  * marked unknown and dropped (counted) instead of producing wrong headers.
  */
 import { HpackDecoder, HpackError } from './hpack.js';
+import { ByteBuf } from './byte-buf.js';
+import { MAX_CONTINUATION_FRAMES, MAX_STREAM_HEADER_BYTES, STREAM_OVERHEAD_BYTES, StreamSlots } from './bounds.js';
 import { announceStart, buildRecord, keepHeader, SECRET_HEADERS } from './exchange.js';
 import type { ConnContext, KeptHeaders } from './exchange.js';
 import type { ChunkMeta } from './stream.js';
@@ -41,7 +43,14 @@ export interface Http2Options {
   maxHeaderBlockBytes?: number;
   /** Most concurrent streams tracked per connection; more are dropped (counted). */
   maxStreams?: number;
+  /** Most HPACK table bytes held per direction, whatever the peer announces (bounds.ts). */
+  maxHpackTableBytes?: number;
+  /** Stream slots shared with the engine's other connections (the total cap). */
+  slots?: StreamSlots;
 }
+
+/** Largest non-header, non-DATA frame payload kept (SETTINGS, GOAWAY, ...). */
+const MAX_CONTROL_PAYLOAD_BYTES = 64 * 1024;
 
 interface FrameHeader {
   length: number;
@@ -63,6 +72,18 @@ interface H2Stream {
   responseTid?: number;
   requestBodyBytes: number;
   responseBodyBytes: number;
+  /** Kept string characters this stream holds (accounted in the connection's bufferedBytes). */
+  stringBytes: number;
+}
+
+/** A header block in progress: HEADERS / PUSH_PROMISE waiting for its CONTINUATIONs. */
+interface HeaderBlock {
+  streamId: number;
+  kind: 'headers' | 'push';
+  bytes: ByteBuf;
+  /** Frames so far (HEADERS + CONTINUATIONs), bounded by MAX_CONTINUATION_FRAMES. */
+  frames: number;
+  endStream: boolean;
 }
 
 /** One direction's framing state. */
@@ -75,16 +96,23 @@ class FrameReader {
   frame: FrameHeader | undefined;
   payloadLeft = 0;
   /** Payload bytes kept for non-DATA frames (bounded); DATA payload is only counted. */
-  payload: Uint8Array[] = [];
-  payloadKept = 0;
+  payload = new ByteBuf();
   dataPadLength = -1;
   /** A header block in progress: waiting for CONTINUATION on this stream. */
-  block: { streamId: number; kind: 'headers' | 'push'; fragments: Uint8Array[]; bytes: number; endStream: boolean } | undefined;
+  block: HeaderBlock | undefined;
   hpack: HpackDecoder;
 
-  constructor(expectPreface: boolean) {
+  constructor(expectPreface: boolean, capTableBytes: number | undefined, onCap: () => void) {
     this.prefaceLeft = expectPreface ? PREFACE_BYTES.length : 0;
-    this.hpack = new HpackDecoder({ redactNames: SECRET_HEADERS });
+    this.hpack = new HpackDecoder({
+      redactNames: SECRET_HEADERS,
+      onCap,
+      ...(capTableBytes !== undefined && { capTableBytes }),
+    });
+  }
+
+  get retainedBytes(): number {
+    return this.payload.retainedBytes + (this.block?.bytes.retainedBytes ?? 0) + this.hpack.retainedBytes;
   }
 }
 
@@ -94,6 +122,9 @@ export class Http2Connection {
   private readonly maxHeaderBlockBytes: number;
   private readonly maxStreams: number;
   private readonly responseDirection: Direction;
+  private readonly slots: StreamSlots;
+  /** Strings the tracked streams hold (path, authority, kept headers), for the budget. */
+  private streamStringBytes = 0;
 
   constructor(
     private readonly ctx: ConnContext,
@@ -104,23 +135,46 @@ export class Http2Connection {
     opts: Http2Options = {},
   ) {
     this.responseDirection = requestDirection === 'ingress' ? 'egress' : 'ingress';
+    const onCap = (): void => {
+      this.counters.hpackTableCapped++;
+    };
     this.readers = {
-      [requestDirection]: new FrameReader(true),
-      [this.responseDirection]: new FrameReader(false),
+      [requestDirection]: new FrameReader(true, opts.maxHpackTableBytes, onCap),
+      [this.responseDirection]: new FrameReader(false, opts.maxHpackTableBytes, onCap),
     } as Record<Direction, FrameReader>;
-    this.maxHeaderBlockBytes = opts.maxHeaderBlockBytes ?? 256 * 1024;
-    this.maxStreams = opts.maxStreams ?? 1024;
+    this.maxHeaderBlockBytes = opts.maxHeaderBlockBytes ?? 64 * 1024;
+    this.maxStreams = opts.maxStreams ?? 256;
+    this.slots = opts.slots ?? new StreamSlots(Number.POSITIVE_INFINITY);
   }
 
   get openStreams(): number {
     return this.streams.size;
   }
 
-  /** Bytes held for frame reassembly across both directions (bounded). */
+  /**
+   * Everything this connection retains beyond its fixed objects: reassembly buffers, header
+   * blocks in progress, both HPACK tables, and the tracked streams. O(1): the engine reads it after
+   * every chunk.
+   */
   get bufferedBytes(): number {
-    let n = 0;
-    for (const r of Object.values(this.readers)) n += r.payloadKept + (r.block?.bytes ?? 0);
-    return n;
+    return (
+      this.readers.ingress.retainedBytes +
+      this.readers.egress.retainedBytes +
+      this.streams.size * STREAM_OVERHEAD_BYTES +
+      this.streamStringBytes
+    );
+  }
+
+  /** Drop all state without reporting (the engine's budget shed it); tracked streams are counted dropped. */
+  discard(): void {
+    this.counters.droppedRequests += this.streams.size;
+    this.slots.give(this.streams.size);
+    this.streams.clear();
+    this.streamStringBytes = 0;
+    for (const r of Object.values(this.readers)) {
+      this.loseSync(r);
+      r.hpack.markUnknown();
+    }
   }
 
   data(dir: Direction, bytes: Uint8Array, meta: ChunkMeta): void {
@@ -155,11 +209,16 @@ export class Http2Connection {
           streamId: ((h[5]! & 0x7f) << 24) | (h[6]! << 16) | (h[7]! << 8) | h[8]!,
         };
         r.payloadLeft = r.frame.length;
-        r.payload = [];
-        r.payloadKept = 0;
+        r.payload.reset();
         r.dataPadLength = -1;
         if (r.block && r.frame.type !== FRAME.CONTINUATION) {
           this.protocolError(r, 'expected CONTINUATION');
+          return;
+        }
+        if (r.frame.type !== FRAME.DATA && r.frame.length > this.payloadLimit(r.frame.type)) {
+          // Refused at the header: a frame announced too large is never buffered at all.
+          if (isHeaderFrame(r.frame.type)) this.counters.headerBlocksCapped++;
+          this.protocolError(r, `frame type ${r.frame.type} payload over ${this.payloadLimit(r.frame.type)} bytes`);
           return;
         }
         if (r.payloadLeft === 0) this.frameDone(dir, r, meta);
@@ -172,15 +231,7 @@ export class Http2Connection {
           r.dataPadLength = piece[0]!;
         }
       } else {
-        const limit = r.frame.type === FRAME.HEADERS || r.frame.type === FRAME.CONTINUATION || r.frame.type === FRAME.PUSH_PROMISE
-          ? this.maxHeaderBlockBytes
-          : 64 * 1024;
-        if (r.payloadKept + take > limit) {
-          this.protocolError(r, `frame type ${r.frame.type} payload over ${limit} bytes`);
-          return;
-        }
-        r.payload.push(piece.slice());
-        r.payloadKept += take;
+        r.payload.append(piece);
       }
       r.payloadLeft -= take;
       pos += take;
@@ -207,8 +258,7 @@ export class Http2Connection {
     r.mode = 'lost';
     r.frame = undefined;
     r.headerFill = 0;
-    r.payload = [];
-    r.payloadKept = 0;
+    r.payload.reset();
     r.prefaceLeft = 0;
     if (r.block) {
       const s = this.streams.get(r.block.streamId);
@@ -216,6 +266,10 @@ export class Http2Connection {
       r.block = undefined;
     }
     r.hpack.markUnknown();
+  }
+
+  private payloadLimit(type: number): number {
+    return isHeaderFrame(type) ? this.maxHeaderBlockBytes : MAX_CONTROL_PAYLOAD_BYTES;
   }
 
   private protocolError(r: FrameReader, _reason: string): void {
@@ -226,9 +280,8 @@ export class Http2Connection {
   private frameDone(dir: Direction, r: FrameReader, meta: ChunkMeta): void {
     const f = r.frame!;
     r.frame = undefined;
-    const payload = concat(r.payload, r.payloadKept);
-    r.payload = [];
-    r.payloadKept = 0;
+    const payload = r.payload.view();
+    r.payload.reset(); // the view keeps the bytes alive for this call only
     switch (f.type) {
       case FRAME.DATA: {
         const s = this.streams.get(f.streamId);
@@ -256,14 +309,19 @@ export class Http2Connection {
           return;
         }
         const fragment = payload.subarray(off, payload.length - pad);
-        r.block = {
+        const block = {
           streamId: f.streamId,
-          kind: f.type === FRAME.HEADERS ? 'headers' : 'push',
-          fragments: [fragment],
-          bytes: fragment.length,
+          kind: f.type === FRAME.HEADERS ? ('headers' as const) : ('push' as const),
+          bytes: new ByteBuf(),
+          frames: 1,
           endStream: (f.flags & FLAG_END_STREAM) !== 0,
         };
-        if (f.flags & FLAG_END_HEADERS) this.blockDone(dir, r, meta);
+        // The common case, a whole block in one frame, is decoded straight from the payload.
+        if (f.flags & FLAG_END_HEADERS) this.blockDone(dir, r, meta, block, fragment);
+        else {
+          block.bytes.append(fragment);
+          r.block = block;
+        }
         return;
       }
       case FRAME.CONTINUATION: {
@@ -271,13 +329,18 @@ export class Http2Connection {
           this.protocolError(r, 'CONTINUATION without HEADERS');
           return;
         }
-        r.block.fragments.push(payload);
-        r.block.bytes += payload.length;
-        if (r.block.bytes > this.maxHeaderBlockBytes) {
-          this.protocolError(r, 'header block too large');
+        // Empty CONTINUATIONs cost nothing to send: they are counted as frames, never kept.
+        if (++r.block.frames > MAX_CONTINUATION_FRAMES + 1 || r.block.bytes.length + payload.length > this.maxHeaderBlockBytes) {
+          this.counters.headerBlocksCapped++;
+          this.protocolError(r, 'header block too large or too many CONTINUATION frames');
           return;
         }
-        if (f.flags & FLAG_END_HEADERS) this.blockDone(dir, r, meta);
+        r.block.bytes.append(payload);
+        if (f.flags & FLAG_END_HEADERS) {
+          const block = r.block;
+          r.block = undefined;
+          this.blockDone(dir, r, meta, block, block.bytes.view());
+        }
         return;
       }
       case FRAME.RST_STREAM: {
@@ -311,13 +374,11 @@ export class Http2Connection {
     }
   }
 
-  private blockDone(dir: Direction, r: FrameReader, meta: ChunkMeta): void {
-    const block = r.block!;
-    r.block = undefined;
+  private blockDone(dir: Direction, r: FrameReader, meta: ChunkMeta, block: HeaderBlock, bytes: Uint8Array): void {
     let fields: Array<[string, string]> = [];
     let complete = true;
     try {
-      const d = r.hpack.decode(concat(block.fragments, block.bytes));
+      const d = r.hpack.decode(bytes);
       fields = d.fields;
       complete = d.complete;
     } catch (e) {
@@ -330,7 +391,8 @@ export class Http2Connection {
     let s = this.streams.get(block.streamId);
     if (dir === this.requestDirection) {
       if (s) return; // request trailers: nothing we report
-      if (this.streams.size >= this.maxStreams) {
+      if (this.streams.size >= this.maxStreams || !this.slots.take()) {
+        this.counters.streamsCapped++;
         this.counters.droppedRequests++;
         return;
       }
@@ -342,6 +404,7 @@ export class Http2Connection {
         start: meta,
         requestBodyBytes: 0,
         responseBodyBytes: 0,
+        stringBytes: 0,
       };
       for (const [name, value] of fields) {
         if (name === ':method') s.method = value;
@@ -350,6 +413,17 @@ export class Http2Connection {
         else keepHeader(s.requestHeaders, name, value);
       }
       if (s.method === undefined || s.path === undefined) s.unknown = true;
+      s.stringBytes = stringBytesOf(s);
+      if (s.stringBytes > MAX_STREAM_HEADER_BYTES) {
+        // Too much to hold per stream: tracked (so its response is not mistaken) but unknown.
+        this.counters.headerBlocksCapped++;
+        s.unknown = true;
+        s.requestHeaders.clear();
+        delete s.path;
+        delete s.authority;
+        s.stringBytes = 0;
+      }
+      this.streamStringBytes += s.stringBytes;
       this.streams.set(s.id, s);
       if (!s.unknown) announceStart(this.ctx, `${this.ctx.key}#s${s.id}`, meta, s.requestHeaders);
       return;
@@ -361,6 +435,14 @@ export class Http2Connection {
       if (name === ':status') status = Number(value);
       else keepHeader(s.responseHeaders, name, value);
     }
+    const grown = stringBytesOf(s) - s.stringBytes;
+    this.streamStringBytes += grown;
+    s.stringBytes += grown;
+    if (s.stringBytes > MAX_STREAM_HEADER_BYTES) {
+      this.counters.headerBlocksCapped++;
+      s.unknown = true;
+      s.responseHeaders.clear();
+    }
     if (status !== undefined && status >= 100 && status < 200) return; // interim response
     if (s.status === undefined && status !== undefined) {
       s.status = status;
@@ -370,7 +452,10 @@ export class Http2Connection {
   }
 
   private finish(s: H2Stream, meta: ChunkMeta, error?: RequestErrorType): void {
-    this.streams.delete(s.id);
+    if (this.streams.delete(s.id)) {
+      this.slots.give();
+      this.streamStringBytes -= s.stringBytes;
+    }
     if (s.unknown || s.method === undefined || s.path === undefined) {
       this.counters.droppedRequests++;
       return;
@@ -402,15 +487,16 @@ function other(dir: Direction): Direction {
   return dir === 'ingress' ? 'egress' : 'ingress';
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function isHeaderFrame(type: number): boolean {
+  return type === FRAME.HEADERS || type === FRAME.CONTINUATION || type === FRAME.PUSH_PROMISE;
+}
+
+/** Characters a stream's kept strings hold (one byte each: header bytes are decoded as latin1). */
+function stringBytesOf(s: H2Stream): number {
+  let n = (s.method?.length ?? 0) + (s.path?.length ?? 0) + (s.authority?.length ?? 0);
+  for (const [k, v] of s.requestHeaders) n += k.length + v.length;
+  for (const [k, v] of s.responseHeaders) n += k.length + v.length;
+  return n;
 }
 
 /**

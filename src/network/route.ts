@@ -31,16 +31,52 @@ export function recordPath(target: string, keepQuery: boolean): string {
   return keepQuery && query !== undefined ? `${path}?${query}` : path;
 }
 
-/** Paths repeat: routes are cached (bounded; cleared when full, a hostile path mix costs only misses). */
+/**
+ * Paths repeat: routes are cached, least recently used first out, bounded in bytes (a remote
+ * client choosing paths must not grow it: long or unique paths only cost misses).
+ */
+export const MAX_ROUTE_CACHE_BYTES = 1024 * 1024;
+/** Paths longer than this are never cached (computed each time): they are rarely repeated. */
+export const MAX_CACHED_PATH_CHARS = 512;
+/** Retained bytes per cache entry besides its two strings (Map entry, string headers). */
+const ROUTE_ENTRY_OVERHEAD_BYTES = 64;
+
 const routeCache = new Map<string, string>();
-const MAX_CACHED_ROUTES = 4096;
+let routeCacheBytes = 0;
+let routeCacheEvictions = 0;
+
+export interface RouteCacheStats {
+  entries: number;
+  /** Bytes the cache retains by its accounting (strings + per-entry overhead). */
+  bytes: number;
+  maxBytes: number;
+  /** Entries dropped because the cache was full (the bound was hit). */
+  evictions: number;
+}
+
+export function routeCacheStats(): RouteCacheStats {
+  return { entries: routeCache.size, bytes: routeCacheBytes, maxBytes: MAX_ROUTE_CACHE_BYTES, evictions: routeCacheEvictions };
+}
+
+const entryBytes = (path: string, route: string): number => path.length + route.length + ROUTE_ENTRY_OVERHEAD_BYTES;
 
 export function routeOf(target: string): string {
-  let route = routeCache.get(target);
-  if (route === undefined) {
-    route = computeRoute(target);
-    if (routeCache.size >= MAX_CACHED_ROUTES) routeCache.clear();
-    routeCache.set(target, route);
+  const hit = routeCache.get(target);
+  if (hit !== undefined) {
+    // Map keeps insertion order: re-inserting makes this the most recently used.
+    routeCache.delete(target);
+    routeCache.set(target, hit);
+    return hit;
+  }
+  const route = computeRoute(target);
+  if (target.length > MAX_CACHED_PATH_CHARS) return route;
+  routeCache.set(target, route);
+  routeCacheBytes += entryBytes(target, route);
+  while (routeCacheBytes > MAX_ROUTE_CACHE_BYTES) {
+    const [oldPath, oldRoute] = routeCache.entries().next().value as [string, string];
+    routeCache.delete(oldPath);
+    routeCacheBytes -= entryBytes(oldPath, oldRoute);
+    routeCacheEvictions++;
   }
   return route;
 }

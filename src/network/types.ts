@@ -169,4 +169,12 @@ export interface L7Counters {
   /** Connections whose first request bytes matched no known protocol (only L4 is reported). */
   unknownProtocolConnections: number;
   records: number;
+  /** Connections whose L7 state was dropped to keep the engine under maxEngineBytes (bounds.ts). */
+  budgetShedConnections: number;
+  /** Times an HPACK table reached maxHpackTableBytes: its oldest entries were dropped as lost. */
+  hpackTableCapped: number;
+  /** Streams / queued requests not tracked: maxStreamsPerConnection or maxStreamsTotal reached. */
+  streamsCapped: number;
+  /** Header blocks refused: over maxHeaderBlockBytes, too many CONTINUATIONs, or too many kept bytes per stream. */
+  headerBlocksCapped: number;
 }

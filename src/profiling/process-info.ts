@@ -16,8 +16,11 @@ export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/
     // kernel thread, or already gone: keep the comm name
   }
   try {
-    const cmd = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    if (cmd) info.command = cmd;
+    // argv is kept for the opt-in only; by default just argv[0] is exported (src/otlp/process-resource.ts).
+    const argv = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv[argv.length - 1] === '') argv.pop();
+    if (argv[0]) info.command = argv[0];
+    if (argv.length) info.commandArgs = argv;
   } catch {
     // gone
   }

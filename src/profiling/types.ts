@@ -29,8 +29,13 @@ export interface ProcessInfo {
   name: string;
   /** Executable path, as the process sees it. */
   executablePath?: string;
-  /** Full command line, space separated. */
+  /** argv[0] as the process set it (OTel process.command). */
   command?: string;
+  /**
+   * The whole argv. Arguments often carry secrets (passwords, tokens): exported only when the
+   * operator opts in (HOTSPAN_EXPORT_COMMAND_ARGS), never by default.
+   */
+  commandArgs?: string[];
   /** GNU build id of the main executable, when it has one. */
   buildId?: string;
   containerId?: string;

@@ -1,1 +1,1 @@
-export { ProcessResources, type MetadataLookup } from './process-resources.js';
+export { ProcessResources, commandLineAttribute, type MetadataLookup, type ProcessResourcesOptions } from './process-resources.js';

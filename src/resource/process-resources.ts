@@ -2,6 +2,17 @@ import type { Attributes } from '../otlp/index.js';
 import { mergeResource } from '../otlp/index.js';
 import type { ProcessInfo } from '../profiling/types.js';
 
+export interface ProcessResourcesOptions {
+  /**
+   * Opt-in: also export each process's whole command line as process.command_line. Off by
+   * default: arguments often hold passwords and tokens. Never applies to the agent itself
+   * (`selfPid`), whose arguments carry its own --otlp-headers.
+   */
+  exportCommandArgs?: boolean;
+  /** The agent's own pid (default process.pid). */
+  selfPid?: number;
+}
+
 /** Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). */
 export type MetadataLookup = (pid: number) => Promise<Record<string, string | number | boolean | undefined>>;
 
@@ -23,6 +34,7 @@ export class ProcessResources {
     private readonly host: Attributes,
     private readonly lookup: MetadataLookup | undefined,
     private readonly env: Record<string, string | undefined> = process.env,
+    private readonly opts: ProcessResourcesOptions = {},
   ) {}
 
   /** Starts resolving a process's metadata (idempotent). */
@@ -79,6 +91,8 @@ export class ProcessResources {
     const out: Attributes = { ...base, ...m };
     if (p.otelServiceName) out['service.name'] = p.otelServiceName;
     else if (!m['k8s.pod.name']) out['service.name'] = base['service.name'];
+    const line = commandLineAttribute(p, this.opts);
+    if (line !== undefined) out['process.command_line'] = line;
     return out;
   }
 
@@ -86,4 +100,14 @@ export class ProcessResources {
     this.metadata.delete(pid);
     this.computed.delete(pid);
   }
+}
+
+/**
+ * process.command_line when the operator opted in, else undefined. A string (semconv's
+ * process.command_line), since exported attributes here are scalars.
+ */
+export function commandLineAttribute(p: ProcessInfo, opts: ProcessResourcesOptions): string | undefined {
+  if (!opts.exportCommandArgs || !p.commandArgs?.length) return undefined;
+  if (p.pid === (opts.selfPid ?? process.pid)) return undefined;
+  return p.commandArgs.join(' ');
 }

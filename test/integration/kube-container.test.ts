@@ -43,7 +43,7 @@ describe.runIf(root)('a workload in its own mount and PID namespace', () => {
     expect(attrs).toMatchObject({
       'container.id': workload.containerId,
       'container.runtime': 'docker',
-      'process.pid': String(workload.pid),
+      'process.pid': workload.pid,
       'process.executable.name': 'spin',
       'service.name': 'spin',
     });

@@ -43,7 +43,7 @@ function window(): ProfileWindow {
     startUnixNs: 1_700_000_000_000_000_000n,
     endUnixNs: 1_700_000_010_000_000_000n,
     periodNs: 10_101_010n,
-    process: { pid: 4242, name: 'server', executablePath: '/opt/app/server', command: '/opt/app/server --port 8080' },
+    process: { pid: 4242, name: 'server', executablePath: '/opt/app/server', command: '/opt/app/server', commandArgs: ['/opt/app/server', '--password', 's3cret'] },
     samples,
   };
 }
@@ -137,7 +137,10 @@ describe('profilesToOtlp', () => {
     expect(frameType('burn_a').mapping.attributeIndices.map(attr)).toEqual([['process.executable.build_id.htlhash', 'feedfacefeedfacefeedfacefeedface']]);
 
     const res = Object.fromEntries(msg.resourceProfiles[0]!.resource!.attributes.map((kv) => [kv.key, kv.value!.stringValue ?? kv.value!.intValue]));
-    expect(res).toMatchObject({ 'process.pid': '4242', 'process.executable.name': 'server', 'service.name': 'server', 'process.command': '/opt/app/server --port 8080' });
+    expect(res).toMatchObject({ 'process.pid': '4242', 'process.executable.name': 'server', 'service.name': 'server', 'process.command': '/opt/app/server' });
+    // Arguments (here a password) are never exported by default.
+    expect(JSON.stringify(res)).not.toContain('s3cret');
+    expect(res['process.command_line']).toBeUndefined();
   });
 
   it('skips and counts a sample with a malformed trace id, keeping the rest', () => {

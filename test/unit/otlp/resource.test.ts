@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { detectHostResource, mergeResource, parseResourceAttributes } from '../../../src/otlp/index.js';
 
-const proc = { pid: 31, name: 'nginx', executablePath: '/usr/sbin/nginx', command: 'nginx -g daemon off;', containerId: 'abc123', serviceVersion: '1.25' };
+const proc = { pid: 31, name: 'nginx', executablePath: '/usr/sbin/nginx', command: 'nginx', commandArgs: ['nginx', '-g', 'daemon off;'], containerId: 'abc123', serviceVersion: '1.25' };
 
 describe('resource detection', () => {
   it('detects host facts matching uname, hostname and /etc/machine-id', async () => {
@@ -42,7 +42,8 @@ describe('resource detection', () => {
       'process.pid': 31,
       'process.executable.name': 'nginx',
       'process.executable.path': '/usr/sbin/nginx',
-      'process.command': 'nginx -g daemon off;',
+      // argv[0] only: arguments never leave the node by default (privacy).
+      'process.command': 'nginx',
       'container.id': 'abc123',
       'service.name': 'nginx',
       'service.version': '1.25',
