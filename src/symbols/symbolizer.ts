@@ -24,7 +24,7 @@ import type { Frame, MappingInfo } from './types.js';
 export interface SymbolizerOptions {
   /** ELF files whose symbols stay cached (LRU). Default 512. */
   maxCachedFiles?: number;
-  /** Estimated bytes of cached symbol tables (LRU). Default 512 MiB. */
+  /** Estimated bytes of cached symbol tables (LRU). Default DEFAULT_MAX_CACHED_FILE_BYTES (192 MiB). */
   maxCachedBytes?: number;
   /** Processes whose maps stay cached (LRU). Default 8192. */
   maxCachedProcesses?: number;
@@ -93,6 +93,8 @@ interface ProcessState {
 }
 
 const UNKNOWN = '[unknown]';
+/** Symbol-table cache bound (README "Bounds"): well inside the DaemonSet's 512 Mi with a file being parsed beside it. */
+export const DEFAULT_MAX_CACHED_FILE_BYTES = 192 * 1024 * 1024;
 /**
  * Bound of each frame cache (per mapping, and for the kernel): the hot code of a process
  * is a few thousand addresses; a cache past this is cleared and refills from what is hot.
@@ -147,7 +149,7 @@ export class Symbolizer {
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? '/proc';
     this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
-    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? 512 * 1024 * 1024, (syms) => {
+    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_FILE_BYTES, (syms) => {
       // Mappings holding it re-fetch (and reload) on next use, so the bound holds.
       syms.evicted = true;
     });
