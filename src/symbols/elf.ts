@@ -257,9 +257,9 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
 function cString(buf: Buffer, offset: number, maxBytes = ELF_BOUNDS.maxSymbolNameBytes): string {
   if (offset >= buf.length) return '';
   const limit = Math.min(buf.length, offset + maxBytes);
-  let end = buf.indexOf(0, offset);
-  if (end < 0 || end > limit) end = limit;
-  return buf.toString('utf8', offset, end);
+  // Search only up to the bound: a string without a NUL must not cost a scan of the whole table.
+  const nul = buf.subarray(offset, limit).indexOf(0);
+  return buf.toString('utf8', offset, nul < 0 ? limit : offset + nul);
 }
 
 function findBuildId(
@@ -314,6 +314,7 @@ export function readFunctionSymbols(src: ByteSource, headers: ElfHeaders, which:
   const count = Math.floor(sec.size / entSize);
   let nameBytes = 0;
   let bounded = false;
+  let cut = false;
   // In chunks: a 64 MiB table never becomes one allocation beside the strings.
   for (let first = 1; first < count && !bounded; first += ELF_BOUNDS.symtabChunkEntries) {
     const n = Math.min(ELF_BOUNDS.symtabChunkEntries, count - first);
@@ -327,7 +328,10 @@ export function readFunctionSymbols(src: ByteSource, headers: ElfHeaders, which:
       if (shndx === 0) continue; // undefined: an import, not code in this file
       const value = u64(data, o + 8);
       if (value === 0) continue;
-      const name = cString(strings, data.readUInt32LE(o));
+      const nameOff = data.readUInt32LE(o);
+      const name = cString(strings, nameOff);
+      // A name that fills the bound without its NUL was cut: that too is a bound hit.
+      if (nameOff < strings.length && strings.subarray(nameOff, nameOff + ELF_BOUNDS.maxSymbolNameBytes).indexOf(0) < 0) cut = true;
       nameBytes += name.length;
       if (out.length >= ELF_BOUNDS.maxSymbolsPerFile || nameBytes > ELF_BOUNDS.maxNameBytesPerFile) {
         bounded = true;
@@ -336,7 +340,7 @@ export function readFunctionSymbols(src: ByteSource, headers: ElfHeaders, which:
       out.push({ name, value, size: u64(data, o + 16), binding: info >> 4 });
     }
   }
-  if (bounded) countFailure('bound');
+  if (bounded || cut) countFailure('bound');
   return out;
 }
 

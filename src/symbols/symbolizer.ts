@@ -461,7 +461,9 @@ export class Symbolizer {
   private loadFile(src: ByteSource, root: string, logicalPath: string, statKey: string): { key: string; syms: ElfSymbols } | undefined {
     try {
       const headers = readElfHeaders(src);
-      const key = headers.buildId ? `build-id:${headers.buildId}` : `stat:${statKey}`;
+      // Keyed by the file itself, not by its build id alone: a build id is bytes the workload
+      // chose, and a binary claiming libc's build id must not lend its names to every libc.
+      const key = headers.buildId ? `build-id:${headers.buildId}:${statKey}` : `stat:${statKey}`;
       this.statKeys.set(statKey, key);
       this.trimStatKeys();
       const cached = this.files.get(key);
@@ -554,7 +556,8 @@ export class Symbolizer {
     let buildId: string | undefined;
     try {
       // Through /proc/PID/exe: works for deleted binaries and other mount namespaces.
-      const src = fileSource(`${this.procRoot}/${pid}/exe`, { count: true });
+      // Kernel threads and exited processes have no exe: not a failure worth counting.
+      const src = fileSource(`${this.procRoot}/${pid}/exe`, { count: false });
       try {
         buildId = readElfHeaders(src).buildId;
       } finally {
@@ -562,6 +565,7 @@ export class Symbolizer {
       }
     } catch (err) {
       if (err instanceof ElfFormatError) countFailure('parse');
+      else if (err instanceof WorkloadFileError && err.reason !== 'not-found') countFailure(err.reason);
       buildId = undefined;
     }
     return buildId ? { path, buildId } : { path };
