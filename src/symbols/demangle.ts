@@ -126,32 +126,9 @@ function start(): Demangler | undefined {
   }
 }
 
-let everReady = false;
-
-/** The worker, once it is ready. The first one is waited for; a replacement is not (names stay mangled meanwhile). */
-function readyWorker(): Demangler | undefined {
-  current ??= start();
-  const d = current;
-  if (!d) return undefined;
-  if (Atomics.load(d.ctrl, 0) === INIT) {
-    if (everReady) return undefined;
-    Atomics.wait(d.ctrl, 0, INIT, 5_000);
-  }
-  const state = Atomics.load(d.ctrl, 0);
-  if (state === IDLE) {
-    everReady = true;
-    return d;
-  }
-  if (state === FAILED || !everReady) {
-    loadError ??= new Error('demangler worker did not start');
-    void d.worker.terminate();
-    current = undefined;
-  }
-  return undefined;
-}
-
 /** Starts the demangler worker now, off the caller's path (the symbolizer calls this when built). */
 export function prewarmDemangler(): void {
+  localGlue();
   current ??= start();
 }
 
@@ -211,10 +188,81 @@ function fixup(name: string, out: string): string {
   return out === name.slice(1) ? name : out;
 }
 
-/** Demangled name, or `name` itself when it is not mangled, demangling fails, or a bound is hit. */
-export function demangle(name: string): string {
+// ------------------------------------------------------------------ worker path, never waited on
+
+/** Names the worker finished: name → result (the name itself when it stays mangled). */
+const workerResults = new Map<string, string>();
+const MAX_WORKER_RESULTS = 50_000;
+/** Names waiting for the worker, oldest first; bounded (past it names stay mangled, counted). */
+const queue: string[] = [];
+const queued = new Set<string>();
+const MAX_QUEUED = 10_000;
+let inFlight: { name: string; sinceMs: number } | undefined;
+let pumpTimer: NodeJS.Timeout | undefined;
+
+function settle(name: string, result: string): void {
+  if (workerResults.size >= MAX_WORKER_RESULTS) workerResults.clear();
+  workerResults.set(name, result);
+}
+
+/** Collects a finished name, times out a runaway one, submits the next. Never blocks. */
+function pump(): void {
+  const d = current;
+  if (!d) return;
+  const state = Atomics.load(d.ctrl, 0);
+  if (state === INIT) return;
+  if (inFlight) {
+    if (state === REQUEST) {
+      if (Date.now() - inFlight.sinceMs < DEMANGLE_BOUNDS.timeoutMs) return;
+      // Still working: an exploding name. Stop it; a fresh worker takes the rest.
+      timeouts.push(Date.now());
+      void d.worker.terminate();
+      current = start();
+      countFailure('demangle-cap');
+      settle(inFlight.name, inFlight.name);
+      inFlight = undefined;
+      return;
+    }
+    const name = inFlight.name;
+    inFlight = undefined;
+    if (state === DONE) settle(name, fixup(name, decoder.decode(d.data.slice(0, Atomics.load(d.ctrl, 1)))));
+    else {
+      if (state === TOO_LONG) countFailure('demangle-cap');
+      settle(name, name);
+    }
+    Atomics.store(d.ctrl, 0, IDLE);
+  }
+  if (Atomics.load(d.ctrl, 0) !== IDLE) return;
+  const next = queue.shift();
+  if (next === undefined) return;
+  queued.delete(next);
+  const input = encoder.encode(next);
+  d.data.set(input);
+  Atomics.store(d.ctrl, 1, input.length);
+  inFlight = { name: next, sinceMs: Date.now() };
+  Atomics.store(d.ctrl, 0, REQUEST);
+  Atomics.notify(d.ctrl, 0);
+}
+
+/** Keeps the queue moving between calls (unref'd: never holds the process open). */
+function schedulePump(): void {
+  if (pumpTimer || (queue.length === 0 && !inFlight)) return;
+  pumpTimer = setTimeout(() => {
+    pumpTimer = undefined;
+    pump();
+    schedulePump();
+  }, 2);
+  pumpTimer.unref();
+}
+
+/**
+ * Demangled name; `name` itself when it is not mangled, demangling fails or a bound is hit; or
+ * undefined while a name that could explode waits for the worker (ask again later). Never
+ * blocks the caller for more than one same-thread demangle of a name that cannot explode.
+ */
+export function demangleNow(name: string): string | undefined {
   if (!looksMangled(name)) return name;
-  if (name.length > DEMANGLE_BOUNDS.maxInputChars || inCooldown(Date.now())) {
+  if (name.length > DEMANGLE_BOUNDS.maxInputChars) {
     countFailure('demangle-cap');
     return name;
   }
@@ -234,37 +282,52 @@ export function demangle(name: string): string {
       return fixup(name, out);
     }
   }
-  const d = readyWorker();
-  if (!d) {
+  const done = workerResults.get(name);
+  if (done !== undefined) return done;
+  if (inCooldown(Date.now()) || loadError) {
     countFailure('demangle-cap');
     return name;
   }
-  const input = encoder.encode(name);
-  d.data.set(input);
-  Atomics.store(d.ctrl, 1, input.length);
-  Atomics.store(d.ctrl, 0, REQUEST);
-  Atomics.notify(d.ctrl, 0);
-  Atomics.wait(d.ctrl, 0, REQUEST, DEMANGLE_BOUNDS.timeoutMs);
-  const state = Atomics.load(d.ctrl, 0);
-  if (state === REQUEST) {
-    // Still working: an exploding name. Stop it; the next name gets a fresh worker.
-    timeouts.push(Date.now());
-    void d.worker.terminate();
-    current = start();
-    countFailure('demangle-cap');
+  current ??= start();
+  if (!current) return name;
+  if (Atomics.load(current.ctrl, 0) === FAILED) {
+    loadError = new Error('demangler worker did not start');
     return name;
   }
-  Atomics.store(d.ctrl, 0, IDLE);
-  if (state === TOO_LONG) {
-    countFailure('demangle-cap');
-    return name;
+  if (!queued.has(name) && inFlight?.name !== name) {
+    if (queue.length >= MAX_QUEUED) {
+      countFailure('demangle-cap');
+      return name;
+    }
+    queue.push(name);
+    queued.add(name);
   }
-  if (state !== DONE) return name;
-  return fixup(name, decoder.decode(d.data.slice(0, Atomics.load(d.ctrl, 1))));
+  pump();
+  schedulePump();
+  return workerResults.get(name);
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Demangled name, or `name` itself when it is not mangled, demangling fails, or a bound is hit.
+ * Waits for the worker when it must (tools and tests); the agent's hot path uses demangleNow.
+ */
+export function demangle(name: string): string {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const out = demangleNow(name);
+    if (out !== undefined) return out;
+    if (Date.now() > deadline) return name;
+    Atomics.wait(pause, 0, 0, 1);
+  }
 }
 
 /** Why the demangler is unavailable, if it failed to load (names then stay mangled). */
 export function demanglerLoadError(): Error | undefined {
-  readyWorker();
+  current ??= start();
+  // Waits for the worker's start-up (tools and tests only).
+  if (current) Atomics.wait(current.ctrl, 0, INIT, 10_000);
+  if (current && Atomics.load(current.ctrl, 0) === FAILED) loadError ??= new Error('demangler worker did not start');
   return loadError;
 }

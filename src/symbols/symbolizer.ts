@@ -336,7 +336,12 @@ export class Symbolizer {
       if (vaddr !== undefined) {
         const t = syms.table;
         const j = t.indexOf(vaddr - Number(t.base));
-        if (j >= 0) return { name: t.nameAt(j), kind: 'native', address, module: ms.module, mapping: ms.info, resolved: true };
+        if (j >= 0) {
+          // A name still being demangled is handed out mangled but not cached as final: the
+          // stack cache asks again shortly and then gets the demangled one.
+          const { name, final } = t.nameAtFinal(j);
+          return { name, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: final };
+        }
       }
     }
     this.misses++;

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, ElfFormatError, readElfHeaders, readFunctionSymbols, type ByteSource } from '../../../src/symbols/elf.js';
 import { readElfSymbolsFrom, lookupVaddr } from '../../../src/symbols/elf-symbols.js';
 import { classifyJitName, parsePerfMapLine, PerfMap, PERF_MAP_BOUNDS } from '../../../src/symbols/perf-map.js';
-import { demangle, demanglerLoadError, DEMANGLE_BOUNDS } from '../../../src/symbols/demangle.js';
+import { demangle, demangleNow, demanglerLoadError, DEMANGLE_BOUNDS } from '../../../src/symbols/demangle.js';
 import { failureCount } from '../../../src/workload-files/index.js';
 import { caseCount, FUZZ_SEED, int, pick, rng } from '../../fuzz/rng.js';
 import { mutateElf, withWrappingNote } from '../../fuzz/elf-mutate.js';
@@ -23,8 +23,17 @@ import { perfMapLine } from '../../fuzz/perf-map-gen.js';
 import { explodingName, mangledName } from '../../fuzz/mangled-gen.js';
 import { buildFixtures, FIXTURE_BIN } from './fixtures.js';
 
-/** Wall time one case may take. Generous: 7 helpers share 2 cores while CI runs alone. */
+/**
+ * CPU time one case may take (the thread's own user+system time, so a host loaded by other work
+ * does not count against it; wall times are printed beside).
+ */
 const CASE_MAX_MS = 250;
+
+/** Milliseconds of CPU this process has used (user + system). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 function countingSource(buf: Buffer): ByteSource & { bytes: number } {
   const inner = bufferSource('fuzz', buf);
@@ -44,7 +53,7 @@ function countingSource(buf: Buffer): ByteSource & { bytes: number } {
 
 function parseAll(buf: Buffer): { ms: number; bytes: number; error?: unknown } {
   const src = countingSource(buf);
-  const t0 = performance.now();
+  const t0 = cpuMs();
   let error: unknown;
   try {
     const headers = readElfHeaders(src);
@@ -60,7 +69,7 @@ function parseAll(buf: Buffer): { ms: number; bytes: number; error?: unknown } {
   } catch (err) {
     error = err;
   }
-  return { ms: performance.now() - t0, bytes: src.bytes, error };
+  return { ms: cpuMs() - t0, bytes: src.bytes, error };
 }
 
 describe('fuzz: ELF reader and symbol tables', () => {
@@ -120,7 +129,7 @@ describe('fuzz: perf-map parser and reader', () => {
     let parsed = 0;
     for (let i = 0; i < cases; i++) {
       const line = perfMapLine(r);
-      const t0 = performance.now();
+      const t0 = cpuMs();
       const e = parsePerfMapLine(line);
       if (e) {
         parsed++;
@@ -129,7 +138,7 @@ describe('fuzz: perf-map parser and reader', () => {
         const sym = classifyJitName(e.rawName);
         expect(sym.name.length).toBeLessThanOrEqual(PERF_MAP_BOUNDS.maxLineChars);
       }
-      expect(performance.now() - t0, `line ${i}`).toBeLessThan(CASE_MAX_MS);
+      expect(cpuMs() - t0, `line ${i}`).toBeLessThan(CASE_MAX_MS);
     }
     console.log(`perf-map line fuzz: ${cases} cases (seed ${FUZZ_SEED + 1}), ${parsed} parsed`);
   });
@@ -146,10 +155,10 @@ describe('fuzz: perf-map parser and reader', () => {
       for (let k = 0; k < 1 + int(r, 6); k++) {
         const lines = Array.from({ length: int(r, 200) }, () => perfMapLine(r));
         appendFileSync(path, lines.join('\n') + (r() < 0.7 ? '\n' : ''));
-        const t0 = performance.now();
+        const t0 = cpuMs();
         expect(pm.refresh()).toBe(true);
         refreshes++;
-        expect(performance.now() - t0).toBeLessThan(CASE_MAX_MS);
+        expect(cpuMs() - t0).toBeLessThan(CASE_MAX_MS);
         expect(pm.size).toBeLessThanOrEqual(PERF_MAP_BOUNDS.maxEntries);
         pm.lookup(BigInt(int(r, 2 ** 48)));
       }
@@ -164,40 +173,67 @@ describe('fuzz: perf-map parser and reader', () => {
     mkdirSync(join(dir, 'perf-1.map'));
     execFileSync('mkfifo', [join(dir, 'perf-2.map')]);
     const before = failureCount('not-regular');
-    const t0 = performance.now();
+    const t0 = performance.now(); // wall time: a FIFO would block, not burn CPU
     expect(new PerfMap(join(dir, 'perf-1.map'), { root: '/' }).refresh()).toBe(false);
     expect(new PerfMap(join(dir, 'perf-2.map'), { root: '/' }).refresh()).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(CASE_MAX_MS);
+    expect(performance.now() - t0).toBeLessThan(5_000);
     expect(failureCount('not-regular')).toBe(before + 2);
     rmSync(dir, { recursive: true });
   });
 });
 
 describe('fuzz: demangler wrapper', () => {
-  it('regression: a 189-character name that demangles to millions of characters stays mangled, quickly', () => {
+  it('regression: a 189-character name that demangles to millions of characters stays mangled; the caller never waits', async () => {
     expect(demanglerLoadError()).toBeUndefined(); // the worker's first start is waited for once
     const name = explodingName(18);
-    const t0 = performance.now();
-    expect(demangle(name)).toBe(name);
-    expect(performance.now() - t0).toBeLessThan(DEMANGLE_BOUNDS.timeoutMs + CASE_MAX_MS);
+    const t0 = cpuMs();
+    const first = demangleNow(name);
+    expect(cpuMs() - t0).toBeLessThan(CASE_MAX_MS);
+    expect(first === undefined || first === name).toBe(true);
+    const deadline = Date.now() + 30_000;
+    let out = first;
+    while (out === undefined && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 20));
+      out = demangleNow(name);
+    }
+    expect(out).toBe(name);
   });
 
-  it('generated names: bounded time and output per call', () => {
+  it('generated names: the hot-path call never blocks, every name settles bounded', async () => {
     const r = rng(FUZZ_SEED + 3);
     const cases = Math.max(1000, Math.floor(caseCount(20_000) / 4));
     let changed = 0;
     let worstMs = 0;
-    for (let i = 0; i < cases; i++) {
-      const name = mangledName(r);
-      const t0 = performance.now();
-      const out = demangle(name);
-      const ms = performance.now() - t0;
-      worstMs = Math.max(worstMs, ms);
+    const pending = new Set<string>();
+    expect(demangleNow('_ZN4test3fooEv')).toBe('test::foo()'); // one-time WASM compile, not a case
+    const check = (name: string, out: string) => {
       if (out !== name) changed++;
       expect(out.length, name).toBeLessThanOrEqual(Math.max(name.length, DEMANGLE_BOUNDS.maxOutputChars));
-      expect(ms, name).toBeLessThan(DEMANGLE_BOUNDS.timeoutMs + CASE_MAX_MS);
+    };
+    for (let i = 0; i < cases; i++) {
+      const name = mangledName(r);
+      const t0 = cpuMs();
+      const out = demangleNow(name);
+      const ms = cpuMs() - t0;
+      worstMs = Math.max(worstMs, ms);
+      expect(ms, name).toBeLessThan(CASE_MAX_MS);
+      if (out === undefined) pending.add(name);
+      else check(name, out);
     }
-    console.log(`demangle fuzz: ${cases} cases (seed ${FUZZ_SEED + 3}), ${changed} demangled, worst ${worstMs.toFixed(1)} ms`);
+    // The worker settles every deferred name (kept mangled past a bound) without anyone waiting.
+    const deadline = Date.now() + 60_000;
+    while (pending.size > 0 && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 20));
+      for (const name of pending) {
+        const out = demangleNow(name);
+        if (out !== undefined) {
+          pending.delete(name);
+          check(name, out);
+        }
+      }
+    }
+    expect(pending.size).toBe(0);
+    console.log(`demangle fuzz: ${cases} cases (seed ${FUZZ_SEED + 3}), ${changed} demangled, worst call ${worstMs.toFixed(1)} ms`);
     // Real names still demangle after all that.
     expect(demangle('_ZNSt6vectorIiSaIiEE9push_backERKi')).toBe('std::vector<int, std::allocator<int> >::push_back(int const&)');
   });
