@@ -417,10 +417,6 @@ export class Symbolizer {
         return cached;
       }
     }
-    if (!this.mayLoadNow()) {
-      this.deferredLoads++;
-      return undefined;
-    }
     ms.resolved = true;
     const t0 = Date.now();
     try {
@@ -442,6 +438,12 @@ export class Symbolizer {
           const known = this.statKeys.get(statKey);
           const cached = known ? this.files.get(known) : undefined;
           if (cached) return this.attach(ms, known!, where.path, cached);
+          // Only parsing is budgeted; a file already cached above is attached at once.
+          if (!this.mayLoadNow()) {
+            this.deferredLoads++;
+            ms.resolved = false;
+            return undefined;
+          }
           const loaded = this.loadFile(src, where.root ?? '/', ms.map.path, statKey);
           if (loaded) return this.attach(ms, loaded.key, where.path, loaded.syms);
         } finally {
