@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { startHealthServer } from '../src/health/index.js';
 import type { Backend } from './backend.js';
@@ -39,6 +40,27 @@ export async function startHealth(
       }
     },
   });
+  // How long the event loop was held (a stalled loop delays samples, spans and /healthz alike):
+  // max and p99 since the last scrape, then reset.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  new Gauge({
+    name: 'hotspan_event_loop_delay_seconds',
+    help: 'Event-loop delay of the agent since the previous scrape (max and p99)',
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      this.set({ quantile: 'max' }, loopDelay.max / 1e9);
+      this.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
+      loopDelay.reset();
+    },
+  });
   const server = await startHealthServer({ port, host: '0.0.0.0', ready, metrics: () => registry.metrics() });
-  return { port: server.port, close: () => server.close() };
+  return {
+    port: server.port,
+    close: () => {
+      loopDelay.disable();
+      return server.close();
+    },
+  };
 }

@@ -21,6 +21,7 @@
 #include "ring_reader.h"
 
 namespace hotspan {
+void RegisterWorkloadOpen(Napi::Env env, Napi::Object exports);
 namespace {
 
 // Writes a JS number/bigint into `size` little-endian bytes.
@@ -413,6 +414,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   v.Set("major", Napi::Number::New(env, libbpf_major_version()));
   v.Set("minor", Napi::Number::New(env, libbpf_minor_version()));
   exports.Set("libbpfVersion", v);
+  RegisterWorkloadOpen(env, exports);  // native/workload_open.cc
   return exports;
 }
 

@@ -4,36 +4,35 @@
  * the last 4 KiB and the file length as a big-endian uint64, truncated to 16 bytes, lowercase hex.
  * Reads at most 8 KiB per file, cached by (device, inode, size, mtime).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { openWorkloadFile, type OpenOptions } from '../workload-files/index.js';
 import type { MappingInfo } from '../symbols/types.js';
 
 const CHUNK_BYTES = 4096;
 const cache = new Map<string, string>();
 
-/** htlhash of a file, or undefined when it cannot be read (gone, no permission). */
-export function htlHashOfFile(path: string): string | undefined {
-  let fd: number;
+/**
+ * htlhash of a file, or undefined when it cannot be read (gone, no permission, not a regular
+ * file). Opened through the workload-file reader: a FIFO or device is refused, never waited on.
+ */
+export function htlHashOfFile(path: string, opts: OpenOptions = { root: '/' }): string | undefined {
+  let f;
   try {
-    fd = openSync(path, 'r');
+    f = openWorkloadFile(path, 'htlhash', opts);
   } catch {
     return undefined;
   }
   try {
-    const st = fstatSync(fd, { bigint: true });
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+    const key = `${f.dev}:${f.ino}:${f.size}:${f.mtimeMs}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    const size = Number(st.size);
+    const size = f.size;
     const h = createHash('sha256');
-    const buf = Buffer.alloc(CHUNK_BYTES);
-    const head = readSync(fd, buf, 0, Math.min(CHUNK_BYTES, size), 0);
-    h.update(buf.subarray(0, head));
+    h.update(f.read(0, Math.min(CHUNK_BYTES, size)));
     const tailStart = Math.max(0, size - CHUNK_BYTES);
-    const tail = readSync(fd, buf, 0, size - tailStart, tailStart);
-    h.update(buf.subarray(0, tail));
+    h.update(f.read(tailStart, size - tailStart));
     const len = Buffer.alloc(8);
-    len.writeBigUInt64BE(st.size);
+    len.writeBigUInt64BE(BigInt(size));
     h.update(len);
     const hex = h.digest().subarray(0, 16).toString('hex');
     if (cache.size > 10_000) cache.clear();
@@ -42,12 +41,12 @@ export function htlHashOfFile(path: string): string | undefined {
   } catch {
     return undefined;
   } finally {
-    closeSync(fd);
+    f.close();
   }
 }
 
-/** htlHashOf for profilesToOtlp: reads the mapped file through the process's root (its mount namespace). */
+/** htlHashOf for profilesToOtlp: reads the mapped file inside the process's root (its mount namespace), never outside it. */
 export function htlHashOfMapping(mapping: MappingInfo, pid: number): string | undefined {
   if (!mapping.path.startsWith('/')) return undefined; // [vdso], anon, memfd: no file
-  return htlHashOfFile(`/proc/${pid}/root${mapping.path}`) ?? htlHashOfFile(mapping.path);
+  return htlHashOfFile(mapping.path, { root: `/proc/${pid}/root` });
 }

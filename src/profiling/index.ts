@@ -17,4 +17,4 @@ export { MonotonicClock } from './clock.js';
 export { WindowAggregator } from './windows.js';
 export { readProcessInfo } from './process-info.js';
 export type { CpuSample, ProfileWindow, ProcessInfo } from './types.js';
-export { PprofWindowWriter } from './window-writer.js';
+export { PprofWindowWriter, safePathComponent } from './window-writer.js';

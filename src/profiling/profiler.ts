@@ -1,4 +1,5 @@
 import { Symbolizer } from '../symbols/index.js';
+import { countFailure, failureCounts } from '../workload-files/index.js';
 import type { RawCpuSample } from '../events/decode.js';
 import { MonotonicClock } from './clock.js';
 import { processAlive, readProcessInfo } from './process-info.js';
@@ -22,6 +23,8 @@ export interface ProfilerOptions extends SamplerOptions {
 
 export interface ProfilerStats extends SamplerCounters {
   samples: number;
+  /** Samples dropped because naming them threw (counted as workloadFile.callback-error too). */
+  sampleErrors: number;
   windows: number;
   processes: number;
 }
@@ -41,6 +44,7 @@ export class Profiler {
   private readonly sampler: CpuSampler;
   private readonly timer: NodeJS.Timeout;
   private sampleCount = 0;
+  private sampleErrors = 0;
   private windowCount = 0;
   private stopped = false;
 
@@ -100,10 +104,17 @@ export class Profiler {
 
   private onRaw(raw: RawCpuSample[]): void {
     const nowMs = Date.now();
-    const samples = raw.map((r) => {
-      this.processInfo(r.pid, r.processName);
-      return this.symbolize(r, nowMs);
-    });
+    const samples: CpuSample[] = [];
+    for (const r of raw) {
+      // One process's bad files must not cost the batch the other processes' samples.
+      try {
+        this.processInfo(r.pid, r.processName);
+        samples.push(this.symbolize(r, nowMs));
+      } catch {
+        this.sampleErrors++;
+        countFailure('callback-error');
+      }
+    }
     this.sampleCount += samples.length;
     this.opts.onSamples?.(samples);
     if (this.windows) for (const s of samples) this.windows.add(s);
@@ -125,7 +136,14 @@ export class Profiler {
   }
 
   stats(): ProfilerStats {
-    return { ...this.sampler.counters(), samples: this.sampleCount, windows: this.windowCount, processes: this.processes.size };
+    return {
+      ...this.sampler.counters(),
+      samples: this.sampleCount,
+      sampleErrors: this.sampleErrors,
+      windows: this.windowCount,
+      processes: this.processes.size,
+      ...failureCounts(),
+    };
   }
 
   programStats() {

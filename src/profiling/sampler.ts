@@ -1,4 +1,5 @@
 import { BpfObject, bpfObjectPath, onlineCpus } from '../bpf/index.js';
+import { countFailure } from '../workload-files/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
 
 export const DEFAULT_FREQUENCY_HZ = 99;
@@ -12,6 +13,8 @@ export interface SamplerOptions {
   flushIntervalMs?: number;
   /** Called for records that fail to decode (counted, never fatal). */
   onDecodeError?: (err: Error) => void;
+  /** Called when the batch consumer threw (counted as callbackErrors, never fatal). */
+  onCallbackError?: (err: Error) => void;
 }
 
 export interface SamplerCounters {
@@ -22,6 +25,8 @@ export interface SamplerCounters {
   filtered: bigint;
   /** Records that reached user space but could not be decoded. */
   decodeErrors: number;
+  /** Batches whose consumer threw (the batch's remaining samples may be lost; sampling goes on). */
+  callbackErrors: number;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface SamplerCounters {
  */
 export class CpuSampler {
   private decodeErrors = 0;
+  private callbackErrors = 0;
   private stopReading: (() => void) | undefined;
   private perfLink: number | undefined;
   private finalCounters: SamplerCounters | undefined;
@@ -62,7 +68,16 @@ export class CpuSampler {
               opts.onDecodeError?.(err as Error);
             }
           }
-          if (out.length) onSamples(out);
+          if (out.length === 0) return;
+          // A throw here would go up into the ring reader's native callback, where Node turns it
+          // into a warning and the batch is gone: counted instead, and the reader goes on.
+          try {
+            onSamples(out);
+          } catch (err) {
+            sampler.callbackErrors++;
+            countFailure('callback-error');
+            opts.onCallbackError?.(err as Error);
+          }
         },
         opts.flushIntervalMs ?? 100,
       );
@@ -75,7 +90,7 @@ export class CpuSampler {
   }
 
   counters(): SamplerCounters {
-    if (this.finalCounters) return { ...this.finalCounters, decodeErrors: this.decodeErrors };
+    if (this.finalCounters) return { ...this.finalCounters, decodeErrors: this.decodeErrors, callbackErrors: this.callbackErrors };
     const c = this.obj.readPerCpuCounters('sampler_counters', SamplerCounter.Count);
     return {
       emitted: c[SamplerCounter.Emitted],
@@ -83,6 +98,7 @@ export class CpuSampler {
       idle: c[SamplerCounter.Idle],
       filtered: c[SamplerCounter.Filtered],
       decodeErrors: this.decodeErrors,
+      callbackErrors: this.callbackErrors,
     };
   }
 

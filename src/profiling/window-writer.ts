@@ -21,7 +21,7 @@ export class PprofWindowWriter {
   }
 
   static pathFor(dir: string, w: ProfileWindow): string {
-    const who = (w.process.serviceName ?? w.process.name).replace(/[^A-Za-z0-9._-]/g, '_') || 'unknown';
+    const who = safePathComponent(w.process.serviceName ?? w.process.name);
     return join(dir, who, `${w.startUnixNs / 1_000_000n}-${w.process.pid}.pb.gz`);
   }
 
@@ -62,6 +62,20 @@ export class PprofWindowWriter {
     }
     return removed;
   }
+}
+
+/** Longest directory name made from a service name (README "Bounds"). */
+export const MAX_SERVICE_DIR_CHARS = 100;
+
+/**
+ * A service or executable name (the workload's choice: OTEL_SERVICE_NAME, argv[0]) as one path
+ * component that stays one directory below the windows dir: only [A-Za-z0-9._-], never `.`, `..`
+ * or a hidden name (retention walks exactly one level of plain directories), bounded in length.
+ */
+export function safePathComponent(name: string): string {
+  let s = name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_SERVICE_DIR_CHARS);
+  if (s.startsWith('.')) s = `_${s.slice(1)}`;
+  return s.length > 0 ? s : 'unknown';
 }
 
 function safeReaddir(dir: string): string[] {

@@ -3,8 +3,8 @@
  * offsets into symbol addresses) and a symbol table merged from .symtab and .dynsym
  * — from a separate debug file when the binary itself is stripped.
  */
-import { fileSource, readElfHeaders, readFunctionSymbols, type ByteSource, type ElfHeaders, type ElfSymbol, type LoadSegment } from './elf.js';
-import { findDebugFile } from './debug-file.js';
+import { bufferSource, fileSource, readElfHeaders, readFunctionSymbols, type ByteSource, type ElfHeaders, type ElfSymbol, type LoadSegment } from './elf.js';
+import { debugFileName, findDebugFile, type DebugFileQuery } from './debug-file.js';
 import { SymbolTable, type SymbolInput } from './symbol-table.js';
 
 export type SymbolSource = 'symtab' | 'debug-file' | 'dynsym' | 'none';
@@ -46,7 +46,7 @@ function stripVersion(name: string): string {
   return at > 0 ? name.slice(0, at) : name;
 }
 
-export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?: { openPath: string; logicalPath: string; debugDirs: readonly string[] }): ElfSymbols {
+export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?: Omit<DebugFileQuery, 'headers'>): ElfSymbols {
   let symtab = readFunctionSymbols(src, headers, '.symtab');
   // A full .symtab already holds every .dynsym function; reading both would double
   // the load time of binaries that export everything (node: 74k dynamic symbols).
@@ -54,9 +54,15 @@ export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?:
   let source: SymbolSource = symtab.length > 0 ? 'symtab' : dynsym.length > 0 ? 'dynsym' : 'none';
   let debugFile: string | undefined;
   if (symtab.length === 0 && debug) {
-    debugFile = findDebugFile({ ...debug, headers });
-    if (debugFile) {
-      const dsrc = fileSource(debugFile);
+    const found = findDebugFile({ ...debug, headers });
+    if (found) {
+      debugFile = debugFileName(found);
+      let dsrc: ByteSource;
+      try {
+        dsrc = fileSource(found.path, { root: found.root, kind: 'debug-file' });
+      } catch {
+        dsrc = bufferSource(debugFile, Buffer.alloc(0));
+      }
       try {
         symtab = readFunctionSymbols(dsrc, readElfHeaders(dsrc), '.symtab');
         if (symtab.length > 0) source = 'debug-file';
@@ -72,11 +78,11 @@ export function readElfSymbolsFrom(src: ByteSource, headers: ElfHeaders, debug?:
   return { buildId: headers.buildId, loads: headers.loads, table, source, debugFile };
 }
 
-/** Convenience for whole files (tests, processExecutable). */
+/** Convenience for a file the agent names itself (tests, tools): resolved from `/`. */
 export function readElfSymbols(path: string, debugDirs: readonly string[] = []): ElfSymbols {
-  const src = fileSource(path);
+  const src = fileSource(path, { root: '/' });
   try {
-    return readElfSymbolsFrom(src, readElfHeaders(src), { openPath: path, logicalPath: path, debugDirs });
+    return readElfSymbolsFrom(src, readElfHeaders(src), { root: '/', logicalPath: path, debugDirs });
   } finally {
     src.close();
   }

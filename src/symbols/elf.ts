@@ -6,7 +6,7 @@
  * Reads through a `ByteSource` so the same code parses files (only the byte ranges
  * it needs, never the whole file) and in-memory images such as a process's [vdso].
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { openWorkloadFile, countFailure, type FileKind, type OpenOptions } from '../workload-files/index.js';
 
 export class ElfFormatError extends Error {
   constructor(
@@ -21,34 +21,33 @@ export class ElfFormatError extends Error {
 /** Random-access reader over a file or buffer. */
 export interface ByteSource {
   readonly name: string;
+  /** Bytes in the file or buffer: no read is ever allocated past it. */
+  readonly size: number;
   /** Reads up to `length` bytes at `offset`; may return fewer at end of data. */
   read(offset: number, length: number): Buffer;
   close(): void;
 }
 
-export function fileSource(path: string): ByteSource {
-  const fd = openSync(path, 'r');
-  return {
-    name: path,
-    read(offset, length) {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got === length ? buf : buf.subarray(0, got);
-    },
-    close() {
-      closeSync(fd);
-    },
-  };
+/**
+ * A workload's ELF through the safe reader (src/workload-files): resolved in `opts.root`,
+ * regular files only, reads capped by the kind's budget. Throws WorkloadFileError.
+ */
+export function fileSource(path: string, opts: OpenOptions & { kind?: FileKind } = {}): FileByteSource {
+  const f = openWorkloadFile(path, opts.kind ?? 'elf', opts);
+  return { name: f.name, size: f.size, dev: f.dev, ino: f.ino, mtimeMs: f.mtimeMs, read: (offset, length) => f.read(offset, length), close: () => f.close() };
+}
+
+/** A ByteSource over an open file, with the identity fstat gave it. */
+export interface FileByteSource extends ByteSource {
+  readonly dev: number;
+  readonly ino: number;
+  readonly mtimeMs: number;
 }
 
 export function bufferSource(name: string, data: Buffer): ByteSource {
   return {
     name,
+    size: data.length,
     read: (offset, length) => data.subarray(offset, offset + length),
     close() {},
   };
@@ -106,17 +105,55 @@ export interface ElfHeaders {
   debugLink?: { fileName: string; crc32: number };
 }
 
-/** Files larger than this in one section are treated as corrupt rather than read. */
-const MAX_SECTION_BYTES = 512 * 1024 * 1024;
+/**
+ * Named bounds of ELF parsing (README "Bounds"). Everything an ELF claims (counts, offsets,
+ * sizes) is checked against them and against the file's size before anything is allocated;
+ * hitting one costs the file its names (ElfFormatError, counted 'parse') or, for the per-file
+ * symbol bounds, the names past the bound (counted 'bound').
+ */
+export const ELF_BOUNDS = {
+  /** Program headers per file (real binaries: about 10). */
+  maxProgramHeaders: 4096,
+  /** Section headers per file (extended numbering allows 2^32). */
+  maxSections: 1 << 17,
+  /** .shstrtab bytes. */
+  maxSectionNameBytes: 4 * 1024 * 1024,
+  /** Bytes of one note area searched for the build id. */
+  maxNoteBytes: 1 << 20,
+  /** .symtab/.dynsym bytes read (24 bytes a symbol: 2.8 M symbols). */
+  maxSymtabBytes: 64 * 1024 * 1024,
+  /** Symbol entries read per chunk, so no single allocation holds the whole table. */
+  symtabChunkEntries: 1 << 16,
+  /** .strtab/.dynstr bytes (one buffer, dropped after the table is built). */
+  maxStrtabBytes: 64 * 1024 * 1024,
+  /** Function symbols kept per file. */
+  maxSymbolsPerFile: 1_000_000,
+  /** Bytes of one symbol name (longer ones are cut: a name never costs more than this). */
+  maxSymbolNameBytes: 4096,
+  /** Name bytes kept per file, all names together. */
+  maxNameBytesPerFile: 48 * 1024 * 1024,
+  /** .gnu_debuglink section bytes (a file name and a CRC). */
+  maxDebugLinkBytes: 4096,
+} as const;
 
 function u64(buf: Buffer, off: number): number {
   // Offsets and user-space addresses are far below 2^53; kernel-half values lose
-  // precision, but no user ELF the symbolizer reads places code there.
+  // precision, but no user ELF the symbolizer reads places code there. Values past the
+  // file size are rejected where they are used.
   return Number(buf.readBigUInt64LE(off));
 }
 
-function readExact(src: ByteSource, offset: number, length: number, what: string): Buffer {
-  if (length > MAX_SECTION_BYTES) throw new ElfFormatError(src.name, `${what} claims ${length} bytes`);
+/** `n` rounded up to a multiple of 4 without 32-bit wrap-around (JS `&` is 32-bit). */
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+function readExact(src: ByteSource, offset: number, length: number, what: string, maxBytes: number): Buffer {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new ElfFormatError(src.name, `${what} at a bad range (${offset}+${length})`);
+  }
+  if (length > maxBytes) throw new ElfFormatError(src.name, `${what} claims ${length} bytes (bound ${maxBytes})`);
+  if (offset + length > src.size) throw new ElfFormatError(src.name, `${what} truncated: ends past the file (${offset}+${length} > ${src.size})`);
   const buf = src.read(offset, length);
   if (buf.length !== length) throw new ElfFormatError(src.name, `${what} truncated (wanted ${length} bytes at ${offset}, got ${buf.length})`);
   return buf;
@@ -143,7 +180,7 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
 
   // Extended numbering: counts that do not fit 16 bits live in section header 0.
   if (shoff !== 0 && (shnum === 0 || shstrndx === 0xffff || phnum === 0xffff)) {
-    const sh0 = readExact(src, shoff, 64, 'section header 0');
+    const sh0 = readExact(src, shoff, 64, 'section header 0', 64);
     if (shnum === 0) shnum = u64(sh0, 32);
     if (shstrndx === 0xffff) shstrndx = sh0.readUInt32LE(40);
     if (phnum === 0xffff) phnum = sh0.readUInt32LE(44);
@@ -153,7 +190,8 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
   const noteSegments: Array<{ offset: number; size: number }> = [];
   if (phoff !== 0 && phnum > 0) {
     if (phentsize < 56) throw new ElfFormatError(src.name, `program header size ${phentsize} < 56`);
-    const ph = readExact(src, phoff, phnum * phentsize, 'program headers');
+    if (phnum > ELF_BOUNDS.maxProgramHeaders) throw new ElfFormatError(src.name, `${phnum} program headers (bound ${ELF_BOUNDS.maxProgramHeaders})`);
+    const ph = readExact(src, phoff, phnum * phentsize, 'program headers', ELF_BOUNDS.maxProgramHeaders * 0xffff);
     for (let i = 0; i < phnum; i++) {
       const o = i * phentsize;
       const pType = ph.readUInt32LE(o);
@@ -175,7 +213,8 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
   const sections: SectionHeader[] = [];
   if (shoff !== 0 && shnum > 0) {
     if (shentsize < 64) throw new ElfFormatError(src.name, `section header size ${shentsize} < 64`);
-    const sh = readExact(src, shoff, shnum * shentsize, 'section headers');
+    if (shnum > ELF_BOUNDS.maxSections) throw new ElfFormatError(src.name, `${shnum} sections (bound ${ELF_BOUNDS.maxSections})`);
+    const sh = readExact(src, shoff, shnum * shentsize, 'section headers', ELF_BOUNDS.maxSections * 0xffff);
     const nameOffsets: number[] = [];
     for (let i = 0; i < shnum; i++) {
       const o = i * shentsize;
@@ -193,7 +232,7 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
     }
     const strSec = sections[shstrndx];
     if (strSec && strSec.type !== ElfConst.SHT_NOBITS) {
-      const names = readExact(src, strSec.offset, strSec.size, 'section name table');
+      const names = readExact(src, strSec.offset, strSec.size, 'section name table', ELF_BOUNDS.maxSectionNameBytes);
       sections.forEach((s, i) => (s.name = cString(names, nameOffsets[i]!)));
     }
   }
@@ -202,10 +241,10 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
   headers.buildId = findBuildId(src, sections, noteSegments);
   const link = sections.find((s) => s.name === '.gnu_debuglink' && s.type !== ElfConst.SHT_NOBITS);
   if (link && link.size >= 8) {
-    const data = readExact(src, link.offset, link.size, '.gnu_debuglink');
+    const data = readExact(src, link.offset, link.size, '.gnu_debuglink', ELF_BOUNDS.maxDebugLinkBytes);
     const end = data.indexOf(0);
     if (end > 0) {
-      const crcOffset = (end + 4) & ~3; // name, NUL, pad to 4, then CRC32
+      const crcOffset = align4(end + 1); // name, NUL, pad to 4, then CRC32
       if (crcOffset + 4 <= data.length) {
         headers.debugLink = { fileName: data.toString('utf8', 0, end), crc32: data.readUInt32LE(crcOffset) };
       }
@@ -214,11 +253,13 @@ export function readElfHeaders(src: ByteSource): ElfHeaders {
   return headers;
 }
 
-function cString(buf: Buffer, offset: number): string {
+/** The NUL-terminated string at `offset`, at most `maxBytes` long (cut there, not scanned past). */
+function cString(buf: Buffer, offset: number, maxBytes = ELF_BOUNDS.maxSymbolNameBytes): string {
   if (offset >= buf.length) return '';
-  let end = buf.indexOf(0, offset);
-  if (end < 0) end = buf.length;
-  return buf.toString('utf8', offset, end);
+  const limit = Math.min(buf.length, offset + maxBytes);
+  // Search only up to the bound: a string without a NUL must not cost a scan of the whole table.
+  const nul = buf.subarray(offset, limit).indexOf(0);
+  return buf.toString('utf8', offset, nul < 0 ? limit : offset + nul);
 }
 
 function findBuildId(
@@ -229,21 +270,25 @@ function findBuildId(
   // Prefer note sections; fall back to PT_NOTE segments (section headers may be gone).
   const areas = sections.filter((s) => s.type === ElfConst.SHT_NOTE).map((s) => ({ offset: s.offset, size: s.size }));
   for (const area of [...areas, ...noteSegments]) {
-    if (area.size === 0 || area.size > 1 << 20) continue;
+    if (area.size === 0 || area.size > ELF_BOUNDS.maxNoteBytes) continue;
+    if (!Number.isSafeInteger(area.offset) || area.offset < 0 || area.offset + area.size > src.size) continue;
     const data = src.read(area.offset, area.size);
     let o = 0;
+    // Each step moves forward by at least 12 bytes; sizes are checked before they are added,
+    // so a namesz or descsz near 2^32 ends the walk instead of wrapping it back.
     while (o + 12 <= data.length) {
       const nameSize = data.readUInt32LE(o);
       const descSize = data.readUInt32LE(o + 4);
       const noteType = data.readUInt32LE(o + 8);
       const nameStart = o + 12;
-      const descStart = nameStart + ((nameSize + 3) & ~3);
-      const next = descStart + ((descSize + 3) & ~3);
-      if (descStart + descSize > data.length) break;
+      if (nameSize > data.length - nameStart) break;
+      const descStart = nameStart + align4(nameSize);
+      if (descStart > data.length || descSize > data.length - descStart) break;
       if (noteType === ElfConst.NT_GNU_BUILD_ID && nameSize === 4 && data.toString('latin1', nameStart, nameStart + 3) === 'GNU') {
-        return data.toString('hex', descStart, descStart + descSize);
+        // A build id is 8-64 bytes (20 for SHA-1); a longer one is a forged note.
+        return descSize > 0 && descSize <= 64 ? data.toString('hex', descStart, descStart + descSize) : undefined;
       }
-      o = next;
+      o = descStart + align4(descSize);
     }
   }
   return undefined;
@@ -257,22 +302,45 @@ export function readFunctionSymbols(src: ByteSource, headers: ElfHeaders, which:
   const strSec = headers.sections[sec.link];
   if (!strSec || strSec.type === ElfConst.SHT_NOBITS) return [];
   const entSize = sec.entSize || 24;
-  if (entSize < 24) throw new ElfFormatError(src.name, `${which} entry size ${entSize} < 24`);
-  const data = readExact(src, sec.offset, sec.size, which);
-  const strings = readExact(src, strSec.offset, strSec.size, `${which} strings`);
-  const out: ElfSymbol[] = [];
-  const count = Math.floor(data.length / entSize);
-  for (let i = 1; i < count; i++) {
-    const o = i * entSize;
-    const info = data[o + 4]!;
-    const symType = info & 0xf;
-    if (symType !== ElfConst.STT_FUNC && symType !== ElfConst.STT_GNU_IFUNC) continue;
-    const shndx = data.readUInt16LE(o + 6);
-    if (shndx === 0) continue; // undefined: an import, not code in this file
-    const value = u64(data, o + 8);
-    if (value === 0) continue;
-    out.push({ name: cString(strings, data.readUInt32LE(o)), value, size: u64(data, o + 16), binding: info >> 4 });
+  if (entSize < 24 || entSize > 4096) throw new ElfFormatError(src.name, `${which} entry size ${entSize} (expected 24)`);
+  if (sec.size > ELF_BOUNDS.maxSymtabBytes) {
+    throw new ElfFormatError(src.name, `${which} claims ${sec.size} bytes (bound ${ELF_BOUNDS.maxSymtabBytes})`);
   }
+  // Checked before anything is read: both must lie inside the file.
+  readExact(src, sec.offset, 0, which, 0);
+  if (sec.offset + sec.size > src.size) throw new ElfFormatError(src.name, `${which} ends past the file`);
+  const strings = readExact(src, strSec.offset, strSec.size, `${which} strings`, ELF_BOUNDS.maxStrtabBytes);
+  const out: ElfSymbol[] = [];
+  const count = Math.floor(sec.size / entSize);
+  let nameBytes = 0;
+  let bounded = false;
+  let cut = false;
+  // In chunks: a 64 MiB table never becomes one allocation beside the strings.
+  for (let first = 1; first < count && !bounded; first += ELF_BOUNDS.symtabChunkEntries) {
+    const n = Math.min(ELF_BOUNDS.symtabChunkEntries, count - first);
+    const data = readExact(src, sec.offset + first * entSize, n * entSize, which, ELF_BOUNDS.maxSymtabBytes);
+    for (let k = 0; k < n; k++) {
+      const o = k * entSize;
+      const info = data[o + 4]!;
+      const symType = info & 0xf;
+      if (symType !== ElfConst.STT_FUNC && symType !== ElfConst.STT_GNU_IFUNC) continue;
+      const shndx = data.readUInt16LE(o + 6);
+      if (shndx === 0) continue; // undefined: an import, not code in this file
+      const value = u64(data, o + 8);
+      if (value === 0) continue;
+      const nameOff = data.readUInt32LE(o);
+      const name = cString(strings, nameOff);
+      // A name that fills the bound without its NUL was cut: that too is a bound hit.
+      if (nameOff < strings.length && strings.subarray(nameOff, nameOff + ELF_BOUNDS.maxSymbolNameBytes).indexOf(0) < 0) cut = true;
+      nameBytes += name.length;
+      if (out.length >= ELF_BOUNDS.maxSymbolsPerFile || nameBytes > ELF_BOUNDS.maxNameBytesPerFile) {
+        bounded = true;
+        break;
+      }
+      out.push({ name, value, size: u64(data, o + 16), binding: info >> 4 });
+    }
+  }
+  if (bounded || cut) countFailure('bound');
   return out;
 }
 

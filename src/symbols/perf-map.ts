@@ -4,8 +4,8 @@
  * without 0x. The file only grows while the process runs, so it is read
  * incrementally: on a lookup miss, only the bytes appended since the last read.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { countFailure, openWorkloadFile, WorkloadFileError } from '../workload-files/index.js';
 import type { FrameKind } from './types.js';
 
 export interface PerfMapEntry {
@@ -22,13 +22,33 @@ export interface JitSymbol {
   line?: number;
 }
 
+/**
+ * Named bounds of perf-map reading (README "Bounds"). A map is the workload's file: its lines,
+ * its growth and its size are all bounded; past a bound the map keeps what it has, counted.
+ */
+export const PERF_MAP_BOUNDS = {
+  /** Bytes of a perf map read in total over the process's life. */
+  maxTotalBytes: 64 * 1024 * 1024,
+  /** Bytes read by one refresh (one lookup miss): a piece, parsed, then the batch goes on. */
+  maxReadBytesPerRefresh: 4 * 1024 * 1024,
+  /** Entries kept per process. */
+  maxEntries: 250_000,
+  /** Characters of one line; longer lines are malformed (a name longer than this is no name). */
+  maxLineChars: 4096,
+  /** Hex digits of an address or size (64 bits). */
+  maxHexDigits: 16,
+} as const;
+
+const HEX = /^(0x)?[0-9a-fA-F]{1,16}$/;
+
 export function parsePerfMapLine(line: string): PerfMapEntry | undefined {
+  if (line.length > PERF_MAP_BOUNDS.maxLineChars) return undefined;
   const sp1 = line.indexOf(' ');
   const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
   if (sp1 <= 0 || sp2 <= sp1 + 1) return undefined;
   const startHex = line.slice(0, sp1);
   const sizeHex = line.slice(sp1 + 1, sp2);
-  if (!/^(0x)?[0-9a-fA-F]+$/.test(startHex) || !/^(0x)?[0-9a-fA-F]+$/.test(sizeHex)) return undefined;
+  if (!HEX.test(startHex) || !HEX.test(sizeHex)) return undefined;
   const rawName = line.slice(sp2 + 1).trimEnd();
   return {
     start: BigInt(startHex.startsWith('0x') ? startHex : '0x' + startHex),
@@ -71,66 +91,127 @@ export function classifyJitName(rawName: string): JitSymbol {
   return { name: rest.length > 0 ? rest : '(anonymous)', kind: 'v8js', file, line };
 }
 
-/** Bytes of a perf map read per call; the rest is picked up by the next miss. */
-const MAX_READ_BYTES = 64 * 1024 * 1024;
+export interface PerfMapOptions {
+  /** The process's root: the path is resolved inside it (default `/`). */
+  root?: string;
+  /** Uids that may own the file besides root (the process's); empty: any owner. */
+  ownerUids?: readonly number[];
+}
 
 /** One process's perf map, read incrementally and searched by address. */
 export class PerfMap {
   private entries: PerfMapEntry[] = [];
+  /** Entry indices sorted by start (file order among equal starts). */
   private sorted: number[] = [];
   private bytesRead = 0;
   private partialLine = '';
   private readonly classified = new Map<string, JitSymbol>();
+  private full = false;
   malformedLines = 0;
+  /** Why the last refresh failed, if it did (a FailureReason). */
+  lastError?: string;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly opts: PerfMapOptions = {},
+  ) {}
 
-  /** Reads lines appended since the last call. Returns false when the file is unreadable. */
+  /**
+   * Reads (a bounded piece of) what was appended since the last call. Returns false when the
+   * file cannot be read as a perf map: missing, not a regular file (a directory or FIFO planted
+   * there), a symlink, owned by someone else, or past its bounds on the first read.
+   */
   refresh(): boolean {
-    let fd: number;
+    let f;
     try {
-      fd = openSync(this.path, 'r');
-    } catch {
+      // The JIT writes the map itself: a symlink there is someone else's doing.
+      f = openWorkloadFile(this.path, 'perf-map', { root: this.opts.root ?? '/', noFollowLast: true, count: false });
+    } catch (err) {
+      this.lastError = err instanceof WorkloadFileError ? err.reason : 'io';
+      if (this.lastError !== 'not-found') countFailure(this.lastError as 'io');
       return false;
     }
     try {
-      const size = fstatSync(fd).size;
+      const owners = this.opts.ownerUids ?? [];
+      if (owners.length > 0 && f.uid !== 0 && !owners.includes(f.uid)) {
+        // perf itself ignores a map not owned by the process's user or root.
+        this.lastError = 'wrong-owner';
+        countFailure('wrong-owner');
+        return false;
+      }
+      const size = f.size;
       if (size < this.bytesRead) {
         // Truncated or replaced (pid reuse): start over.
         this.entries = [];
+        this.sorted = [];
         this.bytesRead = 0;
         this.partialLine = '';
+        this.full = false;
       }
-      if (size === this.bytesRead) return true;
-      const length = Math.min(size - this.bytesRead, MAX_READ_BYTES);
-      const buf = Buffer.allocUnsafe(length);
-      const n = readSync(fd, buf, 0, length, this.bytesRead);
-      this.bytesRead += n;
-      const text = this.partialLine + buf.toString('utf8', 0, n);
-      const lines = text.split('\n');
-      this.partialLine = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.length === 0) continue;
-        const e = parsePerfMapLine(line);
-        if (!e) {
-          this.malformedLines++;
-          continue;
-        }
-        this.entries.push(e);
+      if (size === this.bytesRead || this.full) return true;
+      if (this.bytesRead >= PERF_MAP_BOUNDS.maxTotalBytes) {
+        this.full = true;
+        countFailure('bound');
+        return true;
       }
-      // Later lines win over earlier ones for the same code range (code gets moved
-      // and its memory reused), so the sort keeps file order as a tie-break.
-      this.sorted = this.entries
-        .map((_, i) => i)
-        .sort((a, b) => {
-          const x = this.entries[a]!.start;
-          const y = this.entries[b]!.start;
-          return x < y ? -1 : x > y ? 1 : a - b;
-        });
+      const length = Math.min(size - this.bytesRead, PERF_MAP_BOUNDS.maxReadBytesPerRefresh, PERF_MAP_BOUNDS.maxTotalBytes - this.bytesRead);
+      const buf = f.read(this.bytesRead, length);
+      this.bytesRead += buf.length;
+      this.parse(buf.toString('utf8'));
       return true;
+    } catch (err) {
+      this.lastError = err instanceof WorkloadFileError ? err.reason : 'io';
+      countFailure(this.lastError as 'io');
+      return this.entries.length > 0;
     } finally {
-      closeSync(fd);
+      f.close();
     }
+  }
+
+  private parse(chunk: string): void {
+    const text = this.partialLine + chunk;
+    const lines = text.split('\n');
+    this.partialLine = lines.pop() ?? '';
+    if (this.partialLine.length > PERF_MAP_BOUNDS.maxLineChars) {
+      // A line that never ends is not kept growing.
+      this.malformedLines++;
+      this.partialLine = '';
+    }
+    const firstNew = this.entries.length;
+    for (const line of lines) {
+      if (line.length === 0) continue;
+      const e = parsePerfMapLine(line);
+      if (!e) {
+        this.malformedLines++;
+        continue;
+      }
+      if (this.entries.length >= PERF_MAP_BOUNDS.maxEntries) {
+        this.full = true;
+        countFailure('bound');
+        break;
+      }
+      this.entries.push(e);
+    }
+    if (this.entries.length === firstNew) return;
+    // Later lines win over earlier ones for the same code range (code gets moved and its
+    // memory reused), so order is by start, then file order. New entries are sorted alone and
+    // merged in: a refresh costs its own lines, not the whole map again.
+    const byStart = (a: number, b: number) => {
+      const x = this.entries[a]!.start;
+      const y = this.entries[b]!.start;
+      return x < y ? -1 : x > y ? 1 : a - b;
+    };
+    const fresh: number[] = [];
+    for (let i = firstNew; i < this.entries.length; i++) fresh.push(i);
+    fresh.sort(byStart);
+    const merged = new Array<number>(this.sorted.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < this.sorted.length && j < fresh.length) merged[k++] = byStart(this.sorted[i]!, fresh[j]!) <= 0 ? this.sorted[i++]! : fresh[j++]!;
+    while (i < this.sorted.length) merged[k++] = this.sorted[i++]!;
+    while (j < fresh.length) merged[k++] = fresh[j++]!;
+    this.sorted = merged;
   }
 
   get size(): number {

@@ -5,7 +5,7 @@
  * Addresses are stored as float64 offsets from `base` so kernel addresses (above
  * 2^53) keep full precision without paying for bigint comparisons on every probe.
  */
-import { demangle } from './demangle.js';
+import { demangleNow } from './demangle.js';
 
 export interface SymbolInput {
   name: string;
@@ -139,12 +139,23 @@ export class SymbolTable {
   }
 
   nameAt(i: number): string {
+    return this.nameAtFinal(i).name;
+  }
+
+  /**
+   * Name of symbol i, and whether it is final: a name that could demangle explosively is
+   * demangled off the thread, and until it is, the mangled name is handed out (final: false).
+   */
+  nameAtFinal(i: number): { name: string; final: boolean } {
     let name = this.named.get(i);
-    if (name === undefined) {
-      const raw = this.allNames.slice(this.nameStarts[i]!, this.nameStarts[i + 1]! - 1);
-      name = this.demangleNames ? demangle(raw) : raw;
-      this.named.set(i, name);
+    if (name !== undefined) return { name, final: true };
+    const raw = this.allNames.slice(this.nameStarts[i]!, this.nameStarts[i + 1]! - 1);
+    if (!this.demangleNames) name = raw;
+    else {
+      name = demangleNow(raw);
+      if (name === undefined) return { name: raw, final: false };
     }
-    return name;
+    this.named.set(i, name);
+    return { name, final: true };
   }
 }

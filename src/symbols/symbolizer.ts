@@ -7,12 +7,14 @@
  * process maps are read once and re-read only when an address falls outside them.
  * Nothing here throws for a process that exited: its frames become placeholders.
  */
-import { readFileSync, readlinkSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { readlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { bufferSource, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
+import { countFailure, readWorkloadFile, WorkloadFileError } from '../workload-files/index.js';
+import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type ByteSource, type FileByteSource, type LoadSegment } from './elf.js';
 import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
 import { DEFAULT_DEBUG_DIRS } from './debug-file.js';
 import { readKallsyms } from './kallsyms.js';
+import { prewarmDemangler } from './demangle.js';
 import { LruCache } from './lru.js';
 import { PerfMap } from './perf-map.js';
 import { parseProcMaps, type ProcMapping } from './proc-maps.js';
@@ -22,7 +24,7 @@ import type { Frame, MappingInfo } from './types.js';
 export interface SymbolizerOptions {
   /** ELF files whose symbols stay cached (LRU). Default 512. */
   maxCachedFiles?: number;
-  /** Estimated bytes of cached symbol tables (LRU). Default 512 MiB. */
+  /** Estimated bytes of cached symbol tables (LRU). Default DEFAULT_MAX_CACHED_FILE_BYTES (192 MiB). */
   maxCachedBytes?: number;
   /** Processes whose maps stay cached (LRU). Default 8192. */
   maxCachedProcesses?: number;
@@ -43,6 +45,8 @@ export interface SymbolizerStats {
   misses: number;
   /** ELF files parsed (cache misses). */
   fileLoads: number;
+  /** File loads put off to a later batch by the per-period load budget. */
+  deferredLoads: number;
   /** /proc/PID/maps reads, first reads included. */
   mapsReads: number;
   cachedFileBytes: number;
@@ -81,8 +85,6 @@ interface ProcessState {
   /** Mapping bounds as numbers, for an allocation-free binary search. */
   starts: Float64Array;
   ends: Float64Array;
-  /** Whether the process shares our root, so host paths are its paths. */
-  sameRoot: boolean;
   lastMapsReadMs: number;
   gone: boolean;
   /** undefined: not looked for yet; null: none found at perfMapCheckedMs. */
@@ -91,11 +93,19 @@ interface ProcessState {
 }
 
 const UNKNOWN = '[unknown]';
+/** Symbol-table cache bound (README "Bounds"): well inside the DaemonSet's 512 Mi with a file being parsed beside it. */
+export const DEFAULT_MAX_CACHED_FILE_BYTES = 192 * 1024 * 1024;
 /**
  * Bound of each frame cache (per mapping, and for the kernel): the hot code of a process
  * is a few thousand addresses; a cache past this is cleared and refills from what is hot.
  */
 const MAX_CACHED_FRAMES = 1 << 16;
+/**
+ * Symbol loading may take this much of each LOAD_PERIOD_MS (README "Bounds"): new binaries past
+ * it wait for a later batch, so loading never holds the event loop much past ~100 ms.
+ */
+export const LOAD_BUDGET_MS = 50;
+const LOAD_PERIOD_MS = 200;
 /** How often to look again for a perf map that did not exist. */
 const PERF_MAP_RETRY_MS = 2000;
 
@@ -132,24 +142,22 @@ export class Symbolizer {
   private nowSecond = 0;
   private fileLoads = 0;
   private mapsReads = 0;
-  private readonly ourRoot: { dev: number; ino: number } | undefined;
+  private deferredLoads = 0;
+  private loadPeriodStartMs = 0;
+  private loadSpentMs = 0;
 
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? '/proc';
     this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
-    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? 512 * 1024 * 1024, (syms) => {
+    this.files = new LruCache(opts.maxCachedFiles ?? 512, opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_FILE_BYTES, (syms) => {
       // Mappings holding it re-fetch (and reload) on next use, so the bound holds.
       syms.evicted = true;
     });
     this.processes = new LruCache(opts.maxCachedProcesses ?? 8192);
     this.mapsRereadIntervalMs = opts.mapsRereadIntervalMs ?? 200;
     this.kallsymsRefreshIntervalMs = opts.kallsymsRefreshIntervalMs ?? 30_000;
-    try {
-      const st = statSync('/');
-      this.ourRoot = { dev: st.dev, ino: st.ino };
-    } catch {
-      this.ourRoot = undefined;
-    }
+    // The demangler's worker boots off this path, so the first C++ name does not wait for it.
+    prewarmDemangler();
   }
 
   // ---------------------------------------------------------------- kernel
@@ -222,6 +230,17 @@ export class Symbolizer {
    * Never throws; a process that is gone yields placeholders.
    */
   userFrames(pid: number, addrs: readonly bigint[]): Frame[] {
+    try {
+      return this.userFramesUnsafe(pid, addrs);
+    } catch {
+      // Nothing below should throw; if something does, this process's stack loses its names,
+      // counted, and the batch goes on.
+      countFailure('callback-error');
+      return addrs.map((address) => ({ name: UNKNOWN, kind: 'unknown' as const, address, module: UNKNOWN, resolved: false }));
+    }
+  }
+
+  private userFramesUnsafe(pid: number, addrs: readonly bigint[]): Frame[] {
     let state = this.processes.get(pid);
     if (!state) {
       state = this.readProcess(pid);
@@ -317,7 +336,12 @@ export class Symbolizer {
       if (vaddr !== undefined) {
         const t = syms.table;
         const j = t.indexOf(vaddr - Number(t.base));
-        if (j >= 0) return { name: t.nameAt(j), kind: 'native', address, module: ms.module, mapping: ms.info, resolved: true };
+        if (j >= 0) {
+          // A name still being demangled is handed out mangled but not cached as final: the
+          // stack cache asks again shortly and then gets the demangled one.
+          const { name, final } = t.nameAtFinal(j);
+          return { name, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: final };
+        }
       }
     }
     this.misses++;
@@ -337,16 +361,10 @@ export class Symbolizer {
     const now = Date.now();
     let text: string;
     try {
-      text = readFileSync(`${this.procRoot}/${pid}/maps`, 'latin1');
+      // procfs, but the text is the workload's (its paths, its mapping count): bounded read.
+      text = readWorkloadFile(`${this.procRoot}/${pid}/maps`, 'proc', { count: false }).toString('latin1');
     } catch {
-      return { mappings: [], starts: new Float64Array(0), ends: new Float64Array(0), sameRoot: false, lastMapsReadMs: now, gone: true };
-    }
-    let sameRoot = false;
-    try {
-      const st = statSync(`${this.procRoot}/${pid}/root/`);
-      sameRoot = this.ourRoot !== undefined && st.dev === this.ourRoot.dev && st.ino === this.ourRoot.ino;
-    } catch {
-      sameRoot = false;
+      return { mappings: [], starts: new Float64Array(0), ends: new Float64Array(0), lastMapsReadMs: now, gone: true };
     }
     const mappings: MappingState[] = [];
     for (const map of parseProcMaps(text).mappings) {
@@ -360,19 +378,34 @@ export class Symbolizer {
       mappings,
       starts: Float64Array.from(mappings, (m) => Number(m.map.start)),
       ends: Float64Array.from(mappings, (m) => Number(m.map.end)),
-      sameRoot,
       lastMapsReadMs: now,
       gone: false,
     };
   }
 
-  /** Candidate paths to read a mapped file from, best first. */
-  private openPaths(pid: number, state: ProcessState, map: ProcMapping): string[] {
-    const mapFiles = `${this.procRoot}/${pid}/map_files/${map.start.toString(16)}-${map.end.toString(16)}`;
-    const inRoot = `${this.procRoot}/${pid}/root${map.path}`;
-    const paths = map.deleted ? [mapFiles] : [inRoot, mapFiles];
-    if (state.sameRoot && !map.deleted) paths.push(map.path);
-    return paths;
+  /**
+   * Where to read a mapped file from, best first: its path inside the process's root (never
+   * following a link out of it), else the kernel's own link to the mapped file.
+   */
+  private openPaths(pid: number, map: ProcMapping): Array<{ root?: string; path: string }> {
+    const mapFiles = { path: `${this.procRoot}/${pid}/map_files/${map.start.toString(16)}-${map.end.toString(16)}` };
+    if (map.deleted || !map.path.startsWith('/')) return [mapFiles];
+    return [{ root: `${this.procRoot}/${pid}/root`, path: map.path }, mapFiles];
+  }
+
+  /**
+   * Whether a file may be parsed now: parsing is bounded per file, and at most
+   * LOAD_BUDGET_MS of it runs per LOAD_PERIOD_MS, so a burst of new binaries is spread
+   * over several batches instead of stalling the event loop (frames of a deferred file
+   * are placeholders until then; the stack cache retries them).
+   */
+  private mayLoadNow(): boolean {
+    const now = Date.now();
+    if (now - this.loadPeriodStartMs >= LOAD_PERIOD_MS) {
+      this.loadPeriodStartMs = now;
+      this.loadSpentMs = 0;
+    }
+    return this.loadSpentMs < LOAD_BUDGET_MS;
   }
 
   private symbolsFor(pid: number, state: ProcessState, ms: MappingState): ElfSymbols | undefined {
@@ -385,24 +418,42 @@ export class Symbolizer {
       }
     }
     ms.resolved = true;
-    if (ms.map.path === '[vdso]') return this.vdsoSymbols(pid, ms);
-    for (const path of this.openPaths(pid, state, ms.map)) {
-      let st;
-      try {
-        st = statSync(path);
-      } catch {
-        continue;
+    const t0 = Date.now();
+    try {
+      if (ms.map.path === '[vdso]') return this.vdsoSymbols(pid, ms);
+      for (const where of this.openPaths(pid, ms.map)) {
+        let src: FileByteSource;
+        try {
+          src = fileSource(where.path, { root: where.root, count: false });
+        } catch (err) {
+          const reason = err instanceof WorkloadFileError ? err.reason : 'io';
+          // Missing at one place is normal (the next candidate may have it); the rest is counted.
+          if (reason !== 'not-found') countFailure(reason);
+          continue;
+        }
+        try {
+          // A path that now names another file (upgraded package) is not what is mapped.
+          if (ms.map.inode !== 0 && src.ino !== ms.map.inode && where.root !== undefined) continue;
+          const statKey = `${src.dev}:${src.ino}:${src.mtimeMs}`;
+          const known = this.statKeys.get(statKey);
+          const cached = known ? this.files.get(known) : undefined;
+          if (cached) return this.attach(ms, known!, where.path, cached);
+          // Only parsing is budgeted; a file already cached above is attached at once.
+          if (!this.mayLoadNow()) {
+            this.deferredLoads++;
+            ms.resolved = false;
+            return undefined;
+          }
+          const loaded = this.loadFile(src, where.root ?? '/', ms.map.path, statKey);
+          if (loaded) return this.attach(ms, loaded.key, where.path, loaded.syms);
+        } finally {
+          src.close();
+        }
       }
-      // A path that now names another file (upgraded package) is not what is mapped.
-      if (ms.map.inode !== 0 && st.ino !== ms.map.inode && !path.includes('/map_files/')) continue;
-      const statKey = `${st.dev}:${st.ino}:${st.mtimeMs}`;
-      const known = this.statKeys.get(statKey);
-      const cached = known ? this.files.get(known) : undefined;
-      if (cached) return this.attach(ms, known!, path, cached);
-      const loaded = this.loadFile(path, ms.map.path, statKey);
-      if (loaded) return this.attach(ms, loaded.key, path, loaded.syms);
+      return undefined;
+    } finally {
+      this.loadSpentMs += Date.now() - t0;
     }
-    return undefined;
   }
 
   private attach(ms: MappingState, key: string, openPath: string, syms: ElfSymbols): ElfSymbols {
@@ -414,29 +465,29 @@ export class Symbolizer {
     return syms;
   }
 
-  private loadFile(openPath: string, logicalPath: string, statKey: string): { key: string; syms: ElfSymbols } | undefined {
-    let src;
-    try {
-      src = fileSource(openPath);
-    } catch {
-      return undefined;
-    }
+  private loadFile(src: ByteSource, root: string, logicalPath: string, statKey: string): { key: string; syms: ElfSymbols } | undefined {
     try {
       const headers = readElfHeaders(src);
-      const key = headers.buildId ? `build-id:${headers.buildId}` : `stat:${statKey}`;
+      // Keyed by the file itself, not by its build id alone: a build id is bytes the workload
+      // chose, and a binary claiming libc's build id must not lend its names to every libc.
+      const key = headers.buildId ? `build-id:${headers.buildId}:${statKey}` : `stat:${statKey}`;
       this.statKeys.set(statKey, key);
       this.trimStatKeys();
       const cached = this.files.get(key);
       if (cached) return { key, syms: cached };
       this.fileLoads++;
-      const syms = readElfSymbolsFrom(src, headers, { openPath, logicalPath, debugDirs: this.debugDirs });
+      const syms = readElfSymbolsFrom(src, headers, {
+        root,
+        logicalPath: root === '/' ? logicalPath : logicalPath,
+        binaryId: statKey.split(':').slice(0, 2).join(':'),
+        debugDirs: this.debugDirs,
+      });
       this.files.set(key, syms, syms.table.approxBytes());
       return { key, syms };
-    } catch {
-      // Not ELF, truncated, or vanished mid-read: the frame stays a placeholder.
+    } catch (err) {
+      // Not ELF, truncated, out of bounds, or vanished mid-read: the frames stay placeholders.
+      countFailure(err instanceof WorkloadFileError ? err.reason : err instanceof ElfFormatError ? 'parse' : 'io');
       return undefined;
-    } finally {
-      src.close();
     }
   }
 
@@ -477,24 +528,24 @@ export class Symbolizer {
   }
 
   private openPerfMap(pid: number): PerfMap | null {
-    // Inside a container the JIT writes /tmp/perf-<its own pid>.map in its own root.
-    const nsPid = this.namespacePid(pid);
-    const candidates = [`${this.procRoot}/${pid}/root/tmp/perf-${nsPid}.map`, `/tmp/perf-${pid}.map`];
-    for (const path of candidates) {
-      const pm = new PerfMap(path);
-      if (pm.refresh()) return pm;
-    }
-    return null;
+    // The JIT writes /tmp/perf-<its own pid>.map in its own root: read it there and only there
+    // (a host /tmp/perf-PID.map of the same number may belong to someone else).
+    const status = this.processStatus(pid);
+    const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, { root: `${this.procRoot}/${pid}/root`, ownerUids: status.uids });
+    return pm.refresh() ? pm : null;
   }
 
-  private namespacePid(pid: number): number {
+  /** The pid a process knows itself by, and its uids (a perf map must be owned by one or root). */
+  private processStatus(pid: number): { nsPid: number; uids: number[] } {
     try {
-      const status = readFileSync(`${this.procRoot}/${pid}/status`, 'latin1');
+      const status = readWorkloadFile(`${this.procRoot}/${pid}/status`, 'proc', { count: false }).toString('latin1');
       const m = /^NSpid:\s*([\d\s]+)$/m.exec(status);
       const ids = m?.[1]!.trim().split(/\s+/).map(Number);
-      return ids && ids.length > 0 ? ids[ids.length - 1]! : pid;
+      const u = /^Uid:\s*([\d\s]+)$/m.exec(status);
+      const uids = u ? u[1]!.trim().split(/\s+/).map(Number) : [];
+      return { nsPid: ids && ids.length > 0 ? ids[ids.length - 1]! : pid, uids };
     } catch {
-      return pid;
+      return { nsPid: pid, uids: [] };
     }
   }
 
@@ -512,13 +563,16 @@ export class Symbolizer {
     let buildId: string | undefined;
     try {
       // Through /proc/PID/exe: works for deleted binaries and other mount namespaces.
-      const src = fileSource(`${this.procRoot}/${pid}/exe`);
+      // Kernel threads and exited processes have no exe: not a failure worth counting.
+      const src = fileSource(`${this.procRoot}/${pid}/exe`, { count: false });
       try {
         buildId = readElfHeaders(src).buildId;
       } finally {
         src.close();
       }
-    } catch {
+    } catch (err) {
+      if (err instanceof ElfFormatError) countFailure('parse');
+      else if (err instanceof WorkloadFileError && err.reason !== 'not-found') countFailure(err.reason);
       buildId = undefined;
     }
     return buildId ? { path, buildId } : { path };
@@ -534,6 +588,7 @@ export class Symbolizer {
       cachedProcesses: this.processes.size,
       misses: this.misses,
       fileLoads: this.fileLoads,
+      deferredLoads: this.deferredLoads,
       mapsReads: this.mapsReads,
       cachedFileBytes: this.files.bytes,
       kernelSymbols: this.kernel?.size ?? 0,

@@ -37,3 +37,29 @@ describe('PprofWindowWriter', () => {
     expect(total).toBe(3);
   });
 });
+
+describe('safePathComponent', () => {
+  it('keeps a workload-chosen service name one plain directory below the windows dir', async () => {
+    const { safePathComponent } = await import('../../../src/profiling/index.js');
+    for (const bad of ['.', '..', '...', '../../etc', '/abs', 'a/b', '.hidden', '\u001b[31mred', '', 'x'.repeat(5000)]) {
+      const s = safePathComponent(bad);
+      expect(s).toMatch(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/);
+      expect(s.length).toBeLessThanOrEqual(100);
+      expect(join('/w', s).startsWith('/w/')).toBe(true);
+      expect(join('/w', s).split('/').length).toBe(3);
+    }
+    expect(safePathComponent('checkout-api')).toBe('checkout-api');
+    expect(safePathComponent('node.js')).toBe('node.js');
+  });
+
+  it('writes a window of a service named ".." inside its own directory, where retention prunes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotspan-ww-'));
+    const w = new PprofWindowWriter(dir, 0);
+    const win = window([sample('f')]);
+    win.process = { pid: 42, name: 'x', serviceName: '..' };
+    const p = w.write(win)!;
+    expect(p.startsWith(dir + '/')).toBe(true);
+    expect(readdirSync(dir)).toEqual(['_.']);
+    expect(w.prune(Date.now() + 1000)).toBe(1);
+  });
+});
