@@ -1,10 +1,11 @@
 /**
  * `http.server.request.duration` / `http.client.request.duration` histograms (OTel stable HTTP
- * semconv): seconds, the semconv's advised bucket bounds, low-cardinality attributes only
- * (method, route, status, error type, protocol version, server address/port for clients).
+ * semconv v1.44): seconds, the semconv's advised bucket bounds, low-cardinality attributes only
+ * (method, url.scheme, status, error type, protocol name/version, server address/port for clients,
+ * hotspan's inferred route — never `http.route`, which only a framework may set).
  */
 import type { RequestRecord } from '../network/index.js';
-import { errorTypeOf, normalizeMethod } from './spans.js';
+import { ATTR_ROUTE_INFERRED, errorTypeOf, normalizeMethod, rpcMethod } from './spans.js';
 import type { HistogramPoint } from './types.js';
 
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
@@ -22,8 +23,10 @@ export function durationAttributes(r: RequestRecord): Record<string, string | nu
   const server = r.role !== 'client';
   const a: Record<string, string | number | boolean> = {
     'http.request.method': normalizeMethod(r.method),
-    'http.route': r.route,
+    'url.scheme': 'http',
+    'network.protocol.name': 'http',
     'network.protocol.version': r.httpVersion,
+    [ATTR_ROUTE_INFERRED]: r.route,
   };
   if (r.status !== undefined) a['http.response.status_code'] = r.status;
   const err = errorTypeOf(r, server);
@@ -33,9 +36,8 @@ export function durationAttributes(r: RequestRecord): Record<string, string | nu
     a['server.port'] = r.remote.port;
   }
   if (r.grpc) {
-    a['rpc.system'] = 'grpc';
-    a['rpc.service'] = r.grpc.service;
-    a['rpc.method'] = r.grpc.method;
+    a['rpc.system.name'] = 'grpc';
+    a['rpc.method'] = rpcMethod(r)!;
   }
   return a;
 }
