@@ -1,5 +1,5 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { startHealthServer } from '../src/health/index.js';
+import { renderDurationHistograms, startHealthServer, type ProcessHistograms } from '../src/health/index.js';
 import type { Backend } from './backend.js';
 
 export interface Health {
@@ -16,14 +16,20 @@ export async function startHealth(
   ready: () => boolean,
   counters: () => Record<string, number | bigint>,
   backend: Backend,
+  /** Request-duration histograms with exemplars (network capture), served on /metrics too. */
+  durations: () => ProcessHistograms[] = () => [],
 ): Promise<Health> {
   const registry = new Registry();
+  // The same metrics again in OpenMetrics form, for scrapers that ask for it (exemplars need it).
+  const openRegistry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+  openRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: registry, prefix: 'hotspan_process_' });
+  collectDefaultMetrics({ register: openRegistry, prefix: 'hotspan_process_' });
   new Gauge({
     name: 'hotspan_agent_counter',
     help: 'hotspan agent counters (samples, lost samples, windows, spans, parse errors, ...)',
     labelNames: ['name'],
-    registers: [registry],
+    registers: [registry, openRegistry],
     collect() {
       for (const [k, v] of Object.entries(counters())) this.set({ name: k }, Number(v));
     },
@@ -32,13 +38,20 @@ export async function startHealth(
     name: 'hotspan_export_items',
     help: 'OTLP export counts per signal and outcome',
     labelNames: ['signal', 'outcome'],
-    registers: [registry],
+    registers: [registry, openRegistry],
     collect() {
       for (const [signal, st] of Object.entries(backend.exporter.stats())) {
         for (const [k, v] of Object.entries(st)) if (typeof v === 'number') this.set({ signal, outcome: k }, v);
       }
     },
   });
-  const server = await startHealthServer({ port, host: '0.0.0.0', ready, metrics: () => registry.metrics() });
+  const server = await startHealthServer({
+    port,
+    host: '0.0.0.0',
+    ready,
+    metrics: async () => (await registry.metrics()) + renderDurationHistograms(durations(), 'prometheus'),
+    // OpenMetrics ends with one `# EOF`: the histograms go before it.
+    openMetrics: async () => (await openRegistry.metrics()).replace(/# EOF\n$/, '') + renderDurationHistograms(durations(), 'openmetrics') + '# EOF\n',
+  });
   return { port: server.port, close: () => server.close() };
 }
