@@ -42,7 +42,7 @@ export async function startBackend(
     const receiver = await startOtlpReceiver({ host: '127.0.0.1', port: 0, sink: store, log: options.log });
     embedded = { receiver, store };
     const overrides: ExporterConfigInput = { ...cliConfig };
-    for (const s of toEmbedded) overrides[s] = { ...cliConfig[s], endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true };
+    for (const s of toEmbedded) overrides[s] = { ...cliConfig[s], endpoint: `http://127.0.0.1:${receiver.port}`, insecure: true, protocol: 'grpc' };
     configs = resolveExporterConfig(env, overrides, fileConfig);
   }
   // All signals local (the embedded default): hand batches to the store by function call; the

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { startHealthServer } from '../src/health/index.js';
+import { renderDurationHistograms, startHealthServer, type ProcessHistograms } from '../src/health/index.js';
 import type { Backend } from './backend.js';
 
 export interface Health {
@@ -17,14 +17,20 @@ export async function startHealth(
   ready: () => boolean,
   counters: () => Record<string, number | bigint>,
   backend: Backend,
+  /** Request-duration histograms with exemplars (network capture), served on /metrics too. */
+  durations: () => ProcessHistograms[] = () => [],
 ): Promise<Health> {
   const registry = new Registry();
+  // The same metrics again in OpenMetrics form, for scrapers that ask for it (exemplars need it).
+  const openRegistry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+  openRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: registry, prefix: 'hotspan_process_' });
+  collectDefaultMetrics({ register: openRegistry, prefix: 'hotspan_process_' });
   new Gauge({
     name: 'hotspan_agent_counter',
     help: 'hotspan agent counters (samples, lost samples, windows, spans, parse errors, ...)',
     labelNames: ['name'],
-    registers: [registry],
+    registers: [registry, openRegistry],
     collect() {
       for (const [k, v] of Object.entries(counters())) this.set({ name: k }, Number(v));
     },
@@ -33,7 +39,7 @@ export async function startHealth(
     name: 'hotspan_export_items',
     help: 'OTLP export counts per signal and outcome',
     labelNames: ['signal', 'outcome'],
-    registers: [registry],
+    registers: [registry, openRegistry],
     collect() {
       for (const [signal, st] of Object.entries(backend.exporter.stats())) {
         for (const [k, v] of Object.entries(st)) if (typeof v === 'number') this.set({ signal, outcome: k }, v);
@@ -41,21 +47,28 @@ export async function startHealth(
     },
   });
   // How long the event loop was held (a stalled loop delays samples, spans and /healthz alike):
-  // max and p99 since the last scrape, then reset.
+  // max and p99 since the last scrape (of either format), then reset.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   new Gauge({
     name: 'hotspan_event_loop_delay_seconds',
     help: 'Event-loop delay of the agent since the previous scrape (max and p99)',
     labelNames: ['quantile'],
-    registers: [registry],
+    registers: [registry, openRegistry],
     collect() {
       this.set({ quantile: 'max' }, loopDelay.max / 1e9);
       this.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
       loopDelay.reset();
     },
   });
-  const server = await startHealthServer({ port, host: '0.0.0.0', ready, metrics: () => registry.metrics() });
+  const server = await startHealthServer({
+    port,
+    host: '0.0.0.0',
+    ready,
+    metrics: async () => (await registry.metrics()) + renderDurationHistograms(durations(), 'prometheus'),
+    // OpenMetrics ends with one `# EOF`: the histograms go before it.
+    openMetrics: async () => (await openRegistry.metrics()).replace(/# EOF\n$/, '') + renderDurationHistograms(durations(), 'openmetrics') + '# EOF\n',
+  });
   return {
     port: server.port,
     close: () => {

@@ -7,7 +7,7 @@ import { createL7Engine, routeCacheStats, type NetworkBounds } from '../src/netw
 import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js';
 import type { CpuSample, ProcessInfo } from '../src/profiling/index.js';
 import type { ProcessResources } from '../src/resource/index.js';
-import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, toSpanRecord, type Span } from '../src/tracing/index.js';
+import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, toSpanRecord, type HistogramPoint, type Span } from '../src/tracing/index.js';
 import type { Log } from './node-agent.js';
 
 export interface Network {
@@ -21,6 +21,8 @@ export interface Network {
   flowMetricPoints(resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
   /** Cumulative http.{server,client}.request.duration histograms, one set per process (its resource). */
   durationMetricPoints(startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
+  /** The same histograms for /metrics (exemplar interval left open), with each process's resource. */
+  durationHistograms(): Array<{ resource: Attributes; points: HistogramPoint[] }>;
   selfMetrics(): Record<string, number>;
 }
 
@@ -71,7 +73,7 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
       const span = builder.build(record);
       let h = histograms.get(record.pid);
       if (!h) histograms.set(record.pid, (h = createDurationHistograms()));
-      h.record(record);
+      h.record(record, span);
       // Server spans wait in the joiner for their samples; client spans carry no CPU.
       if (span.kind === 'server') joiner.spanEnded(span);
       else exportSpans([span]);
@@ -125,7 +127,7 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
       const out: MetricPoint[] = [];
       for (const [pid, h] of histograms) {
         const resource = opts.resources.of(opts.processOf(pid));
-        for (const p of h.collect()) {
+        for (const p of h.collect({ endInterval: true })) {
           out.push({
             name: p.name,
             unit: p.unit,
@@ -135,7 +137,15 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
             timeUnixNs: nowUnixNs,
             attributes: { ...p.attributes },
             resource,
-            histogram: { explicitBounds: p.boundsS, bucketCounts: p.bucketCounts, count: p.count, sum: p.sumS, min: p.minS, max: p.maxS },
+            histogram: {
+              explicitBounds: p.boundsS,
+              bucketCounts: p.bucketCounts,
+              count: p.count,
+              sum: p.sumS,
+              min: p.minS,
+              max: p.maxS,
+              exemplars: p.exemplars.map((e) => ({ value: e.valueS, timeUnixNs: e.timeUnixNs, traceId: e.traceId, spanId: e.spanId })),
+            },
           });
         }
         // Its last cumulative value is out: an exited process's series ends here.
@@ -143,6 +153,7 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
       }
       return out;
     },
+    durationHistograms: () => [...histograms].map(([pid, h]) => ({ resource: opts.resources.of(opts.processOf(pid)), points: h.collect() })),
     selfMetrics: () => {
       const j = joiner.stats();
       const c = engine.counters;

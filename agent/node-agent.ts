@@ -118,7 +118,7 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
   let health: Health | undefined;
   if (cfg.healthPort) {
     try {
-      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend);
+      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend, () => network?.durationHistograms() ?? []);
     } catch (e) {
       // Profiling matters more than its health endpoint: say so and go on.
       log(`health endpoint not started on port ${cfg.healthPort}: ${(e as Error).message}; fix: set HOTSPAN_HEALTH_PORT to a free port`);

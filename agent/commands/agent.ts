@@ -12,10 +12,11 @@ export function register(program: Command): void {
     .option('-F, --frequency <hz>', 'samples per second per CPU (default 99)')
     .option('--pid <pid>', 'only this process')
     .option('--no-network', 'do not capture TCP flows and HTTP/gRPC requests')
-    .option('--otlp-endpoint <url>', 'send all signals to this OTLP/gRPC endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, else the embedded store)')
+    .option('--otlp-endpoint <url>', 'send all signals to this OTLP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, else the embedded store)')
+    .option('--otlp-protocol <grpc|http/protobuf>', 'OTLP transport (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)')
     .option('--otlp-insecure', 'plaintext gRPC to the endpoint (no TLS)')
     .option('--otlp-headers <k=v,...>', 'headers sent with every export (e.g. authorization)')
-    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpInsecure?: boolean; otlpHeaders?: string }) => {
+    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string }) => {
       const cfg = resolveAgentConfig(
         {
           dataDir: opts.dataDir,
@@ -30,7 +31,7 @@ export function register(program: Command): void {
       const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
       // Loaded here, not at the top: the other commands should not pay for DuckDB, gRPC and the rest.
       const { startNodeAgent } = await import('../node-agent.js');
-      const exporterCli = { endpoint: opts.otlpEndpoint, insecure: opts.otlpInsecure, headers: opts.otlpHeaders };
+      const exporterCli = { endpoint: opts.otlpEndpoint, protocol: opts.otlpProtocol as 'grpc' | undefined, insecure: opts.otlpInsecure, headers: opts.otlpHeaders };
       const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)));
       log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
       installShutdownHandlers(async (signal) => {

@@ -32,7 +32,8 @@ export function formatSpanTable(rows: readonly SpanRow[]): string {
       `${durMs.toFixed(1)}ms`,
       cpuMs === undefined ? '-' : `${cpuMs.toFixed(1)}ms`,
       cpuMs === undefined || durMs === 0 ? '-' : `${Math.round((100 * cpuMs) / durMs)}%`,
-      r.name,
+      // Span names are `{method}` (semconv); the route, framework's or inferred, goes beside it here.
+      r.httpRoute && !r.name.includes(' ') && !r.name.includes('/') ? `${r.name} ${r.httpRoute}` : r.name,
       r.service || '-',
       r.traceId,
       r.spanId,

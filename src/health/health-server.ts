@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CONTENT_TYPES, negotiateFormat } from './duration-exposition.js';
 
 /**
  * The agent's HTTP endpoints for the kubelet and Prometheus:
  *   GET /healthz  liveness: 200 while the event loop answers and `live()` holds
  *   GET /readyz   readiness: 200 once BPF programs are attached and the exporter works, else 503
- *   GET /metrics  Prometheus text exposition format 0.0.4
+ *   GET /metrics  Prometheus text exposition format 0.0.4, or OpenMetrics 1.0 text (with exemplars)
+ *                 when the scraper's Accept asks for application/openmetrics-text
  *
  * Port 7070 by default (documented in deploy/README.md): outside the ranges of the
  * Prometheus exporters (9100–9999), the OTLP ports (4317/4318) and the kubelet (10250+).
@@ -25,6 +27,8 @@ export interface HealthServerOptions {
    * (the well-kept client: escaping, types and default process metrics come with it).
    */
   metrics: () => string | Promise<string>;
+  /** OpenMetrics 1.0 text (ending in `# EOF`), served when the scraper asks for it; else `metrics`. */
+  openMetrics?: () => string | Promise<string>;
 }
 
 export interface HealthServer {
@@ -76,7 +80,10 @@ async function handle(opts: HealthServerOptions, req: IncomingMessage, res: Serv
         return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
       }
       case '/metrics':
-        return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await opts.metrics());
+        if (opts.openMetrics && negotiateFormat(req.headers.accept) === 'openmetrics') {
+          return send(res, 200, CONTENT_TYPES.openmetrics, await opts.openMetrics());
+        }
+        return send(res, 200, CONTENT_TYPES.prometheus, await opts.metrics());
       default:
         return send(res, 404, 'text/plain; charset=utf-8', 'not found; endpoints: /healthz /readyz /metrics\n');
     }

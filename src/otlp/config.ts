@@ -3,21 +3,38 @@
  *   1. CLI overrides: per-signal, then general;
  *   2. environment: OTEL_EXPORTER_OTLP_<SIGNAL>_<X>, then OTEL_EXPORTER_OTLP_<X>;
  *   3. config file: per-signal, then general;
- *   4. defaults (OTLP spec: http://localhost:4317, 10 s timeout, no compression).
+ *   4. defaults (10 s timeout, no compression, protocol grpc at http://localhost:4317, or
+ *      http/protobuf at http://localhost:4318/v1/<signal>).
  * Each setting is resolved independently, so a per-signal endpoint does not discard general headers.
  *
+ * Protocol (OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL): `grpc` or
+ * `http/protobuf`. The spec's SDK default is http/protobuf "unless SDKs have good reasons to choose
+ * grpc (e.g. backward compatibility)": hotspan shipped gRPC first, so grpc stays the default.
+ *
+ * URL rules (OTLP exporter spec): for http/protobuf a GENERAL endpoint gets `v1/<signal>` appended to
+ * its path (profiles: `v1development/profiles`, the path the Collector's otlpreceiver serves); a
+ * PER-SIGNAL endpoint is used as is. For gRPC no path is ever appended.
  * Endpoint scheme decides transport security: http:// → insecure, https:// → TLS; with no scheme
- * the `insecure` setting (OTEL_EXPORTER_OTLP_INSECURE) decides, default TLS. For gRPC the per-signal
- * endpoint is used as is (no path is appended).
+ * the `insecure` setting (OTEL_EXPORTER_OTLP_INSECURE) decides, default TLS.
  */
 import type { Signal } from './types.js';
 import { SIGNALS } from './types.js';
 
 export type Compression = 'gzip' | 'none';
+export type Protocol = 'grpc' | 'http/protobuf';
+
+/** URL path per signal for OTLP/HTTP (profiles: receiver/otlpreceiver factory.go defaultProfilesURLPath). */
+export const HTTP_SIGNAL_PATH: Record<Signal, string> = {
+  traces: 'v1/traces',
+  metrics: 'v1/metrics',
+  logs: 'v1/logs',
+  profiles: 'v1development/profiles',
+};
 
 /** Settings a user can give for all signals or for one. */
 export interface ExporterSettings {
   endpoint?: string;
+  protocol?: Protocol;
   /** `k=v,k2=v2` (W3C baggage style, values percent-decoded) or a map. */
   headers?: string | Record<string, string>;
   timeoutMs?: number;
@@ -53,8 +70,11 @@ export interface SignalExporterConfig {
   endpoint: string;
   /** Where the endpoint came from; 'default' means nothing was configured (agent may use its embedded receiver). */
   endpointSource: 'cli' | 'env' | 'file' | 'default';
+  protocol: Protocol;
   /** gRPC target host:port. */
   target: string;
+  /** OTLP/HTTP: the full URL requests are POSTed to (per-signal path applied). */
+  url: string;
   insecure: boolean;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -94,8 +114,10 @@ function envSettings(env: Env, prefix: string, signal?: Signal): ExporterSetting
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
   const varName = (name: string) => `${prefix}${name}`;
+  const protocol = get('PROTOCOL');
   const s: ExporterSettings = {
     endpoint: get('ENDPOINT'),
+    protocol: protocol === undefined ? undefined : parseProtocol(protocol, varName('PROTOCOL')),
     headers: get('HEADERS'),
     certificateFile: get('CERTIFICATE'),
     clientKeyFile: get('CLIENT_KEY'),
@@ -132,6 +154,13 @@ function parseCompression(v: string, name: string): Compression {
   throw new OtlpConfigError(`${name}="${v}" is not a supported compression; fix: use gzip or none`);
 }
 
+export function parseProtocol(v: string, name: string): Protocol {
+  const p = v.toLowerCase();
+  if (p === 'grpc' || p === 'http/protobuf') return p;
+  if (p === 'http/json') throw new OtlpConfigError(`${name}="${v}": http/json is not supported; fix: use http/protobuf or grpc`);
+  throw new OtlpConfigError(`${name}="${v}" is not an OTLP protocol; fix: use grpc or http/protobuf`);
+}
+
 function parseBool(v: string, name: string): boolean {
   const b = v.toLowerCase();
   if (b === 'true') return true;
@@ -153,7 +182,12 @@ export function parseHeaders(v: string | Record<string, string>, name = 'headers
   return out;
 }
 
-function parseEndpoint(endpoint: string, insecureSetting: boolean | undefined, source: string): { target: string; insecure: boolean } {
+function parseEndpoint(
+  endpoint: string,
+  insecureSetting: boolean | undefined,
+  source: string,
+  defaultPort: string,
+): { target: string; insecure: boolean; url: URL } {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(endpoint);
   if (m) {
     const scheme = m[1]!.toLowerCase();
@@ -167,13 +201,22 @@ function parseEndpoint(endpoint: string, insecureSetting: boolean | undefined, s
       throw new OtlpConfigError(`${source} endpoint "${endpoint}" is not a valid URL; fix: use http(s)://host:port`);
     }
     const port = url.port || (scheme === 'https' ? '443' : '80');
-    return { target: `${url.hostname}:${port}`, insecure: scheme === 'http' };
+    return { target: `${url.hostname}:${port}`, insecure: scheme === 'http', url };
   }
   if (!/^[^\s/]+(:\d+)?$/.test(endpoint)) {
     throw new OtlpConfigError(`${source} endpoint "${endpoint}" is not host:port or a URL; fix: use e.g. http://localhost:4317`);
   }
-  const target = /:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`;
-  return { target, insecure: insecureSetting ?? false };
+  const target = /:\d+$/.test(endpoint) ? endpoint : `${endpoint}:${defaultPort}`;
+  const insecure = insecureSetting ?? false;
+  return { target, insecure, url: new URL(`${insecure ? 'http' : 'https'}://${target}`) };
+}
+
+/** OTLP/HTTP URL of one signal: general endpoint + `v1/<signal>` (path joined with one slash); per-signal as is. */
+export function signalUrl(base: URL, signal: Signal, perSignal: boolean): string {
+  if (perSignal) return base.toString();
+  const u = new URL(base.toString());
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/${HTTP_SIGNAL_PATH[signal]}`;
+  return u.toString();
 }
 
 /** Resolves the exporter configuration of every signal. Throws OtlpConfigError naming the bad setting. */
@@ -186,22 +229,31 @@ export function resolveExporterConfig(
   const out = {} as Record<Signal, SignalExporterConfig>;
   for (const signal of SIGNALS) {
     const perSignal = envSettings(env, `OTEL_EXPORTER_OTLP_${ENV_SIGNAL[signal]}_`, signal);
-    const layers: Array<[SignalExporterConfig['endpointSource'], ExporterSettings]> = [
-      ['cli', cliOverrides[signal] ?? {}],
-      ['cli', cliOverrides],
-      ['env', perSignal],
-      ['env', general],
-      ['file', fileConfig[signal] ?? {}],
-      ['file', fileConfig],
+    // Third element: whether the layer is per-signal (its endpoint is used as is for OTLP/HTTP).
+    const layers: Array<[SignalExporterConfig['endpointSource'], ExporterSettings, boolean]> = [
+      ['cli', cliOverrides[signal] ?? {}, true],
+      ['cli', cliOverrides, false],
+      ['env', perSignal, true],
+      ['env', general, false],
+      ['file', fileConfig[signal] ?? {}, true],
+      ['file', fileConfig, false],
     ];
-    const pick = <K extends keyof ExporterSettings>(key: K): [ExporterSettings[K], SignalExporterConfig['endpointSource']] => {
-      for (const [source, layer] of layers) if (layer[key] !== undefined) return [layer[key], source];
-      return [undefined, 'default'];
+    const pickLayer = <K extends keyof ExporterSettings>(key: K): [ExporterSettings[K], SignalExporterConfig['endpointSource'], boolean] => {
+      for (const [source, layer, own] of layers) if (layer[key] !== undefined) return [layer[key], source, own];
+      return [undefined, 'default', false];
     };
-    const [endpointRaw, endpointSource] = pick('endpoint');
-    const endpoint = endpointRaw ?? 'http://localhost:4317';
+    const pick = <K extends keyof ExporterSettings>(key: K): [ExporterSettings[K], SignalExporterConfig['endpointSource']] => {
+      const [v, source] = pickLayer(key);
+      return [v, source];
+    };
+    const [protocolRaw, protocolSource] = pick('protocol');
+    const protocol: Protocol = protocolRaw === undefined ? 'grpc' : parseProtocol(String(protocolRaw), `${signal} protocol (${protocolSource})`);
+    const [endpointRaw, endpointSource, endpointPerSignal] = pickLayer('endpoint');
+    const endpoint = endpointRaw ?? (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318');
     const [insecureSetting] = pick('insecure');
-    const { target, insecure } = parseEndpoint(endpoint, insecureSetting, `${signal}`);
+    const parsed = parseEndpoint(endpoint, insecureSetting, `${signal}`, protocol === 'grpc' ? '4317' : '4318');
+    const { target, insecure } = parsed;
+    const url = signalUrl(parsed.url, signal, endpointPerSignal);
     const [headersRaw] = pick('headers');
     const [timeoutMs] = pick('timeoutMs');
     const [compression] = pick('compression');
@@ -210,7 +262,9 @@ export function resolveExporterConfig(
       signal,
       endpoint,
       endpointSource,
+      protocol,
       target,
+      url,
       insecure,
       headers: headersRaw === undefined ? {} : parseHeaders(headersRaw, `${signal} headers`),
       timeoutMs: timeoutMs ?? 10_000,

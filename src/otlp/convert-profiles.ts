@@ -10,7 +10,12 @@
  *  - mapping attribute process.executable.build_id.gnu, else process.executable.build_id.htlhash;
  *  - a sample that ran for a traced request carries a Link (trace id, span id).
  * Samples with identical (stack, attributes, link) are merged into one Sample whose
- * timestamps_unix_nano lists each occurrence and whose values hold 1 per timestamp (equal lengths).
+ * timestamps_unix_nano lists each occurrence and whose values are EMPTY (each timestamp counts 1),
+ * as opentelemetry-ebpf-profiler sends them. Why not values=[1,1,…]: Pyroscope (convert.go,
+ * convertSampleBack) requires len(values) == number of sample types (1) whenever a period is set and
+ * rejects the whole request otherwise; with values empty it counts len(timestamps) × period.
+ * The profile's time range is half-open [time_unix_nano, time_unix_nano + duration_nano) (Collector
+ * pprofiletest rule) and is widened to cover a late sample the window aggregator kept.
  */
 import { createHash } from 'node:crypto';
 import { anyValue, idBytes, keyValues } from './attributes.js';
@@ -152,6 +157,9 @@ function profileId(w: ProfileWindow): Buffer {
 
 function windowProfile(d: Dictionary, w: ProfileWindow, opts: ProfilesToOtlpOptions, errors: string[]): ProfileObject {
   const merged = new Map<string, SampleObject>();
+  // A late sample can predate the window (windows.ts keeps it rather than drop it); widen the range.
+  let start = w.startUnixNs;
+  let end = w.endUnixNs > w.startUnixNs ? w.endUnixNs : w.startUnixNs + 1n;
   for (const s of w.samples) {
     let sample: { key: string; stackIndex: number; attributeIndices: number[]; linkIndex: number };
     try {
@@ -165,14 +173,15 @@ function windowProfile(d: Dictionary, w: ProfileWindow, opts: ProfilesToOtlpOpti
       out = { stackIndex: sample.stackIndex, attributeIndices: sample.attributeIndices, linkIndex: sample.linkIndex, values: [], timestampsUnixNano: [] };
       merged.set(sample.key, out);
     }
-    out.values.push('1');
     out.timestampsUnixNano.push(s.timeUnixNs.toString());
+    if (s.timeUnixNs < start) start = s.timeUnixNs;
+    if (s.timeUnixNs >= end) end = s.timeUnixNs + 1n;
   }
   return {
     sampleType: { typeStrindex: d.str('samples'), unitStrindex: d.str('count') },
     samples: [...merged.values()],
-    timeUnixNano: w.startUnixNs.toString(),
-    durationNano: (w.endUnixNs - w.startUnixNs).toString(),
+    timeUnixNano: start.toString(),
+    durationNano: (end - start).toString(),
     periodType: { typeStrindex: d.str('cpu'), unitStrindex: d.str('nanoseconds') },
     period: w.periodNs.toString(),
     profileId: profileId(w),

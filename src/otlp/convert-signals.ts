@@ -106,6 +106,15 @@ function histogramPoint(p: MetricPoint): HistogramDataPointObject {
   };
   if (h.min !== undefined) point.min = h.min;
   if (h.max !== undefined) point.max = h.max;
+  if (h.exemplars?.length) {
+    point.exemplars = h.exemplars.map((e) => ({
+      filteredAttributes: [],
+      timeUnixNano: nanos(e.timeUnixNs, 'exemplar timeUnixNs'),
+      asDouble: e.value,
+      traceId: idBytes(e.traceId, 16, 'exemplar traceId'),
+      spanId: idBytes(e.spanId, 8, 'exemplar spanId'),
+    }));
+  }
   return point;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The exporter facade: four signal pipelines (pipeline.ts) behind one small interface, either to
- * an OTLP/gRPC endpoint (createOtlpExporter) or to JSON-lines files (createFileExporter, file-sink.ts).
+ * an OTLP/gRPC or OTLP/HTTP endpoint (createOtlpExporter; the same queue, bounds and self-metrics) or to JSON-lines files (createFileExporter, file-sink.ts).
  */
 import type { ProfileWindow } from '../profiling/types.js';
 import { metricsToOtlp, logsToOtlp, spansToOtlp, type Converted } from './convert-signals.js';
@@ -8,6 +8,7 @@ import { profilesToOtlp, type ProfilesToOtlpOptions } from './convert-profiles.j
 import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';
 import { createGrpcTransport } from './grpc-transport.js';
+import { createHttpTransport } from './http-transport.js';
 import { SignalPipeline, type SignalStats } from './pipeline.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type ExportResult } from './retry.js';
 import type { SignalExporterConfig } from './config.js';
@@ -195,13 +196,14 @@ export function buildExporter(
   };
 }
 
-/** An exporter sending OTLP/gRPC to the endpoints of `configs` (see resolveExporterConfig). */
+/** An exporter sending OTLP/gRPC or OTLP/HTTP (per signal's `protocol`) to the endpoints of `configs` (see resolveExporterConfig). */
 export function createOtlpExporter(configs: Record<Signal, SignalExporterConfig>, options: ExporterOptions = {}): OtlpExporter {
   return buildExporter(
     configs,
     { encode: encodeRequest },
     (signal) => {
-      const t = createGrpcTransport(configs[signal]);
+      const cfg = configs[signal];
+      const t = cfg.protocol === 'http/protobuf' ? createHttpTransport(cfg) : createGrpcTransport(cfg);
       return {
         send: (body, timeoutMs) => t.send(body, timeoutMs),
         close: () => t.close(),

@@ -293,10 +293,10 @@ export class SignalPipeline<T> {
       }
       if (result.kind === 'failure') {
         this.counts.dropped += items;
-        this.o.log(`otlp ${this.o.signal}: export failed permanently (grpc code ${result.code}: ${result.message}); ${items} dropped`);
+        this.o.log(`otlp ${this.o.signal}: export failed permanently (code ${result.code}: ${result.message}); ${items} dropped`);
         return;
       }
-      if (!this.failing) this.o.log(`otlp ${this.o.signal}: export failed (grpc code ${result.code}: ${result.message}); retrying`);
+      if (!this.failing) this.o.log(`otlp ${this.o.signal}: export failed (code ${result.code}: ${result.message}); retrying`);
       this.failing = true;
       const delayMs = backoffDelayMs(this.o.backoff, attempt, result.retryAfterMs);
       if (Date.now() - started + delayMs > this.o.backoff.maxElapsedMs) {

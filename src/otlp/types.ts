@@ -63,7 +63,26 @@ export interface MetricPoint {
   attributes: Attributes;
   resource: Attributes;
   /** For kind 'histogram': cumulative counts per bucket (bucketCounts.length = explicitBounds.length + 1). */
-  histogram?: { explicitBounds: readonly number[]; bucketCounts: readonly number[]; count: number; sum: number; min?: number; max?: number };
+  histogram?: {
+    explicitBounds: readonly number[];
+    bucketCounts: readonly number[];
+    count: number;
+    sum: number;
+    min?: number;
+    max?: number;
+    /** Exemplars: measured requests with their trace and span ids (OTLP Exemplar). */
+    exemplars?: readonly MetricExemplar[];
+  };
+}
+
+/** One exemplar of a histogram point: a measurement of a traced request. */
+export interface MetricExemplar {
+  value: number;
+  timeUnixNs: bigint;
+  /** 32 lowercase hex chars. */
+  traceId: string;
+  /** 16 lowercase hex chars. */
+  spanId: string;
 }
 
 /** One log record. */
@@ -172,6 +191,15 @@ export interface HistogramDataPointObject {
   min?: number;
   max?: number;
   flags: number;
+  exemplars?: ExemplarObject[];
+}
+
+export interface ExemplarObject {
+  filteredAttributes: KeyValueObject[];
+  timeUnixNano: Int64String;
+  asDouble?: number;
+  spanId: Buffer;
+  traceId: Buffer;
 }
 
 export interface MetricObject {

@@ -3,8 +3,12 @@
  * types.ts) against the structural rules of profiles v1development (proto v1.10):
  *  - every dictionary table is non-empty and its entry 0 is the zero value (string_table[0] == "");
  *  - every *_index / *_strindex / *_indices value is within its table;
+ *  - a profile has a sample_type (Pyroscope: "sample type is missing");
  *  - a sample has values or timestamps, and when it has both their counts are equal;
- *  - sample timestamps lie inside [time_unix_nano, time_unix_nano + duration_nano];
+ *  - when the profile has a period, a sample carries at most one value (Pyroscope rejects the whole
+ *    request with "sample values length mismatch N 1" otherwise: the strictest consumer wins);
+ *  - sample timestamps lie inside the half-open [time_unix_nano, time_unix_nano + duration_nano)
+ *    (the Collector's pprofiletest rule; a zero duration admits no timestamp);
  *  - links carry a 16-byte trace id and an 8-byte span id; profile ids are 16 bytes, not all zero;
  *  - attribute keys are unique within one sample's / location's / mapping's attribute set.
  * Returns every violation found (empty list = valid), each naming the path of the offending field.
@@ -102,6 +106,7 @@ export function validateProfilesData(msg: ExportProfilesServiceRequestObject): s
     rp.scopeProfiles.forEach((sp, s) =>
       sp.profiles.forEach((p, pi) => {
         const path = `resourceProfiles[${r}].scopeProfiles[${s}].profiles[${pi}]`;
+        if (!p.sampleType) v.push(`${path}.sampleType: missing`);
         str(p.sampleType?.typeStrindex, `${path}.sampleType.typeStrindex`);
         str(p.sampleType?.unitStrindex, `${path}.sampleType.unitStrindex`);
         str(p.periodType?.typeStrindex, `${path}.periodType.typeStrindex`);
@@ -113,6 +118,7 @@ export function validateProfilesData(msg: ExportProfilesServiceRequestObject): s
         }
         const start = BigInt(p.timeUnixNano ?? 0);
         const end = start + BigInt(p.durationNano ?? 0);
+        const hasPeriod = !isZeroNum(p.period) && !!p.periodType;
         p.samples.forEach((sample, si) => {
           const sp = `${path}.samples[${si}]`;
           inRange(sample.stackIndex, d.stackTable, `${sp}.stackIndex`);
@@ -122,12 +128,11 @@ export function validateProfilesData(msg: ExportProfilesServiceRequestObject): s
           const nt = sample.timestampsUnixNano?.length ?? 0;
           if (nv === 0 && nt === 0) v.push(`${sp}: has neither values nor timestamps`);
           if (nv > 0 && nt > 0 && nv !== nt) v.push(`${sp}: ${nv} values but ${nt} timestamps (must be equal)`);
-          if (BigInt(p.durationNano ?? 0) > 0n) {
-            sample.timestampsUnixNano?.forEach((t, ti) => {
-              const ts = BigInt(t);
-              if (ts < start || ts > end) v.push(`${sp}.timestampsUnixNano[${ti}]: ${t} outside the profile's time range`);
-            });
-          }
+          if (hasPeriod && nv > 1) v.push(`${sp}: ${nv} values in a profile with a period (at most 1; send timestamps only)`);
+          sample.timestampsUnixNano?.forEach((t, ti) => {
+            const ts = BigInt(t);
+            if (ts < start || ts >= end) v.push(`${sp}.timestampsUnixNano[${ti}]: ${t} outside the profile's time range [${start}, ${end})`);
+          });
         });
       }),
     ),

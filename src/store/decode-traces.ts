@@ -64,7 +64,8 @@ export function decodeTraces(req: ExportTraceServiceRequestObject): { spans: Spa
           statusCode: s.status?.code ?? 0,
           statusMessage: s.status?.message ?? '',
           resource,
-          httpRoute: stringAttr(attrs, 'http.route'),
+          // A framework's route when one was sent, else the route hotspan inferred (spans.ts ATTR_ROUTE_INFERRED).
+          httpRoute: stringAttr(attrs, 'http.route') ?? stringAttr(attrs, 'hotspan.http.route_inferred'),
           httpMethod: stringAttr(attrs, 'http.request.method') ?? stringAttr(attrs, 'http.method'),
           httpStatusCode: intAttr(attrs, 'http.response.status_code') ?? intAttr(attrs, 'http.status_code'),
           cpuTimeS: numberAttr(attrs, 'hotspan.cpu.time'),

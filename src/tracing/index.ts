@@ -3,7 +3,7 @@ import type { SpanRecord, Attributes } from '../otlp/index.js';
 import type { Span } from './types.js';
 
 export type * from './types.js';
-export { createSpanBuilder, spanAttributes, normalizeMethod } from './spans.js';
+export { createSpanBuilder, spanAttributes, normalizeMethod, spanName, grpcStatusName, ATTR_ROUTE_INFERRED } from './spans.js';
 export type { SpanBuilder, SpanBuilderOptions, InProgressSpan } from './spans.js';
 export { createDurationHistograms, DURATION_BUCKETS_S, durationAttributes } from './metrics.js';
 export type { DurationHistograms } from './metrics.js';

@@ -1,11 +1,12 @@
 /**
  * `http.server.request.duration` / `http.client.request.duration` histograms (OTel stable HTTP
- * semconv): seconds, the semconv's advised bucket bounds, low-cardinality attributes only
- * (method, route, status, error type, protocol version, server address/port for clients).
+ * semconv v1.44): seconds, the semconv's advised bucket bounds, low-cardinality attributes only
+ * (method, url.scheme, status, error type, protocol name/version, server address/port for clients,
+ * hotspan's inferred route — never `http.route`, which only a framework may set).
  */
 import type { RequestRecord } from '../network/index.js';
-import { errorTypeOf, normalizeMethod } from './spans.js';
-import type { HistogramPoint } from './types.js';
+import { ATTR_ROUTE_INFERRED, errorTypeOf, normalizeMethod, rpcMethod } from './spans.js';
+import type { DurationExemplar, HistogramPoint } from './types.js';
 
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
 
@@ -13,17 +14,31 @@ export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0
 const MAX_SERIES = 2000;
 
 export interface DurationHistograms {
-  record(r: RequestRecord): void;
-  /** Current cumulative points, one per attribute set. */
-  collect(): HistogramPoint[];
+  /** Records one request; with its span's ids it may become its bucket's exemplar. */
+  record(r: RequestRecord, span?: { traceId: string; spanId: string }): void;
+  /**
+   * Current cumulative points, one per attribute set. `endInterval` (the OTLP export does this)
+   * closes the exemplar interval: the next interval starts empty and falls back to this one's
+   * exemplars until it has its own, so a scrape between exports still sees some.
+   */
+  collect(opts?: { endInterval?: boolean }): HistogramPoint[];
+}
+
+interface Series {
+  point: Omit<HistogramPoint, 'exemplars'>;
+  /** Slowest traced request per bucket, this interval and the previous one. */
+  current: Array<DurationExemplar | undefined>;
+  previous: Array<DurationExemplar | undefined>;
 }
 
 export function durationAttributes(r: RequestRecord): Record<string, string | number | boolean> {
   const server = r.role !== 'client';
   const a: Record<string, string | number | boolean> = {
     'http.request.method': normalizeMethod(r.method),
-    'http.route': r.route,
+    'url.scheme': 'http',
+    'network.protocol.name': 'http',
     'network.protocol.version': r.httpVersion,
+    [ATTR_ROUTE_INFERRED]: r.route,
   };
   if (r.status !== undefined) a['http.response.status_code'] = r.status;
   const err = errorTypeOf(r, server);
@@ -33,17 +48,16 @@ export function durationAttributes(r: RequestRecord): Record<string, string | nu
     a['server.port'] = r.remote.port;
   }
   if (r.grpc) {
-    a['rpc.system'] = 'grpc';
-    a['rpc.service'] = r.grpc.service;
-    a['rpc.method'] = r.grpc.method;
+    a['rpc.system.name'] = 'grpc';
+    a['rpc.method'] = rpcMethod(r)!;
   }
   return a;
 }
 
 export function createDurationHistograms(): DurationHistograms {
-  const series = new Map<string, HistogramPoint>();
+  const series = new Map<string, Series>();
   return {
-    record(r) {
+    record(r, span) {
       const server = r.role !== 'client';
       const name = server ? 'http.server.request.duration' : 'http.client.request.duration';
       let attrs = durationAttributes(r);
@@ -52,9 +66,9 @@ export function createDurationHistograms(): DurationHistograms {
         attrs = { 'otel.metric.overflow': true };
         key = `${name}overflow`;
       }
-      let p = series.get(key);
-      if (!p) {
-        p = {
+      let entry = series.get(key);
+      if (!entry) {
+        const point: Omit<HistogramPoint, 'exemplars'> = {
           name,
           unit: 's',
           attributes: attrs,
@@ -65,8 +79,10 @@ export function createDurationHistograms(): DurationHistograms {
           minS: Number.POSITIVE_INFINITY,
           maxS: 0,
         };
-        series.set(key, p);
+        entry = { point, current: [], previous: [] };
+        series.set(key, entry);
       }
+      const p = entry.point;
       const s = Number(r.endMonoNs - r.startMonoNs) / 1e9;
       let i = DURATION_BUCKETS_S.findIndex((b) => s <= b);
       if (i < 0) i = DURATION_BUCKETS_S.length;
@@ -75,9 +91,24 @@ export function createDurationHistograms(): DurationHistograms {
       p.sumS += s;
       p.minS = Math.min(p.minS, s);
       p.maxS = Math.max(p.maxS, s);
+      if (span) {
+        const slot = entry.current[i];
+        if (!slot || s > slot.valueS) entry.current[i] = { bucket: i, valueS: s, timeUnixNs: r.endUnixNs, traceId: span.traceId, spanId: span.spanId };
+      }
     },
-    collect() {
-      return [...series.values()].map((p) => ({ ...p, bucketCounts: [...p.bucketCounts] }));
+    collect(opts = {}) {
+      return [...series.values()].map((e) => {
+        const exemplars: DurationExemplar[] = [];
+        for (let b = 0; b <= DURATION_BUCKETS_S.length; b++) {
+          const x = e.current[b] ?? e.previous[b];
+          if (x) exemplars.push(x);
+        }
+        if (opts.endInterval) {
+          e.previous = e.current;
+          e.current = [];
+        }
+        return { ...e.point, bucketCounts: [...e.point.bucketCounts], exemplars };
+      });
     },
   };
 }

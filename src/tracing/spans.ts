@@ -114,7 +114,7 @@ export function createSpanBuilder(opts: SpanBuilderOptions = {}): SpanBuilder {
       const span: Span = {
         traceId: ids.traceId,
         spanId: ids.spanId,
-        name: `${normalizeMethod(r.method)} ${r.route}`,
+        name: spanName(r),
         kind: server ? 'server' : 'client',
         startUnixNs: r.startUnixNs,
         endUnixNs: r.endUnixNs,
@@ -133,11 +133,54 @@ export function createSpanBuilder(opts: SpanBuilderOptions = {}): SpanBuilder {
   };
 }
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+/**
+ * The route hotspan infers from paths (`/users/{id}`). Semconv: `http.route` MUST NOT be set unless
+ * the framework provides it, so an inferred route lives under hotspan's own name, on spans and metrics.
+ */
+export const ATTR_ROUTE_INFERRED = 'hotspan.http.route_inferred';
 
 /** Semconv: unknown methods are reported as `_OTHER` to bound cardinality. */
 export function normalizeMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';
+}
+
+/** gRPC status codes by number (grpc/doc/statuscodes.md): semconv wants the name as a string. */
+const GRPC_STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
+  'DATA_LOSS', 'UNAUTHENTICATED',
+];
+
+/** `rpc.response.status_code`: the gRPC status name, or its number as a string if unknown. */
+export function grpcStatusName(code: number): string {
+  return GRPC_STATUS_NAMES[code] ?? String(code);
+}
+
+/** Server-side gRPC codes semconv (rpc/grpc.md) counts as errors; on the client every non-OK code is. */
+const GRPC_SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
+
+function grpcFailed(r: RequestRecord, server: boolean): boolean {
+  const st = r.grpc?.status;
+  if (st === undefined || st === 0) return false;
+  return server ? GRPC_SERVER_ERRORS.has(st) : true;
+}
+
+/** `rpc.method`: fully qualified `package.Service/Method` (semconv ≥ v1.39). */
+export function rpcMethod(r: RequestRecord): string | undefined {
+  return r.grpc ? `${r.grpc.service}/${r.grpc.method}` : undefined;
+}
+
+/**
+ * Semconv span names: gRPC `{rpc.method}`; HTTP `{method}` (never the path, and never the inferred
+ * route, which is not a framework route), `HTTP` when the method is outside the known set.
+ */
+export function spanName(r: RequestRecord): string {
+  const rpc = rpcMethod(r);
+  if (rpc) return rpc;
+  const m = normalizeMethod(r.method);
+  return m === '_OTHER' ? 'HTTP' : m;
 }
 
 /** Capture loss says nothing about the request itself, so it is not an error of the span. */
@@ -147,12 +190,14 @@ function transportError(r: RequestRecord): string | undefined {
 
 export function isError(r: RequestRecord, server: boolean): boolean {
   if (transportError(r) !== undefined) return true;
+  if (grpcFailed(r, server)) return true;
   if (r.status === undefined) return false;
   return server ? r.status >= 500 : r.status >= 400;
 }
 
-/** OTel stable HTTP semconv `error.type`: the status code as a string, else the transport error. */
+/** OTel `error.type`: the gRPC status name, the HTTP status code as a string, else the transport error. */
 export function errorTypeOf(r: RequestRecord, server: boolean): string | undefined {
+  if (grpcFailed(r, server)) return grpcStatusName(r.grpc!.status!);
   if (r.status !== undefined && (server ? r.status >= 500 : r.status >= 400)) return String(r.status);
   return transportError(r);
 }
@@ -164,37 +209,63 @@ function splitAuthority(a: string | undefined): { host?: string; port?: number }
   return { host: m[1]!, ...(m[2] !== undefined && { port: Number(m[2]) }) };
 }
 
+/** Path and query apart: the record's path holds `?query` only when query keeping is on. */
+export function splitTarget(target: string): { path: string; query?: string } {
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/**
+ * Captured on the socket in plaintext, so the scheme is `http` (TLS payloads do not parse as HTTP).
+ */
+const URL_SCHEME = 'http';
+
 export function spanAttributes(r: RequestRecord, server: boolean): Record<string, string | number | boolean> {
+  const method = normalizeMethod(r.method);
+  const { path, query } = splitTarget(r.path);
   const a: Record<string, string | number | boolean> = {
-    'http.request.method': normalizeMethod(r.method),
-    'url.path': r.path,
-    'http.route': r.route,
+    'http.request.method': method,
+    'network.protocol.name': 'http',
     'network.protocol.version': r.httpVersion,
+    // url.path is required on server spans; on client spans it is an extra beside url.full (kept so
+    // a request is found by its path on either side).
+    'url.path': path,
+    [ATTR_ROUTE_INFERRED]: r.route,
   };
-  if (normalizeMethod(r.method) !== r.method) a['http.request.method_original'] = r.method;
+  if (query !== undefined) a['url.query'] = query;
+  if (method !== r.method) a['http.request.method_original'] = r.method;
   if (r.status !== undefined) a['http.response.status_code'] = r.status;
   const auth = splitAuthority(r.authority);
   if (server) {
+    a['url.scheme'] = URL_SCHEME;
     if (auth.host) a['server.address'] = auth.host;
     const port = auth.port ?? r.local?.port;
     if (port !== undefined) a['server.port'] = port;
     if (r.remote) {
       a['client.address'] = r.remote.address;
       a['client.port'] = r.remote.port;
+      a['network.peer.address'] = r.remote.address;
+      a['network.peer.port'] = r.remote.port;
     }
   } else {
     const host = auth.host ?? r.remote?.address;
     if (host) a['server.address'] = host;
     const port = auth.port ?? r.remote?.port;
     if (port !== undefined) a['server.port'] = port;
+    // url.full: scheme://authority/path[?query]; the authority as sent, else the peer address.
+    const hostPart = r.authority ?? (r.remote ? `${r.remote.address.includes(':') ? `[${r.remote.address}]` : r.remote.address}:${r.remote.port}` : '');
+    a['url.full'] = `${URL_SCHEME}://${hostPart}${path}${query !== undefined ? `?${query}` : ''}`;
+    if (r.remote) {
+      a['network.peer.address'] = r.remote.address;
+      a['network.peer.port'] = r.remote.port;
+    }
   }
   const err = errorTypeOf(r, server);
   if (err !== undefined) a['error.type'] = err;
   if (r.grpc) {
-    a['rpc.system'] = 'grpc';
-    a['rpc.service'] = r.grpc.service;
-    a['rpc.method'] = r.grpc.method;
-    if (r.grpc.status !== undefined) a['rpc.grpc.status_code'] = r.grpc.status;
+    a['rpc.system.name'] = 'grpc';
+    a['rpc.method'] = rpcMethod(r)!;
+    if (r.grpc.status !== undefined) a['rpc.response.status_code'] = grpcStatusName(r.grpc.status);
   }
   a['process.pid'] = r.pid;
   a['thread.id'] = r.requestTid;

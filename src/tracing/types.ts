@@ -45,4 +45,18 @@ export interface HistogramPoint {
   sumS: number;
   minS: number;
   maxS: number;
+  /**
+   * Per bucket, the slowest traced request of the current interval (or, if the interval has none
+   * yet, of the previous one): the exemplar that leads from a latency spike to its trace and profile.
+   */
+  exemplars: DurationExemplar[];
+}
+
+/** A measured request with its span's ids (OTLP Exemplar; OpenMetrics exemplar on /metrics). */
+export interface DurationExemplar {
+  bucket: number;
+  valueS: number;
+  timeUnixNs: bigint;
+  traceId: string;
+  spanId: string;
 }

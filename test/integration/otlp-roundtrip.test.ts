@@ -143,7 +143,7 @@ describe('OTLP/gRPC round trip through the embedded receiver', () => {
     const p = got.profiles[0] as ExportProfilesServiceRequestObject;
     expect(validateProfilesData(p)).toEqual([]);
     const samples = p.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples;
-    expect(samples.map((s) => s.values.length).sort((a, b) => a - b)).toEqual([10, 20]);
+    expect(samples.map((s) => s.timestampsUnixNano.length).sort((a, b) => a - b)).toEqual([10, 20]);
     expect(exporter.stats().traces).toMatchObject({ exported: 20, dropped: 0, retries: 0, queueDepth: 0 });
     expect(exporter.stats().profiles.exported).toBe(1);
     expect(receiver.stats().requests).toEqual({ traces: 1, metrics: 1, logs: 1, profiles: 1 });
@@ -379,7 +379,7 @@ describe('file exporter', () => {
       prof.profileId = hexToBase64(prof.profileId);
       const decoded = decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', p, { normalize: true }));
       expect(validateProfilesData(decoded)).toEqual([]);
-      expect(decoded.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples.reduce((a, s) => a + s.values.length, 0)).toBe(30);
+      expect(decoded.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples.reduce((a, s) => a + s.timestampsUnixNano.length, 0)).toBe(30);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -65,3 +65,53 @@ describe('resolveExporterConfig precedence', () => {
     expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' })).toThrow(/key=value/);
   });
 });
+
+describe('OTLP protocol selection and per-signal URL rules', () => {
+  it('http/protobuf: default endpoint is localhost:4318 with /v1/<signal> (profiles: /v1development/profiles)', () => {
+    const c = resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    expect(c.traces).toMatchObject({ protocol: 'http/protobuf', url: 'http://localhost:4318/v1/traces', endpointSource: 'default' });
+    expect(c.metrics.url).toBe('http://localhost:4318/v1/metrics');
+    expect(c.logs.url).toBe('http://localhost:4318/v1/logs');
+    expect(c.profiles.url).toBe('http://localhost:4318/v1development/profiles');
+  });
+
+  it('grpc stays the default (backward compatibility, allowed by the spec) and appends no path', () => {
+    const c = resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317/ignored' });
+    expect(c.traces).toMatchObject({ protocol: 'grpc', target: 'collector:4317' });
+  });
+
+  it('general endpoint gets v1/<signal> appended to its path; a per-signal endpoint is used as is', () => {
+    const c = resolveExporterConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://gw.example:4443/otlp/',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://tempo:4318/custom/traces',
+      OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: 'http://pyroscope:4040',
+    });
+    expect(c.metrics.url).toBe('https://gw.example:4443/otlp/v1/metrics');
+    expect(c.logs.url).toBe('https://gw.example:4443/otlp/v1/logs');
+    expect(c.traces.url).toBe('http://tempo:4318/custom/traces');
+    // As is: the spec says a per-signal URL without a path is POSTed to "/".
+    expect(c.profiles.url).toBe('http://pyroscope:4040/');
+  });
+
+  it('per-signal protocol beats the general one', () => {
+    const c = resolveExporterConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9999',
+    });
+    expect(c.traces).toMatchObject({ protocol: 'http/protobuf', url: 'http://c:9999/v1/traces' });
+    expect(c.profiles).toMatchObject({ protocol: 'grpc', target: 'c:9999' });
+  });
+
+  it('scheme-less endpoints default to the protocol port', () => {
+    const c = resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector', OTEL_EXPORTER_OTLP_INSECURE: 'true' });
+    expect(c.traces.url).toBe('http://collector:4318/v1/traces');
+  });
+
+  it('names the variable and the fix for an unknown or unsupported protocol', () => {
+    expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL="http\/json": http\/json is not supported; fix: use http\/protobuf or grpc/);
+    expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'udp' })).toThrow(OtlpConfigError);
+    expect(() => resolveExporterConfig({}, {}, { protocol: 'thrift' as never })).toThrow(/protocol \(file\).*fix: use grpc or http\/protobuf/);
+  });
+});

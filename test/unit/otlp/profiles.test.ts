@@ -69,7 +69,8 @@ function foldedFromOtlp(msg: ExportProfilesServiceRequestObject): Map<string, nu
             (li) => d.stringTable[d.functionTable[d.locationTable[li]!.lines[0]!.functionIndex]!.nameStrindex]!,
           );
           const key = names.reverse().join(';');
-          m.set(key, (m.get(key) ?? 0) + s.values.reduce((a, v) => a + Number(v), 0));
+          // Timestamps only, no values (see convert-profiles.ts): each timestamp is one sample.
+          m.set(key, (m.get(key) ?? 0) + s.timestampsUnixNano.length);
         }
   return m;
 }
@@ -89,7 +90,7 @@ describe('profilesToOtlp', () => {
     expect(foldedFromWindow(w).get('main;burn_a')).toBe(6);
   });
 
-  it('carries sample type, period, time range and one timestamp per value', () => {
+  it('carries sample type, period, time range and one timestamp per sample, no values', () => {
     const msg = wire([window()]);
     const d = msg.dictionary!;
     const p = msg.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
@@ -101,6 +102,17 @@ describe('profilesToOtlp', () => {
     const ts = p.samples.flatMap((s) => s.timestampsUnixNano).map(BigInt).sort();
     expect(ts).toEqual(window().samples.map((s) => s.timeUnixNs));
     expect(p.profileId).toHaveLength(16);
+    expect(p.samples.every((s) => s.values.length === 0)).toBe(true);
+  });
+
+  it('widens the half-open time range to cover a late sample, never a timestamp at the end', () => {
+    const w = window();
+    w.samples.push(sample(0, STACKS[0]!, { timeUnixNs: w.startUnixNs - 5n }), sample(0, STACKS[0]!, { timeUnixNs: w.endUnixNs }));
+    const msg = wire([w]);
+    const p = msg.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
+    expect(p.timeUnixNano).toBe(String(w.startUnixNs - 5n));
+    expect(BigInt(p.timeUnixNano) + BigInt(p.durationNano)).toBe(w.endUnixNs + 1n);
+    expect(validateProfilesData(msg)).toEqual([]);
   });
 
   it('sets thread.id, thread.name, cpu.logical_number, frame types, build ids and links', () => {
@@ -165,6 +177,15 @@ describe('validateProfilesData', () => {
     ['function index out of range', (m) => (m.dictionary!.locationTable[1]!.lines[0]!.functionIndex = 1e6), /functionIndex: index 1000000/],
     ['strindex out of range', (m) => (m.dictionary!.functionTable[1]!.nameStrindex = 1e6), /functionTable\[1\]\.nameStrindex/],
     ['values/timestamps mismatch', (m) => m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.values.push('1'), /values but \d+ timestamps/],
+    ['several values with a period (Pyroscope rejects)', (m) => {
+      const s = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!;
+      s.values = s.timestampsUnixNano.map(() => '1');
+    }, /values in a profile with a period/],
+    ['timestamp at the window end (half-open)', (m) => {
+      const p = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
+      p.samples[0]!.timestampsUnixNano[0] = String(BigInt(p.timeUnixNano) + BigInt(p.durationNano));
+    }, /outside the profile's time range/],
+    ['no sample type', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.sampleType = null), /sampleType: missing/],
     ['timestamp outside the profile', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.timestampsUnixNano[0] = '5'), /outside the profile's time range/],
     ['short span id in a link', (m) => (m.dictionary!.linkTable[1]!.spanId = Buffer.alloc(4)), /spanId: must be 8 bytes/],
     ['duplicate attribute key', (m) => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createL7Engine } from '../../../src/network/index.js';
 import type { RequestRecord } from '../../../src/network/index.js';
-import { createDurationHistograms, createSpanBuilder, toSpanRecord, DURATION_BUCKETS_S } from '../../../src/tracing/index.js';
+import { createDurationHistograms, createSpanBuilder, spanAttributes, toSpanRecord, DURATION_BUCKETS_S } from '../../../src/tracing/index.js';
 import type { Span } from '../../../src/tracing/index.js';
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -53,14 +53,18 @@ describe('spans', () => {
     expect(server.spanId).not.toBe('00f067aa0ba902b7');
     expect(client.traceId).toBe(server.traceId);
     expect(client.parentSpanId).toBe(server.spanId);
-    expect(server.name).toBe('GET /orders/{id}');
+    // Semconv: `{method}` only; the inferred route is not a framework route.
+    expect(server.name).toBe('GET');
+    expect(client.name).toBe('GET');
     expect(server.statusCode).toBe('error');
     expect(client.statusCode).toBe('error');
     expect(server.attributes).toMatchObject({
-      'http.request.method': 'GET', 'url.path': '/orders/42', 'http.route': '/orders/{id}', 'http.response.status_code': 500,
+      'http.request.method': 'GET', 'url.path': '/orders/42', 'url.scheme': 'http', 'hotspan.http.route_inferred': '/orders/{id}', 'http.response.status_code': 500,
       'server.address': 'shop', 'server.port': 8080, 'client.address': '10.0.0.9', 'network.protocol.version': '1.1', 'error.type': '500',
     });
-    expect(client.attributes).toMatchObject({ 'server.address': 'stock', 'server.port': 9000, 'error.type': '503' });
+    expect(server.attributes).not.toHaveProperty('http.route');
+    expect(client.attributes).toMatchObject({ 'server.address': 'stock', 'server.port': 9000, 'error.type': '503', 'url.full': 'http://stock:9000/stock/42' });
+    expect(client.attributes).not.toHaveProperty('http.route');
     expect(server.requestTid).toBe(5);
     expect(server.endMonoNs - server.startMonoNs).toBe(3_000_000n);
     const otlp = toSpanRecord(server, { 'service.name': 'shop' });
@@ -95,6 +99,7 @@ describe('spans', () => {
     cli(5, 'ingress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     b(5, 'egress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     const byPath = new Map(h.spans.map((s) => [s.attributes['url.path'], s]));
+    expect(byPath.get('/c')!.attributes['url.full']).toBe('http://10.0.0.9:80/c');
     const c = byPath.get('/c')!;
     expect(c.parentSpanId).toBeUndefined();
     expect([byPath.get('/a')!.traceId, byPath.get('/b')!.traceId]).not.toContain(c.traceId);
@@ -105,6 +110,26 @@ describe('spans', () => {
     other(6, 'egress', 'GET /f HTTP/1.1\r\n\r\n');
     other(6, 'ingress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     expect(h.spans.find((s) => s.attributes['url.path'] === '/f')!.parentSpanId).toBeUndefined();
+  });
+
+  it('unknown methods: `_OTHER`, the original kept, span name `HTTP`; the query only in url.query', () => {
+    const h = harness();
+    const srv = h.conn(1n, 'server');
+    // The engine recognises a connection by a known method; later requests may use any method.
+    srv(5, 'ingress', 'GET /warm HTTP/1.1\r\nHost: c\r\n\r\n');
+    srv(5, 'egress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    srv(5, 'ingress', 'PURGE /cache/7?x=1 HTTP/1.1\r\nHost: c\r\n\r\n');
+    srv(5, 'egress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const s = h.spans[1];
+    expect(s!.name).toBe('HTTP');
+    expect(s!.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'url.path': '/cache/7' });
+    // Query keeping is off in this engine: no query anywhere.
+    expect(JSON.stringify(s!.attributes)).not.toContain('x=1');
+    // With query keeping on the record's path carries `?query`: it goes to url.query, never url.path.
+    const kept = spanAttributes({ ...h.records[1]!, path: '/cache/7?x=1' }, true);
+    expect(kept).toMatchObject({ 'url.path': '/cache/7', 'url.query': 'x=1' });
+    const keptClient = spanAttributes({ ...h.records[1]!, role: 'client', path: '/cache/7?x=1' }, false);
+    expect(keptClient).toMatchObject({ 'url.path': '/cache/7', 'url.query': 'x=1', 'url.full': 'http://c/cache/7?x=1' });
   });
 
   it('duration histograms: seconds, semconv buckets, low-cardinality attributes', () => {
@@ -118,7 +143,8 @@ describe('spans', () => {
     for (const r of h.records) hist.record(r);
     const [p, ...rest] = hist.collect();
     expect(rest).toHaveLength(0);
-    expect(p).toMatchObject({ name: 'http.server.request.duration', unit: 's', count: 3, attributes: { 'http.route': '/users/{id}', 'http.request.method': 'GET', 'http.response.status_code': 200 } });
+    expect(p).toMatchObject({ name: 'http.server.request.duration', unit: 's', count: 3, attributes: { 'hotspan.http.route_inferred': '/users/{id}', 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200 } });
+    expect(p!.attributes).not.toHaveProperty('http.route');
     expect(p!.boundsS).toEqual(DURATION_BUCKETS_S);
     expect(p!.bucketCounts[0]).toBe(3); // 1 ms each ≤ 5 ms
     expect(p!.sumS).toBeCloseTo(0.003, 9);
