@@ -27,7 +27,7 @@ export interface LoadOptions {
 /**
  * A loaded BPF object and everything attached from it. close() detaches all
  * links and stops all ring-buffer readers; it is idempotent, and every open
- * object is closed on process exit (see closeAllOnExit).
+ * object is closed on process exit (the 'exit' handler below).
  */
 export class BpfObject {
   private native: NativeBpfObject | undefined;
@@ -161,3 +161,8 @@ const live = new Set<BpfObject>();
 export function closeAllBpfObjects(): void {
   for (const o of [...live]) o.close();
 }
+
+// Whatever path ends the process (process.exit anywhere, or the loop running dry), every ring
+// reader thread is joined here first: exit() then tears down V8 and static objects, and a reader
+// thread still running at that point touches freed memory (SIGSEGV).
+process.on('exit', closeAllBpfObjects);
