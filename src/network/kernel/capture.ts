@@ -93,8 +93,14 @@ const IOV_SYSCALLS = new Set(['readv', 'writev', 'recvmsg', 'sendmsg']);
  * come twice: `handle_exit_<s>` calls bpf_loop, `handle_exit_<s>_bl` is its bounded-loop twin;
  * exactly one of each pair is loaded.
  */
-function programTable(): { attach: Attachment; feature: FeatureId; variant?: 'bpf-loop' | 'bounded' }[] {
-  const out: { attach: Attachment; feature: FeatureId; variant?: 'bpf-loop' | 'bounded' }[] = [
+interface NetProgram {
+  attach: Attachment;
+  feature: FeatureId;
+  variant?: 'bpf-loop' | 'bounded';
+}
+
+function programTable(): NetProgram[] {
+  const out: NetProgram[] = [
     { attach: ['handle_inet_sock_set_state', 'sock', 'inet_sock_set_state'], feature: 'l4-flows' },
     { attach: ['handle_enter_close', 'syscalls', 'sys_enter_close'], feature: 'l4-flows' },
   ];
@@ -103,8 +109,8 @@ function programTable(): { attach: Attachment; feature: FeatureId; variant?: 'bp
     out.push({ attach: [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`], feature: 'l4-flows' });
   }
   for (const s of ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg']) {
-    // The data syscalls also keep the byte counts of flows, so they load with flows even when
-    // payload copying is off; payload-capture is what they add on top.
+    // Required like the lifecycle programs (NetCapture.start refuses to run without them): the
+    // data syscalls feed both the L7 engine and the flows' byte counts.
     out.push({ attach: [`handle_enter_${s}`, 'syscalls', `sys_enter_${s}`], feature: 'payload-capture' });
     if (IOV_SYSCALLS.has(s)) {
       out.push({ attach: [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`], feature: 'payload-capture', variant: 'bpf-loop' });
