@@ -56,7 +56,10 @@ void RingReader::Flush() {
     for (size_t i = 0; i < b->size(); i++)
       arr.Set(i, Napi::Buffer<char>::Copy(env, (*b)[i].data(), (*b)[i].size()));
     delete b;
-    (*j->in_flight)--;
+    // Counted as in flight until JS returns: the reader queues nothing while JS runs, so
+    // Node's dispatcher (which keeps going while items arrive during the call) ends its
+    // turn here and timers and signal handlers run before the next batch.
+    auto in_flight = j->in_flight;
     delete j;
     // A throwing consumer must not unwind a C++ exception through libuv (std::terminate):
     // hand it back to JS as the uncaught exception it is.
@@ -65,6 +68,7 @@ void RingReader::Flush() {
     } catch (const Napi::Error &e) {
       e.ThrowAsJavaScriptException();
     }
+    (*in_flight)--;
   });
   if (st != napi_ok) {  // closing: JS no longer wants records
     (*in_flight_)--;

@@ -61,12 +61,12 @@ class RingReader {
   // counts the drops, instead of this process buffering without bound.
   std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<uint64_t> stalls_{0};
-  // One: Node's thread-safe-function dispatcher keeps calling JS for as long as it
-  // finds more than one item queued (up to 1000 per loop turn), and a reader that
-  // refills the queue while JS is slower than the kernel (a slow machine, a hot host)
-  // then starves timers and signal handlers: SIGTERM went unanswered for minutes and
-  // the shutdown deadline never fired. With at most one batch queued, every batch is
-  // its own loop turn; the next one is read while JS works on this one.
+  // One, counted until JS returns from it. Node's thread-safe-function dispatcher
+  // keeps calling JS, up to 1000 times per loop turn, while it finds items queued
+  // or queued during the call; a reader that refills the queue while JS is slower
+  // than the kernel (a slow machine, a busy host) then starves timers and signal
+  // handlers: SIGTERM went unanswered for minutes and the shutdown deadline never
+  // fired. With nothing queued while JS works, every batch is its own loop turn.
   static constexpr int kMaxInFlight = 1;
 };
 
