@@ -17,7 +17,8 @@ export interface Network {
   drainSamples(nowMonoNs: bigint, force: boolean): CpuSample[];
   /** Exports the spans whose CPU annotation is complete (all of them with force). */
   exportReadySpans(nowMonoNs: bigint, force: boolean): void;
-  stopCapture(): void;
+  /** Resolves once the capture's last batch has reached the engine. */
+  stopCapture(): Promise<void>;
   /** Cumulative flow metrics (bytes, connections by outcome, retransmits) as OTLP sums. */
   flowMetricPoints(resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
   /** Cumulative http.{server,client}.request.duration histograms, one set per process (its resource). */

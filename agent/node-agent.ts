@@ -145,7 +145,7 @@ export async function startNodeAgent(
       await profiler!.stop();
       if (network) {
         // Capture first: the join then decides every pending sample with all it knows.
-        network.stopCapture();
+        await network.stopCapture();
         toWindows(network.drainSamples(clock.nowMonoNs(), true));
         network.exportReadySpans(clock.nowMonoNs(), true);
       }

@@ -35,6 +35,7 @@ class RingReader {
     std::shared_ptr<std::atomic<int>> in_flight;
   };
   static int OnRecord(void *ctx, void *data, size_t size);
+  static void Deliver(Napi::Env env, Napi::Function cb, Job *j);
   void Loop();
   void Flush();
 

@@ -11,7 +11,8 @@ export interface NativeBpfObject {
   attachTracepoint(prog: string, category: string, name: string): number;
   attachUprobe(prog: string, opts: { path: string; offset: number | bigint; pid?: number; retprobe?: boolean }): number;
   detach(linkId: number): void;
-  openRingBuffer(map: string, onBatch: (records: Buffer[]) => void, flushIntervalMs?: number): number;
+  /** onBatch(null) once, after the last batch, when the reader is closed. */
+  openRingBuffer(map: string, onBatch: (records: Buffer[] | null) => void, flushIntervalMs?: number): number;
   closeRingBuffer(readerId: number): void;
   ringBufferStats(readerId: number): { records: number; batches: number; stalls: number } | undefined;
   mapInfo(map: string): { type: number; keySize: number; valueSize: number; valueBytes: number; maxEntries: number; possibleCpus: number };

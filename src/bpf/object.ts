@@ -85,13 +85,18 @@ export class BpfObject {
   /**
    * Streams records of a BPF ring buffer to `onBatch` from a native thread;
    * batches arrive every `flushIntervalMs` at most once per interval.
-   * Returns a function that stops reading.
+   * Returns a function that stops reading; its promise resolves once the last
+   * batch has been handed to `onBatch` (they are delivered on the event loop, so
+   * a consumer torn down before that would be called after its end).
    */
-  readRingBuffer(map: string, onBatch: (records: Buffer[]) => void, flushIntervalMs = 50): () => void {
-    const id = wrap(() => this.n.openRingBuffer(map, onBatch, flushIntervalMs));
+  readRingBuffer(map: string, onBatch: (records: Buffer[]) => void, flushIntervalMs = 50): () => Promise<void> {
+    let drained!: () => void;
+    const done = new Promise<void>((r) => (drained = r));
+    const id = wrap(() => this.n.openRingBuffer(map, (records) => (records === null ? drained() : onBatch(records)), flushIntervalMs));
     this.readers.add(id);
     return () => {
       if (this.readers.delete(id) && this.native) this.native.closeRingBuffer(id);
+      return done;
     };
   }
 

@@ -32,7 +32,7 @@ export interface SamplerCounters {
  */
 export class CpuSampler {
   private decodeErrors = 0;
-  private stopReading: (() => void) | undefined;
+  private stopReading: (() => Promise<void>) | undefined;
   private perfLink: number | undefined;
   private finalCounters: SamplerCounters | undefined;
 
@@ -94,13 +94,18 @@ export class CpuSampler {
     return this.obj.programStats('handle_cpu_sample');
   }
 
-  /** Detaches the perf events, then drains what is left in the ring buffer. */
-  stop(): void {
+  /**
+   * Detaches the perf events, then drains what is left in the ring buffer; resolves once the
+   * last batch has reached `onSamples` (on a slow machine that is well after this returns:
+   * consumers closed before it would be called after their end).
+   */
+  stop(): Promise<void> {
     if (this.perfLink !== undefined) this.obj.detach(this.perfLink);
     this.perfLink = undefined;
-    this.stopReading?.();
+    const drained = this.stopReading?.() ?? Promise.resolve();
     this.stopReading = undefined;
     if (!this.finalCounters) this.finalCounters = this.counters();
     this.obj.close();
+    return drained;
   }
 }

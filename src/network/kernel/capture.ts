@@ -144,7 +144,7 @@ export class NetCapture {
   /** Connections announced to the engine and not closed yet: connId -> key parts. */
   private readonly announced = new Map<bigint, { pid: number; fd: number }>();
   private readonly preexisting = new Map<string, PreexistingConn>();
-  private stopReading: (() => void) | undefined;
+  private stopReading: (() => Promise<void>) | undefined;
   private decodeErrors = 0;
   private sinkErrors = 0;
   readonly attached: string[] = [];
@@ -255,10 +255,12 @@ export class NetCapture {
     return total;
   }
 
-  close(): void {
-    this.stopReading?.();
+  /** Detaches everything; resolves once the last batch has reached the sink. */
+  close(): Promise<void> {
+    const drained = this.stopReading?.() ?? Promise.resolve();
     this.stopReading = undefined;
     this.obj.close();
+    return drained;
   }
 
   private onBatch(records: Buffer[]): void {
