@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { renderDurationHistograms, startHealthServer, type ProcessHistograms } from '../src/health/index.js';
+import type { FeatureReport } from '../src/bpf/index.js';
 import type { Backend } from './backend.js';
 
 export interface Health {
@@ -19,6 +20,7 @@ export async function startHealth(
   backend: Backend,
   /** Request-duration histograms with exemplars (network capture), served on /metrics too. */
   durations: () => ProcessHistograms[] = () => [],
+  features?: FeatureReport,
 ): Promise<Health> {
   const registry = new Registry();
   // The same metrics again in OpenMetrics form, for scrapers that ask for it (exemplars need it).
@@ -46,6 +48,16 @@ export async function startHealth(
       }
     },
   });
+  if (features) {
+    // Probed once at start: a kernel does not grow features while the agent runs.
+    const g = new Gauge({
+      name: 'hotspan_feature_available',
+      help: 'whether this kernel has a hotspan feature (1) or the agent runs without it (0); see `hotspan doctor`',
+      labelNames: ['feature', 'min_kernel'],
+      registers: [registry, openRegistry],
+    });
+    for (const f of features.features) g.set({ feature: f.id, min_kernel: f.minKernel }, f.available ? 1 : 0);
+  }
   // How long the event loop was held (a stalled loop delays samples, spans and /healthz alike):
   // max and p99 since the last scrape (of either format), then reset.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });

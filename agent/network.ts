@@ -8,6 +8,7 @@ import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js
 import type { CpuSample, ProcessInfo } from '../src/profiling/index.js';
 import type { ProcessResources } from '../src/resource/index.js';
 import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, toSpanRecord, type HistogramPoint, type Span } from '../src/tracing/index.js';
+import type { FeatureReport } from '../src/bpf/index.js';
 import type { Log } from './node-agent.js';
 
 export interface Network {
@@ -16,7 +17,8 @@ export interface Network {
   drainSamples(nowMonoNs: bigint, force: boolean): CpuSample[];
   /** Exports the spans whose CPU annotation is complete (all of them with force). */
   exportReadySpans(nowMonoNs: bigint, force: boolean): void;
-  stopCapture(): void;
+  /** Resolves once the capture's last batch has reached the engine. */
+  stopCapture(): Promise<void>;
   /** Cumulative flow metrics (bytes, connections by outcome, retransmits) as OTLP sums. */
   flowMetricPoints(resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[];
   /** Cumulative http.{server,client}.request.duration histograms, one set per process (its resource). */
@@ -36,6 +38,7 @@ export interface NetworkOptions {
   keepQuery: boolean;
   /** L7 engine memory bounds (config: networkBounds). */
   bounds?: Partial<NetworkBounds>;
+  features: FeatureReport;
 }
 
 /** How long the span join holds a sample before deciding it (more while the capture lags). */
@@ -99,12 +102,12 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
         flowsFinished++;
         flowMetrics.record(f);
       },
-    });
+    }, { features: opts.features });
   } catch (err) {
     opts.log(`network capture unavailable, profiling only: ${(err as Error).message}`);
     return undefined;
   }
-  if (capture.missingOptional.length) opts.log(`network: optional hooks missing on this kernel: ${capture.missingOptional.join(', ')}`);
+  if (capture.degraded.length) opts.log(`network: running without ${capture.degraded.join(', ')} (not attached: ${capture.missingOptional.join(', ') || 'none'})`);
 
   return {
     addSamples: (samples) => joiner.addSamples(samples),

@@ -155,9 +155,9 @@ export class Profiler {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    this.sampler.stop();
-    // The reader's last batch is queued on the event loop; let it land.
-    await new Promise((r) => setTimeout(r, 20));
+    // Resolves once the reader's last batch has landed (a fixed wait was too short under qemu,
+    // and a batch arriving after shutdown hit closed consumers).
+    await this.sampler.stop();
     this.windows?.flushAll();
   }
 }

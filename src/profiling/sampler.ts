@@ -1,4 +1,4 @@
-import { BpfObject, bpfObjectPath, onlineCpus } from '../bpf/index.js';
+import { BpfObject, bpfObjectPath, onlineCpus, requireFeature } from '../bpf/index.js';
 import { countFailure } from '../workload-files/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
 
@@ -32,12 +32,13 @@ export interface SamplerCounters {
 /**
  * The whole-host CPU sampler: a cpu-clock perf event on every online CPU
  * running bpf/profile.bpf.c, delivering decoded samples in batches.
- * Needs root or CAP_BPF + CAP_PERFMON, Linux 5.8+ with BTF.
+ * Needs root or CAP_BPF + CAP_PERFMON, Linux 5.8+ with BTF (ring buffer): older kernels get an
+ * UnsupportedFeatureError naming that minimum before anything is loaded.
  */
 export class CpuSampler {
   private decodeErrors = 0;
   private callbackErrors = 0;
-  private stopReading: (() => void) | undefined;
+  private stopReading: (() => Promise<void>) | undefined;
   private perfLink: number | undefined;
   private finalCounters: SamplerCounters | undefined;
 
@@ -52,6 +53,7 @@ export class CpuSampler {
     if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
       throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
     }
+    requireFeature('cpu-sampling');
     const obj = BpfObject.load(bpfObjectPath('profile'), { target_tgid: opts.pid ?? 0 });
     const cpus = onlineCpus();
     const sampler = new CpuSampler(obj, frequencyHz, cpus);
@@ -108,13 +110,18 @@ export class CpuSampler {
     return this.obj.programStats('handle_cpu_sample');
   }
 
-  /** Detaches the perf events, then drains what is left in the ring buffer. */
-  stop(): void {
+  /**
+   * Detaches the perf events, then drains what is left in the ring buffer; resolves once the
+   * last batch has reached `onSamples` (on a slow machine that is well after this returns:
+   * consumers closed before it would be called after their end).
+   */
+  stop(): Promise<void> {
     if (this.perfLink !== undefined) this.obj.detach(this.perfLink);
     this.perfLink = undefined;
-    this.stopReading?.();
+    const drained = this.stopReading?.() ?? Promise.resolve();
     this.stopReading = undefined;
     if (!this.finalCounters) this.finalCounters = this.counters();
     this.obj.close();
+    return drained;
   }
 }
