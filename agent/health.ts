@@ -1,5 +1,6 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { startHealthServer } from '../src/health/index.js';
+import type { FeatureReport } from '../src/bpf/index.js';
 import type { Backend } from './backend.js';
 
 export interface Health {
@@ -16,6 +17,7 @@ export async function startHealth(
   ready: () => boolean,
   counters: () => Record<string, number | bigint>,
   backend: Backend,
+  features?: FeatureReport,
 ): Promise<Health> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hotspan_process_' });
@@ -39,6 +41,16 @@ export async function startHealth(
       }
     },
   });
+  if (features) {
+    // Probed once at start: a kernel does not grow features while the agent runs.
+    const g = new Gauge({
+      name: 'hotspan_feature_available',
+      help: 'whether this kernel has a hotspan feature (1) or the agent runs without it (0); see `hotspan doctor`',
+      labelNames: ['feature', 'min_kernel'],
+      registers: [registry],
+    });
+    for (const f of features.features) g.set({ feature: f.id, min_kernel: f.minKernel }, f.available ? 1 : 0);
+  }
   const server = await startHealthServer({ port, host: '0.0.0.0', ready, metrics: () => registry.metrics() });
   return { port: server.port, close: () => server.close() };
 }

@@ -1,4 +1,4 @@
-import { closeAllBpfObjects, BpfError } from '../src/bpf/index.js';
+import { closeAllBpfObjects, BpfError, UnsupportedFeatureError } from '../src/bpf/index.js';
 import { ExitCode } from './exit-codes.js';
 
 /** Prints one line naming the cause and fix, and returns the exit code for it. */
@@ -8,6 +8,10 @@ export function reportFatal(err: unknown): ExitCode {
     if (err.detail && err.failure === 'verifier') process.stderr.write(`  verifier log (tail):\n${indent(err.detail)}\n`);
     if (err.failure === 'permission') return ExitCode.NoPermission;
     if (err.failure === 'other') return ExitCode.Failure;
+    return ExitCode.Unavailable;
+  }
+  if (err instanceof UnsupportedFeatureError) {
+    process.stderr.write(`hotspan: ${err.message}\n`);
     return ExitCode.Unavailable;
   }
   if (err instanceof PreflightError) {

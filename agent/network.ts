@@ -8,6 +8,7 @@ import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js
 import type { CpuSample, ProcessInfo } from '../src/profiling/index.js';
 import type { ProcessResources } from '../src/resource/index.js';
 import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, toSpanRecord, type Span } from '../src/tracing/index.js';
+import type { FeatureReport } from '../src/bpf/index.js';
 import type { Log } from './node-agent.js';
 
 export interface Network {
@@ -32,6 +33,7 @@ export interface NetworkOptions {
   exporter: OtlpExporter;
   log: Log;
   keepQuery: boolean;
+  features: FeatureReport;
 }
 
 /** How long the span join holds a sample before deciding it (more while the capture lags). */
@@ -94,12 +96,12 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
         flowsFinished++;
         flowMetrics.record(f);
       },
-    });
+    }, { features: opts.features });
   } catch (err) {
     opts.log(`network capture unavailable, profiling only: ${(err as Error).message}`);
     return undefined;
   }
-  if (capture.missingOptional.length) opts.log(`network: optional hooks missing on this kernel: ${capture.missingOptional.join(', ')}`);
+  if (capture.degraded.length) opts.log(`network: running without ${capture.degraded.join(', ')} (not attached: ${capture.missingOptional.join(', ') || 'none'})`);
 
   return {
     addSamples: (samples) => joiner.addSamples(samples),

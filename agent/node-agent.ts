@@ -8,6 +8,7 @@ import { DeployWatcher, deployReportToLogRecord, type DeployDiffReport } from '.
 import { detectHostResource, startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
 import { MonotonicClock, Profiler, PprofWindowWriter, WindowAggregator, type CpuSample, type ProfileWindow } from '../src/profiling/index.js';
 import { ProcessResources } from '../src/resource/index.js';
+import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
@@ -21,7 +22,14 @@ export interface NodeAgent {
 
 export type Log = (msg: string) => void;
 
-export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: ExporterConfigInput = {}): Promise<NodeAgent> {
+export async function startNodeAgent(
+  cfg: AgentConfig,
+  log: Log,
+  exporterCli: ExporterConfigInput = {},
+  features: FeatureReport = probeFeatures(),
+): Promise<NodeAgent> {
+  const degraded = describeDegraded(features);
+  if (degraded) log(degraded);
   const host = await detectHostResource();
   const metadata = startMetadata(log);
   const resources = new ProcessResources(host, metadata.lookup);
@@ -76,7 +84,7 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
 
   // With network capture, samples pass through the span join before windows; without it, straight in.
   const network: Network | undefined = cfg.network
-    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings })
+    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings, features })
     : undefined;
   const toWindows = (samples: CpuSample[]) => {
     for (const s of samples) windows.add(s);
@@ -118,7 +126,7 @@ export async function startNodeAgent(cfg: AgentConfig, log: Log, exporterCli: Ex
   let health: Health | undefined;
   if (cfg.healthPort) {
     try {
-      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend);
+      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend, features);
     } catch (e) {
       // Profiling matters more than its health endpoint: say so and go on.
       log(`health endpoint not started on port ${cfg.healthPort}: ${(e as Error).message}; fix: set HOTSPAN_HEALTH_PORT to a free port`);

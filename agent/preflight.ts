@@ -1,13 +1,22 @@
-import { ensureTracefs } from '../src/bpf/index.js';
+import { ensureTracefs, parseFeatureList, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { runChecks } from '../src/preflight/index.js';
 import { ExitCode } from './exit-codes.js';
 import { PreflightError } from './lifecycle.js';
 
 /**
  * Checks privileges and kernel features before anything is loaded, so the user
- * sees one line with the cause and the fix instead of a bare EPERM.
+ * sees one line with the cause and the fix instead of a bare EPERM. Returns what
+ * this kernel can do (probed, after tracefs is mounted), with the features named in
+ * HOTSPAN_DISABLE_FEATURES turned off.
  */
-export function preflight(opts: { needTracefs?: boolean } = {}): void {
+export function preflight(opts: { needTracefs?: boolean; env?: NodeJS.ProcessEnv } = {}): FeatureReport {
+  const env = opts.env ?? process.env;
+  let disabled;
+  try {
+    disabled = parseFeatureList(env.HOTSPAN_DISABLE_FEATURES);
+  } catch (err) {
+    throw new PreflightError((err as Error).message, ExitCode.Usage);
+  }
   const results = runChecks();
   for (const r of results) {
     if (!r.required || r.ok) continue;
@@ -15,4 +24,5 @@ export function preflight(opts: { needTracefs?: boolean } = {}): void {
     throw new PreflightError(`${r.name}: ${r.detail}; fix: ${r.fix}`, code);
   }
   if (opts.needTracefs) ensureTracefs();
+  return probeFeatures({ disabled });
 }

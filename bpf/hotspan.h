@@ -56,6 +56,11 @@ struct hotspan_cpu_sample {
 #define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
 /* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied (UIO_MAXIOV). */
 #define HOTSPAN_NET_MAX_IOVECS 1024
+/* The same ceiling for kernels without bpf_loop (< 5.17), whose bounded-loop copy the verifier
+ * walks once per iovec (~360 instructions each on 6.18: 128 -> ~46k of the 1M budget, ~0.3 s to
+ * load; 1024 would cost ~365k and seconds). 128 iovecs hold the first 8 KiB of any writev but
+ * one made of tiny pieces. */
+#define HOTSPAN_NET_MAX_IOVECS_BOUNDED 128
 
 /* Record kinds of the `net_events` ring buffer (continue hotspan_event_kind's numbering). */
 enum hotspan_net_event_kind {
@@ -136,7 +141,7 @@ struct hotspan_net_conn {
 	__u32 pad_addr;
 	__u64 bytes_sent;       /* payload bytes the traced syscalls wrote on this socket */
 	__u64 bytes_received;   /* payload bytes the traced syscalls read */
-	__u64 sock_bytes_sent;  /* bytes of every sock_sendmsg (sock:sock_send_length, 6.1+); 0 if absent */
+	__u64 sock_bytes_sent;  /* bytes of every sock_sendmsg (sock:sock_send_length, 6.3+); 0 if absent */
 	__u64 sock_bytes_received; /* bytes of every sock_recvmsg (sock:sock_recv_length) */
 	__u64 tcp_bytes_sent;   /* tcp_sock.bytes_sent at CLOSED (includes retransmits), else 0 */
 	__u64 tcp_bytes_received; /* tcp_sock.bytes_received at CLOSED (counts a received FIN as 1), else 0 */

@@ -8,13 +8,17 @@
  *                                  syscalls; the fd is mapped to its struct sock
  *                                  in the kernel (task->files->fdt->fd[fd]).
  *  - tcp:tcp_retransmit_skb        retransmit counts
- *  - sock:sock_{send,recv}_length  every socket-layer byte (6.1+, optional), so
+ *  - sock:sock_{send,recv}_length  every socket-layer byte (6.3+, optional), so
  *                                  user space can tell bytes it never saw
  *
  * Every tracked socket gets a `conn_id` the first time it is seen; ids are never
  * reused, so a recycled fd or a recycled struct sock cannot mix two connections.
  * Records go to the `net_events` ring buffer (see the network section of
- * hotspan.h). Needs: ring buffer (5.8+), BTF for CO-RE, bounded loops (5.3+).
+ * hotspan.h). Needs: ring buffer (5.8+), BTF for CO-RE, bounded loops (5.3+). Optional, each
+ * loaded only where the kernel has it (user space turns autoload off otherwise, so one missing
+ * hook never rejects the object): the retransmit and sock-length tracepoints, and bpf_loop
+ * (5.17+) for the iovec copy, whose programs come in a bounded-loop variant (`*_bl`) too.
+ * Kernel-version workarounds are listed in bpf/README.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -356,12 +360,34 @@ int handle_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int handle_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
-{
-	__u64 sk = (__u64)ctx->skaddr;
-	struct conn_state *st = bpf_map_lookup_elem(&conns, &sk);
+/* The tcp_retransmit_skb record was struct trace_event_raw_tcp_event_sk_skb (a shared event
+ * class) until 6.17 gave the tracepoint its own class, trace_event_raw_tcp_retransmit_skb, when it
+ * gained an `err` field ("tcp: extend tcp_retransmit_skb tracepoint with failure reasons", net-next
+ * July 2025; see bpf/README.md). `skaddr` has the same name in both. vmlinux.h comes
+ * from the build host, so both are declared here as CO-RE flavors and the one this kernel has is
+ * picked at load: a relocation against a type the kernel lacks sits in a branch the verifier
+ * removes as dead code. */
+struct trace_event_raw_tcp_retransmit_skb___new {
+	const void *skaddr;
+} __attribute__((preserve_access_index));
 
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int handle_tcp_retransmit_skb(void *ctx)
+{
+	struct conn_state *st;
+	__u64 sk;
+
+	/* Probe-read, not a ctx load: clang folds the two branches into one load at a computed
+	 * offset, and the verifier refuses a ctx dereference at a variable offset. */
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb___new))
+		sk = (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_retransmit_skb___new *)ctx, skaddr);
+	else
+		sk = (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb___old *)ctx, skaddr);
+	st = bpf_map_lookup_elem(&conns, &sk);
 	if (st) {
 		__sync_fetch_and_add(&st->retransmits, 1);
 		count(HOTSPAN_NET_RETRANSMITS);
@@ -644,7 +670,7 @@ static long copy_one_iovec(__u64 i, void *data)
 /* Copy up to `want` bytes from the first iovecs into the payload area; returns bytes copied.
  * Writers batch many small frames into one writev (Node's http2 puts each frame header and
  * payload in its own iovec), so stopping after a handful would cut most such syscalls short.
- * Needs bpf_loop (5.17+). */
+ * Needs bpf_loop (5.17+); copy_iovecs_bounded is the same copy for older kernels. */
 static __always_inline __u32 copy_iovecs(__u8 *payload, __u64 iov_addr, __u32 iovcnt, __u32 want)
 {
 	struct iov_copy c = { .payload = payload, .iov_addr = iov_addr, .iovcnt = iovcnt, .want = want };
@@ -653,7 +679,37 @@ static __always_inline __u32 copy_iovecs(__u8 *payload, __u64 iov_addr, __u32 io
 	return c.off;
 }
 
-static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
+/* The same copy as a bounded loop (5.3+), for kernels without bpf_loop. The verifier walks every
+ * iteration, so the iovec ceiling is lower (HOTSPAN_NET_MAX_IOVECS_BOUNDED): a writev whose first
+ * bytes are spread over more iovecs than that is captured in part, and counted as copy_failed. */
+static __always_inline __u32 copy_iovecs_bounded(__u8 *payload, __u64 iov_addr, __u32 iovcnt, __u32 want)
+{
+	struct iovec iov;
+	__u32 off = 0, len, i;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < HOTSPAN_NET_MAX_IOVECS_BOUNDED; i++) {
+		if (i >= iovcnt || off >= want)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(iov_addr + i * sizeof(iov))))
+			break;
+		len = iov.iov_len > want - off ? want - off : iov.iov_len;
+		if (bpf_probe_read_user(payload + (off & (HOTSPAN_NET_MAX_CAPTURE_BYTES - 1)),
+					len & (2 * HOTSPAN_NET_MAX_CAPTURE_BYTES - 1), iov.iov_base))
+			break;
+		off += len;
+	}
+	return off;
+}
+
+/* Which iovec copy an exit program inlines: none (read/write/sendto/recvfrom), bpf_loop, or
+ * the bounded loop. User space loads one of each iovec program pair (see capture.ts). */
+enum iov_copy_mode { IOV_NONE, IOV_BPF_LOOP, IOV_BOUNDED };
+
+/* `kind` is the syscall the program is attached to: a compile-time constant, so each program
+ * carries only its own copy path. */
+static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx, __u32 kind,
+				     enum iov_copy_mode mode)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct syscall_args *a = bpf_map_lookup_elem(&inflight, &id);
@@ -674,7 +730,7 @@ static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
 	fd = a->fd;
 	syscall = a->syscall;
 	bpf_map_delete_elem(&inflight, &id);
-	if (ret <= 0 || syscall > HOTSPAN_NET_SYS_SENDMSG)
+	if (ret <= 0 || syscall != kind)
 		return 0;
 
 	st = state_for_data(sk, fd, id);
@@ -717,13 +773,20 @@ static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
 	if (want < ret)
 		count(HOTSPAN_NET_DATA_TRUNCATED);
 
-	if (syscall == HOTSPAN_NET_SYS_READV || syscall == HOTSPAN_NET_SYS_WRITEV) {
-		got = copy_iovecs(s->payload, buf, iovcnt, want);
-	} else if (syscall == HOTSPAN_NET_SYS_RECVMSG || syscall == HOTSPAN_NET_SYS_SENDMSG) {
+	if (kind == HOTSPAN_NET_SYS_RECVMSG || kind == HOTSPAN_NET_SYS_SENDMSG) {
 		struct user_msghdr msg;
 
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)buf))
-			got = copy_iovecs(s->payload, (__u64)msg.msg_iov, msg.msg_iovlen, want);
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf)) {
+			iovcnt = 0;
+		} else {
+			buf = (__u64)msg.msg_iov;
+			iovcnt = msg.msg_iovlen;
+		}
+	}
+	if (mode == IOV_BPF_LOOP) {
+		got = copy_iovecs(s->payload, buf, iovcnt, want);
+	} else if (mode == IOV_BOUNDED) {
+		got = copy_iovecs_bounded(s->payload, buf, iovcnt, want);
 	} else {
 		if (!bpf_probe_read_user(s->payload, want & (2 * HOTSPAN_NET_MAX_CAPTURE_BYTES - 1),
 					 (void *)buf))
@@ -755,21 +818,44 @@ static __always_inline int exit_data(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-#define DATA_SYSCALL(name, kind, bufarg, cntarg)                                             \
+#define ENTER_DATA(name, kind, cntarg)                                                       \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                         \
 	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
 	{                                                                                   \
-		return enter_data((__s32)ctx->args[0], ctx->args[bufarg], cntarg, kind);      \
+		return enter_data((__s32)ctx->args[0], ctx->args[1], cntarg, kind);           \
+	}
+#define EXIT_DATA(name, kind)                                                                \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                          \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                   \
+		return exit_data(ctx, kind, IOV_NONE);                                      \
+	}
+/* An iovec syscall's exit comes twice: handle_exit_<name> (bpf_loop, 5.17+) and
+ * handle_exit_<name>_bl (bounded loop); user space turns off autoload of the one not used. */
+#define EXIT_DATA_IOV(name, kind)                                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                          \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                   \
+		return exit_data(ctx, kind, IOV_BPF_LOOP);                                  \
 	}                                                                                   \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                          \
-	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx) { return exit_data(ctx); }
+	int handle_exit_##name##_bl(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                                   \
+		return exit_data(ctx, kind, IOV_BOUNDED);                                   \
+	}
 
-DATA_SYSCALL(read, HOTSPAN_NET_SYS_READ, 1, 0)
-DATA_SYSCALL(write, HOTSPAN_NET_SYS_WRITE, 1, 0)
-DATA_SYSCALL(readv, HOTSPAN_NET_SYS_READV, 1, (__u32)ctx->args[2])
-DATA_SYSCALL(writev, HOTSPAN_NET_SYS_WRITEV, 1, (__u32)ctx->args[2])
-DATA_SYSCALL(sendto, HOTSPAN_NET_SYS_SENDTO, 1, 0)
-DATA_SYSCALL(sendmsg, HOTSPAN_NET_SYS_SENDMSG, 1, 0)
+ENTER_DATA(read, HOTSPAN_NET_SYS_READ, 0)
+EXIT_DATA(read, HOTSPAN_NET_SYS_READ)
+ENTER_DATA(write, HOTSPAN_NET_SYS_WRITE, 0)
+EXIT_DATA(write, HOTSPAN_NET_SYS_WRITE)
+ENTER_DATA(readv, HOTSPAN_NET_SYS_READV, (__u32)ctx->args[2])
+EXIT_DATA_IOV(readv, HOTSPAN_NET_SYS_READV)
+ENTER_DATA(writev, HOTSPAN_NET_SYS_WRITEV, (__u32)ctx->args[2])
+EXIT_DATA_IOV(writev, HOTSPAN_NET_SYS_WRITEV)
+ENTER_DATA(sendto, HOTSPAN_NET_SYS_SENDTO, 0)
+EXIT_DATA(sendto, HOTSPAN_NET_SYS_SENDTO)
+ENTER_DATA(sendmsg, HOTSPAN_NET_SYS_SENDMSG, 0)
+EXIT_DATA_IOV(sendmsg, HOTSPAN_NET_SYS_SENDMSG)
 
 /* recvfrom(fd, buf, len, flags, ...) and recvmsg(fd, msg, flags): MSG_PEEK reads are not
  * consumed and would be seen twice, so they are skipped. */
@@ -780,8 +866,7 @@ int handle_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	return enter_data((__s32)ctx->args[0], ctx->args[1], 0, HOTSPAN_NET_SYS_RECVFROM);
 }
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int handle_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return exit_data(ctx); }
+EXIT_DATA(recvfrom, HOTSPAN_NET_SYS_RECVFROM)
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int handle_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
@@ -790,5 +875,4 @@ int handle_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	return enter_data((__s32)ctx->args[0], ctx->args[1], 0, HOTSPAN_NET_SYS_RECVMSG);
 }
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int handle_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return exit_data(ctx); }
+EXIT_DATA_IOV(recvmsg, HOTSPAN_NET_SYS_RECVMSG)

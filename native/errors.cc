@@ -11,9 +11,11 @@
 namespace hotspan {
 namespace {
 
-std::mutex log_mu;
+// Heap-allocated and never destroyed: a reader thread that still logs while exit() runs the
+// static destructors must not meet a destroyed mutex or string.
+std::mutex &log_mu = *new std::mutex;
 bool capturing = false;
-std::string captured;
+std::string &captured = *new std::string;
 
 int LibbpfPrint(enum libbpf_print_level level, const char *fmt, va_list args) {
   char line[4096];

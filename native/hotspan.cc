@@ -49,6 +49,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "BpfObject", {
+      InstanceMethod("setAutoload", &BpfObject::SetAutoload),
       InstanceMethod("load", &BpfObject::Load),
       InstanceMethod("attachPerfEvent", &BpfObject::AttachPerfEvent),
       InstanceMethod("attachTracepoint", &BpfObject::AttachTracepoint),
@@ -63,6 +64,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       InstanceMethod("mapDelete", &BpfObject::MapDelete),
       InstanceMethod("mapKeys", &BpfObject::MapKeys),
       InstanceMethod("programs", &BpfObject::Programs),
+      InstanceMethod("loadedPrograms", &BpfObject::LoadedPrograms),
       InstanceMethod("programStats", &BpfObject::ProgramStats),
       InstanceMethod("close", &BpfObject::Close),
     });
@@ -126,6 +128,16 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     int id = next_link_id_++;
     links_[id] = std::move(links);
     return id;
+  }
+
+  // setAutoload(prog, enabled): before load(), leaves a program out of the load (its hook or a
+  // helper it calls is missing on this kernel). Which ones is decided in TypeScript.
+  Napi::Value SetAutoload(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string name = info[0].As<Napi::String>();
+    int err = bpf_program__set_autoload(Prog(env, name), info[1].ToBoolean().Value());
+    if (err) throw MakeError(env, "EAUTOLOAD", "set autoload of " + name, -err, "the object is already loaded");
+    return env.Undefined();
   }
 
   // load(rodata?: { [name]: number | bigint | boolean }): sets `const volatile`
@@ -369,6 +381,18 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     return out;
   }
 
+  // loadedPrograms() -> names of the programs that are in the kernel (autoload on, loaded).
+  Napi::Value LoadedPrograms(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    bpf_program *p;
+    uint32_t n = 0;
+    bpf_object__for_each_program(p, Obj(env)) {
+      if (bpf_program__fd(p) >= 0) out.Set(n++, Napi::String::New(env, bpf_program__name(p)));
+    }
+    return out;
+  }
+
   // programStats(prog) -> { id, runTimeNs, runCount } (run time needs kernel.bpf_stats_enabled=1).
   Napi::Value ProgramStats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -382,6 +406,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     o.Set("id", Napi::Number::New(env, pi.id));
     o.Set("runTimeNs", Napi::BigInt::New(env, static_cast<uint64_t>(pi.run_time_ns)));
     o.Set("runCount", Napi::BigInt::New(env, static_cast<uint64_t>(pi.run_cnt)));
+    // Instructions the verifier processed (5.16+; 0 before): the complexity budget is 1M.
+    o.Set("verifiedInsns", Napi::Number::New(env, pi.verified_insns));
     return o;
   }
 
@@ -406,6 +432,40 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   int next_reader_id_ = 1;
 };
 
+// probeHelper(progType, helperId) / probeMapType(mapType) / probeProgType(progType):
+// libbpf's feature probes (each loads a tiny program or creates a tiny map). 1 = supported,
+// 0 = not, a negative errno when the probe itself could not run (e.g. no privilege).
+Napi::Value ProbeHelper(const Napi::CallbackInfo &info) {
+  auto type = static_cast<bpf_prog_type>(info[0].As<Napi::Number>().Uint32Value());
+  auto helper = static_cast<bpf_func_id>(info[1].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), libbpf_probe_bpf_helper(type, helper, nullptr));
+}
+
+Napi::Value ProbeMapType(const Napi::CallbackInfo &info) {
+  auto type = static_cast<bpf_map_type>(info[0].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), libbpf_probe_bpf_map_type(type, nullptr));
+}
+
+Napi::Value ProbeProgType(const Napi::CallbackInfo &info) {
+  auto type = static_cast<bpf_prog_type>(info[0].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), libbpf_probe_bpf_prog_type(type, nullptr));
+}
+
+// The uapi numbers the probes take, from the headers this addon was built with, so that
+// TypeScript never copies them by hand.
+Napi::Object UapiConstants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("BPF_PROG_TYPE_TRACEPOINT", Napi::Number::New(env, BPF_PROG_TYPE_TRACEPOINT));
+  c.Set("BPF_PROG_TYPE_PERF_EVENT", Napi::Number::New(env, BPF_PROG_TYPE_PERF_EVENT));
+  c.Set("BPF_PROG_TYPE_KPROBE", Napi::Number::New(env, BPF_PROG_TYPE_KPROBE));
+  c.Set("BPF_MAP_TYPE_RINGBUF", Napi::Number::New(env, BPF_MAP_TYPE_RINGBUF));
+  c.Set("BPF_FUNC_loop", Napi::Number::New(env, BPF_FUNC_loop));
+  c.Set("BPF_FUNC_ringbuf_output", Napi::Number::New(env, BPF_FUNC_ringbuf_output));
+  c.Set("BPF_FUNC_probe_read_user", Napi::Number::New(env, BPF_FUNC_probe_read_user));
+  c.Set("BPF_FUNC_get_stack", Napi::Number::New(env, BPF_FUNC_get_stack));
+  return c;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLogger();
   exports.Set("BpfObject", BpfObject::Init(env));
@@ -413,6 +473,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   v.Set("major", Napi::Number::New(env, libbpf_major_version()));
   v.Set("minor", Napi::Number::New(env, libbpf_minor_version()));
   exports.Set("libbpfVersion", v);
+  exports.Set("probeHelper", Napi::Function::New(env, ProbeHelper));
+  exports.Set("probeMapType", Napi::Function::New(env, ProbeMapType));
+  exports.Set("probeProgType", Napi::Function::New(env, ProbeProgType));
+  exports.Set("uapi", UapiConstants(env));
   return exports;
 }
 

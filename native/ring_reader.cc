@@ -6,17 +6,27 @@ namespace hotspan {
 
 RingReader::RingReader(Napi::Env env, int map_fd, Napi::Function on_batch,
                        int flush_interval_ms)
-    : flush_interval_(flush_interval_ms) {
+    : env_(env), flush_interval_(flush_interval_ms) {
   BeginLogCapture();
   rb_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
   std::string log = EndLogCapture();
   if (!rb_) throw MakeError(env, "ERINGBUF", "ring_buffer__new", errno, log);
   pending_ = new Batch();
   tsfn_ = Napi::ThreadSafeFunction::New(env, on_batch, "hotspan-ring-reader", 0, 1);
+  cleanup_hook_ = napi_add_env_cleanup_hook(env_, OnEnvCleanup, this) == napi_ok;
   thread_ = std::thread([this] { Loop(); });
 }
 
-RingReader::~RingReader() { Stop(); }
+RingReader::~RingReader() {
+  Stop();
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+}
+
+void RingReader::OnEnvCleanup(void *self) {
+  auto *r = static_cast<RingReader *>(self);
+  r->cleanup_hook_ = false;  // node drops a hook once it has run
+  r->Stop();
+}
 
 int RingReader::OnRecord(void *ctx, void *data, size_t size) {
   auto *self = static_cast<RingReader *>(ctx);
@@ -48,7 +58,13 @@ void RingReader::Flush() {
     delete b;
     (*j->in_flight)--;
     delete j;
-    cb.Call({arr});
+    // A throwing consumer must not unwind a C++ exception through libuv (std::terminate):
+    // hand it back to JS as the uncaught exception it is.
+    try {
+      cb.Call({arr});
+    } catch (const Napi::Error &e) {
+      e.ThrowAsJavaScriptException();
+    }
   });
   if (st != napi_ok) {  // closing: JS no longer wants records
     (*in_flight_)--;

@@ -40,6 +40,12 @@ class RingReader {
 
   ring_buffer *rb_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;
+  // Stops the thread when the JS environment is torn down before the reader is closed
+  // (natural exit, worker exit): it must be joined while its thread-safe function is still
+  // valid. Registered after the tsfn's own hook, so it runs before it (hooks run in reverse).
+  static void OnEnvCleanup(void *self);
+  napi_env env_;
+  bool cleanup_hook_ = false;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   // Wakes the reader out of its batching wait at once on Stop().
@@ -50,12 +56,18 @@ class RingReader {
   std::chrono::milliseconds flush_interval_;
   std::atomic<uint64_t> records_{0};
   std::atomic<uint64_t> batches_{0};
-  // Batches handed to the event loop and not yet delivered. When JS falls behind,
+  // Batches handed to the event loop and not yet picked up. When JS falls behind,
   // the reader stops draining so the kernel's ring buffer fills and the BPF side
   // counts the drops, instead of this process buffering without bound.
   std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<uint64_t> stalls_{0};
-  static constexpr int kMaxInFlight = 16;
+  // One: Node's thread-safe-function dispatcher keeps calling JS for as long as it
+  // finds more than one item queued (up to 1000 per loop turn), and a reader that
+  // refills the queue while JS is slower than the kernel (a slow machine, a hot host)
+  // then starves timers and signal handlers: SIGTERM went unanswered for minutes and
+  // the shutdown deadline never fired. With at most one batch queued, every batch is
+  // its own loop turn; the next one is read while JS works on this one.
+  static constexpr int kMaxInFlight = 1;
 };
 
 }  // namespace hotspan

@@ -26,12 +26,12 @@ export function register(program: Command): void {
         process.env,
         opts.config,
       );
-      preflight({ needTracefs: true });
+      const features = preflight({ needTracefs: true });
       const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
       // Loaded here, not at the top: the other commands should not pay for DuckDB, gRPC and the rest.
       const { startNodeAgent } = await import('../node-agent.js');
       const exporterCli = { endpoint: opts.otlpEndpoint, insecure: opts.otlpInsecure, headers: opts.otlpHeaders };
-      const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)));
+      const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)), features);
       log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
       installShutdownHandlers(async (signal) => {
         log(`${signal}: stopping`);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { projectPath } from './paths.js';
 
 export interface NativeBpfObject {
+  setAutoload(prog: string, enabled: boolean): void;
   load(rodata?: Record<string, number | bigint | boolean>): void;
   attachPerfEvent(prog: string, opts: { type: number; config: number; frequency?: number; period?: number; cpus: number[] }): number;
   attachTracepoint(prog: string, category: string, name: string): number;
@@ -19,14 +20,31 @@ export interface NativeBpfObject {
   mapDelete(map: string, key: Buffer): boolean;
   mapKeys(map: string): Buffer[];
   programs(): string[];
-  programStats(prog: string): { id: number; runTimeNs: bigint; runCount: bigint };
+  loadedPrograms(): string[];
+  programStats(prog: string): { id: number; runTimeNs: bigint; runCount: bigint; verifiedInsns: number };
   close(): void;
 }
 
 export interface NativeAddon {
   BpfObject: new (path: string) => NativeBpfObject;
   libbpfVersion: { major: number; minor: number };
+  /** 1 supported, 0 not, negative errno when the probe could not run. */
+  probeHelper(progType: number, helperId: number): number;
+  probeMapType(mapType: number): number;
+  probeProgType(progType: number): number;
+  /** uapi numbers from the headers the addon was built with. */
+  uapi: Record<UapiName, number>;
 }
+
+export type UapiName =
+  | 'BPF_PROG_TYPE_TRACEPOINT'
+  | 'BPF_PROG_TYPE_PERF_EVENT'
+  | 'BPF_PROG_TYPE_KPROBE'
+  | 'BPF_MAP_TYPE_RINGBUF'
+  | 'BPF_FUNC_loop'
+  | 'BPF_FUNC_ringbuf_output'
+  | 'BPF_FUNC_probe_read_user'
+  | 'BPF_FUNC_get_stack';
 
 let cached: NativeAddon | undefined;
 

@@ -15,10 +15,19 @@ export const PERF_COUNT_SW_CPU_CLOCK = 0;
 
 export type Tunables = Record<string, number | bigint | boolean>;
 
+export interface LoadOptions {
+  /**
+   * Programs left out of the load (libbpf autoload off): their hook or a helper they call is
+   * missing on this kernel, or a variant of them is used instead. Nothing of theirs reaches the
+   * verifier, so they cannot fail the object.
+   */
+  skipPrograms?: Iterable<string>;
+}
+
 /**
  * A loaded BPF object and everything attached from it. close() detaches all
  * links and stops all ring-buffer readers; it is idempotent, and every open
- * object is closed on process exit (see closeAllOnExit).
+ * object is closed on process exit (the 'exit' handler below).
  */
 export class BpfObject {
   private native: NativeBpfObject | undefined;
@@ -30,10 +39,11 @@ export class BpfObject {
   }
 
   /** Opens `path`, sets `const volatile` tunables, and loads it into the kernel. */
-  static load(path: string, tunables: Tunables = {}): BpfObject {
+  static load(path: string, tunables: Tunables = {}, opts: LoadOptions = {}): BpfObject {
     const addon = loadAddon();
     const native = wrap(() => new addon.BpfObject(path));
     try {
+      for (const prog of opts.skipPrograms ?? []) wrap(() => native.setAutoload(prog, false));
       wrap(() => native.load(tunables));
     } catch (err) {
       native.close();
@@ -123,8 +133,16 @@ export class BpfObject {
     return this.n.programs();
   }
 
-  /** Kernel-measured run time of a program (kernel.bpf_stats_enabled must be 1). */
-  programStats(prog: string): { id: number; runTimeNs: bigint; runCount: bigint } {
+  /** Programs actually in the kernel (the skipped ones are not). */
+  loadedPrograms(): string[] {
+    return this.n.loadedPrograms();
+  }
+
+  /**
+   * Kernel-measured run time of a program (kernel.bpf_stats_enabled must be 1), and the
+   * instructions the verifier processed for it (5.16+; 0 before).
+   */
+  programStats(prog: string): { id: number; runTimeNs: bigint; runCount: bigint; verifiedInsns: number } {
     return wrap(() => this.n.programStats(prog));
   }
 
@@ -143,3 +161,8 @@ const live = new Set<BpfObject>();
 export function closeAllBpfObjects(): void {
   for (const o of [...live]) o.close();
 }
+
+// Whatever path ends the process (process.exit anywhere, or the loop running dry), every ring
+// reader thread is joined here first: exit() then tears down V8 and static objects, and a reader
+// thread still running at that point touches freed memory (SIGSEGV).
+process.on('exit', closeAllBpfObjects);

@@ -1,4 +1,4 @@
-import { BpfObject, bpfObjectPath, onlineCpus } from '../bpf/index.js';
+import { BpfObject, bpfObjectPath, onlineCpus, requireFeature } from '../bpf/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
 
 export const DEFAULT_FREQUENCY_HZ = 99;
@@ -27,7 +27,8 @@ export interface SamplerCounters {
 /**
  * The whole-host CPU sampler: a cpu-clock perf event on every online CPU
  * running bpf/profile.bpf.c, delivering decoded samples in batches.
- * Needs root or CAP_BPF + CAP_PERFMON, Linux 5.8+ with BTF.
+ * Needs root or CAP_BPF + CAP_PERFMON, Linux 5.8+ with BTF (ring buffer): older kernels get an
+ * UnsupportedFeatureError naming that minimum before anything is loaded.
  */
 export class CpuSampler {
   private decodeErrors = 0;
@@ -46,6 +47,7 @@ export class CpuSampler {
     if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
       throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
     }
+    requireFeature('cpu-sampling');
     const obj = BpfObject.load(bpfObjectPath('profile'), { target_tgid: opts.pid ?? 0 });
     const cpus = onlineCpus();
     const sampler = new CpuSampler(obj, frequencyHz, cpus);

@@ -1,11 +1,19 @@
 /**
  * Loads bpf/net.bpf.o, attaches its tracepoints, drains the `net_events` ring buffer and turns
  * kernel records into what the L7 engine consumes (ConnOpen/DataChunk/ConnClose) and into L4
- * FlowRecords. Needs root (or CAP_BPF + CAP_PERFMON), Linux 6.1+ with BTF as written
- * (sock:sock_{send,recv}_length are referenced by the object), ring buffer 5.8+.
+ * FlowRecords. Needs root (or CAP_BPF + CAP_PERFMON), Linux 5.8+ with BTF (ring buffer); tested
+ * from 5.10. What a kernel lacks (retransmit or sock-length tracepoints, bpf_loop) costs only that
+ * feature: its programs are left out of the load, chosen from the probed feature report.
  */
-import { existsSync } from 'node:fs';
-import { BpfObject, bpfObjectPath, ensureTracefs, TRACEFS } from '../../bpf/index.js';
+import {
+  BpfObject,
+  bpfObjectPath,
+  ensureTracefs,
+  probeFeatures,
+  UnsupportedFeatureError,
+  type FeatureId,
+  type FeatureReport,
+} from '../../bpf/index.js';
 import {
   decodeNetConn,
   decodeNetData,
@@ -48,6 +56,8 @@ export interface NetCaptureOptions {
    * every connection's payload heads (raw L4 capture).
    */
   skipOpaqueConnections?: boolean;
+  /** What this kernel has (probed once by the caller); probed here when not given. */
+  features?: FeatureReport;
 }
 
 export interface NetCaptureCounters {
@@ -76,35 +86,57 @@ export interface NetCaptureCounters {
 /** [program, tracepoint category, tracepoint name] */
 type Attachment = readonly [string, string, string];
 
-const SYSCALL_PROGRAMS: Attachment[] = [
-  'connect',
-  'accept',
-  'accept4',
-  'read',
-  'write',
-  'readv',
-  'writev',
-  'recvfrom',
-  'sendto',
-  'recvmsg',
-  'sendmsg',
-].flatMap((s): Attachment[] => [
-  [`handle_enter_${s}`, 'syscalls', `sys_enter_${s}`],
-  [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`],
-]);
+const IOV_SYSCALLS = new Set(['readv', 'writev', 'recvmsg', 'sendmsg']);
 
-const REQUIRED: Attachment[] = [
-  ['handle_inet_sock_set_state', 'sock', 'inet_sock_set_state'],
-  ['handle_enter_close', 'syscalls', 'sys_enter_close'],
-  ...SYSCALL_PROGRAMS,
-];
+/**
+ * Every program of net.bpf.o with its tracepoint and the feature it serves. The iovec exits
+ * come twice: `handle_exit_<s>` calls bpf_loop, `handle_exit_<s>_bl` is its bounded-loop twin;
+ * exactly one of each pair is loaded.
+ */
+interface NetProgram {
+  attach: Attachment;
+  feature: FeatureId;
+  variant?: 'bpf-loop' | 'bounded';
+}
 
-/** Attached when the kernel has them: counts only, capture works without. */
-const OPTIONAL: Attachment[] = [
-  ['handle_tcp_retransmit_skb', 'tcp', 'tcp_retransmit_skb'],
-  ['handle_sock_send_length', 'sock', 'sock_send_length'],
-  ['handle_sock_recv_length', 'sock', 'sock_recv_length'],
-];
+function programTable(): NetProgram[] {
+  const out: NetProgram[] = [
+    { attach: ['handle_inet_sock_set_state', 'sock', 'inet_sock_set_state'], feature: 'l4-flows' },
+    { attach: ['handle_enter_close', 'syscalls', 'sys_enter_close'], feature: 'l4-flows' },
+  ];
+  for (const s of ['connect', 'accept', 'accept4']) {
+    out.push({ attach: [`handle_enter_${s}`, 'syscalls', `sys_enter_${s}`], feature: 'l4-flows' });
+    out.push({ attach: [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`], feature: 'l4-flows' });
+  }
+  for (const s of ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg']) {
+    // Required like the lifecycle programs (NetCapture.start refuses to run without them): the
+    // data syscalls feed both the L7 engine and the flows' byte counts.
+    out.push({ attach: [`handle_enter_${s}`, 'syscalls', `sys_enter_${s}`], feature: 'payload-capture' });
+    if (IOV_SYSCALLS.has(s)) {
+      out.push({ attach: [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`], feature: 'payload-capture', variant: 'bpf-loop' });
+      out.push({ attach: [`handle_exit_${s}_bl`, 'syscalls', `sys_exit_${s}`], feature: 'payload-capture', variant: 'bounded' });
+    } else {
+      out.push({ attach: [`handle_exit_${s}`, 'syscalls', `sys_exit_${s}`], feature: 'payload-capture' });
+    }
+  }
+  out.push({ attach: ['handle_tcp_retransmit_skb', 'tcp', 'tcp_retransmit_skb'], feature: 'retransmits' });
+  out.push({ attach: ['handle_sock_send_length', 'sock', 'sock_send_length'], feature: 'sock-lengths' });
+  out.push({ attach: ['handle_sock_recv_length', 'sock', 'sock_recv_length'], feature: 'sock-lengths' });
+  return out;
+}
+
+/** Which programs to load and attach on a kernel with `features`; the rest are skipped. */
+export function selectNetPrograms(features: FeatureReport): { load: Attachment[]; skip: string[] } {
+  const useLoop = features.has('bpf-loop');
+  const load: Attachment[] = [];
+  const skip: string[] = [];
+  for (const p of programTable()) {
+    const wanted = features.has(p.feature) && (p.variant === undefined || (p.variant === 'bpf-loop') === useLoop);
+    if (wanted) load.push(p.attach);
+    else skip.push(p.attach[0]);
+  }
+  return { load, skip };
+}
 
 export class NetCapture {
   private readonly flows: FlowTable;
@@ -116,7 +148,10 @@ export class NetCapture {
   private decodeErrors = 0;
   private sinkErrors = 0;
   readonly attached: string[] = [];
+  /** Tracepoints not attached because their feature is missing here (e.g. sock:sock_send_length). */
   readonly missingOptional: string[] = [];
+  /** Features this capture runs without (kernel lacks them, or disabled). */
+  readonly degraded: FeatureId[] = [];
 
   private constructor(
     private readonly obj: BpfObject,
@@ -137,27 +172,35 @@ export class NetCapture {
       );
     }
     ensureTracefs();
+    const features = opts.features ?? probeFeatures();
+    // Without these two there is nothing to capture; everything else degrades one feature.
+    for (const id of ['l4-flows', 'payload-capture'] as const) {
+      const f = features.features.find((x) => x.id === id)!;
+      if (!f.available) throw new UnsupportedFeatureError(f);
+    }
+    const { load, skip } = selectNetPrograms(features);
     const selfPid = opts.selfPid ?? process.pid;
-    const obj = BpfObject.load(bpfObjectPath('net'), {
-      self_tgid: selfPid,
-      capture_bytes: captureBytes,
-      skip_opaque: opts.skipOpaqueConnections === false ? 0 : 1,
-    });
+    const obj = BpfObject.load(
+      bpfObjectPath('net'),
+      {
+        self_tgid: selfPid,
+        capture_bytes: captureBytes,
+        skip_opaque: opts.skipOpaqueConnections === false ? 0 : 1,
+      },
+      { skipPrograms: skip },
+    );
     const cap = new NetCapture(obj, sink, captureBytes, selfPid);
+    cap.degraded.push(...(['bpf-loop', 'retransmits', 'sock-lengths'] as const).filter((id) => !features.has(id)));
     try {
       // Reader first, then probes: nothing emitted between the two is lost.
       cap.stopReading = obj.readRingBuffer('net_events', (records) => cap.onBatch(records), opts.flushIntervalMs ?? 20);
-      for (const [prog, category, name] of REQUIRED) {
+      for (const [prog, category, name] of load) {
         obj.attachTracepoint(prog, category, name);
         cap.attached.push(`${category}:${name}`);
       }
-      for (const [prog, category, name] of OPTIONAL) {
-        if (!existsSync(`${TRACEFS}/events/${category}/${name}`)) {
-          cap.missingOptional.push(`${category}:${name}`);
-          continue;
-        }
-        obj.attachTracepoint(prog, category, name);
-        cap.attached.push(`${category}:${name}`);
+      for (const id of cap.degraded) {
+        if (id === 'bpf-loop') continue; // a variant, not a hook
+        for (const p of programTable()) if (p.feature === id) cap.missingOptional.push(`${p.attach[1]}:${p.attach[2]}`);
       }
       // After attaching: a socket opened during the scan is tracked by the kernel from its start.
       if (opts.discoverPreexisting ?? true) {
@@ -175,6 +218,11 @@ export class NetCapture {
   /** Connections found by the startup scan (pid, fd, tuple, role). */
   preexistingConnections(): PreexistingConn[] {
     return [...this.preexisting.values()];
+  }
+
+  /** Programs in the kernel (the skipped ones are not). */
+  loadedPrograms(): string[] {
+    return this.obj.loadedPrograms();
   }
 
   openFlows(): FlowRecord[] {
@@ -203,7 +251,7 @@ export class NetCapture {
   /** Kernel-measured run time of every attached program (needs kernel.bpf_stats_enabled=1). */
   bpfRunTimeNs(): bigint {
     let total = 0n;
-    for (const prog of this.obj.programs()) total += this.obj.programStats(prog).runTimeNs;
+    for (const prog of this.obj.loadedPrograms()) total += this.obj.programStats(prog).runTimeNs;
     return total;
   }
 
