@@ -200,12 +200,22 @@ function checkStop(share: string): string {
   return `ok ${(Number(m[2]) / 1000).toFixed(1)} s`;
 }
 
-/** What `hotspan doctor --json` says is missing (optional items included), or "nothing". */
+/**
+ * What `hotspan doctor --json` says this kernel lacks: failed checks, and features reported
+ * unavailable (with the kernel they need), or "nothing". Reads the flat check list and the
+ * {checks, features} shape alike.
+ */
 function doctorLacks(share: string): string {
   const text = read(share, 'doctor.json');
   need(text !== '', `doctor printed nothing: ${read(share, 'doctor.err').slice(-200)}`);
-  const items = JSON.parse(text) as unknown;
-  const list = Array.isArray(items) ? items : ((items as { checks?: unknown[]; features?: unknown[] }).checks ?? (items as { features?: unknown[] }).features ?? []);
-  const lacking = (list as { name: string; ok: boolean }[]).filter((i) => i.ok === false).map((i) => i.name);
+  const doc = JSON.parse(text) as
+    | { name: string; ok: boolean }[]
+    | { checks?: { name: string; ok: boolean }[]; features?: { id: string; available: boolean; minKernel?: string }[] };
+  const checks = Array.isArray(doc) ? doc : (doc.checks ?? []);
+  const features = Array.isArray(doc) ? [] : (doc.features ?? []);
+  const lacking = [
+    ...checks.filter((c) => c.ok === false).map((c) => c.name),
+    ...features.filter((f) => f.available === false).map((f) => `${f.id}${f.minKernel ? ` (${f.minKernel}+)` : ''}`),
+  ];
   return lacking.length ? lacking.join(', ') : 'nothing';
 }
