@@ -51,6 +51,10 @@ record_split() {
   "$BIN/split" $((RECORD_S + 30)) &
   local split=$!
   pids+=("$split")
+  # Record only once the pid is the fixture (exec done): under TCG the fork→exec gap is long, and
+  # a profiler that saw the pre-exec maps names nothing (84% [unknown] in an early run).
+  local i
+  for i in $(seq 1 100); do [ "$(readlink "/proc/$split/exe")" = "$PWD/$BIN/split" ] && break; sleep 0.1; done
   sleep 0.5
   node "$CLI" record --duration "${RECORD_S}s" --pid "$split" -o "$out/split.pb.gz" >"$out/record.log" 2>&1
   local rc=$?

@@ -134,14 +134,20 @@ function checkRecord(share: string): string {
   const n = samples.reduce((a, s) => a + s.count, 0);
   need(n >= 100, `only ${n} samples`);
   const shares = selfShares(samples);
+  // The fixture fixes the ratio of its own work; under TCG ~10% of samples land in the kernel's
+  // interrupt-exit path (emulated timer/IPI), so shares are taken among burn_* themselves,
+  // which must still be most of the profile.
+  const burnPct = Object.keys(TRUTH).reduce((a, fn) => a + (shares.get(fn) ?? 0), 0);
+  need(burnPct >= 70, `burn_* are ${burnPct.toFixed(0)}% of samples (top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
+  const nBurn = Math.round((n * burnPct) / 100);
   const parts: string[] = [];
   for (const [fn, truth] of Object.entries(TRUTH)) {
-    const got = shares.get(fn) ?? 0;
-    const tol = Math.max(3, 4 * shareStdErrPct(truth, n));
-    need(Math.abs(got - truth) <= tol, `${fn} ${got.toFixed(1)}% vs ${truth}% ±${tol.toFixed(1)} (n=${n}; top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
+    const got = (100 * (shares.get(fn) ?? 0)) / burnPct;
+    const tol = Math.max(3, 4 * shareStdErrPct(truth, nBurn));
+    need(Math.abs(got - truth) <= tol, `${fn} ${got.toFixed(1)}% of burn_* vs ${truth}% ±${tol.toFixed(1)} (n=${nBurn}; top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
     parts.push(got.toFixed(0));
   }
-  return `ok ${parts.join('/')} n=${n}`;
+  return `ok ${parts.join('/')} n=${nBurn}`;
 }
 
 async function withStore<T>(share: string, f: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
