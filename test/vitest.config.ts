@@ -38,6 +38,19 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      {
+        test: {
+          // Debian's kernels under qemu plus the host kernel, one guest at a time, after the
+          // integration tests (test/kernels/matrix.test.ts): each kernel is one pass/fail.
+          name: 'kernels',
+          include: ['test/kernels/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          pool: 'forks',
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The kernel matrix's workload, run in each guest by boot.sh (and natively on the host) from
+# the repo root. It only drives the real CLI and fixtures and leaves raw evidence in
+# $HOTSPAN_GUEST_SHARE; test/kernels/matrix.test.ts judges it on the host against ground
+# truth (the fixtures' design and logs). Every step is timed: under qemu TCG each costs
+# seconds, and the timings show where a slow kernel spends them.
+#
+#   out/kernel, btf          uname -r; whether /sys/kernel/btf/vmlinux exists
+#   out/doctor.json          hotspan doctor --json
+#   out/split.pb.gz          hotspan record of the 60/30/10 split fixture
+#   out/sent-traces          the trace ids sent to the C http_server, one a line
+#   out/server.log           that server's own log of the requests it answered
+#   out/server.pid           its pid
+#   out/refused.json         {"pid","port","errno"} of a connect to a closed port
+#   out/agent.log, agent-stop  the agent's stderr; "exit=<code> stop_ms=<ms>" after SIGTERM
+#   out/store/               the agent's embedded store, copied after it stopped
+#   out/steps                "<step> <exit code> <seconds>" per step
+set -uo pipefail
+out=${HOTSPAN_GUEST_SHARE:?set HOTSPAN_GUEST_SHARE to the directory for the results}
+RECORD_S=${HOTSPAN_MATRIX_RECORD_S:-6}
+BIN=test/fixtures/bin
+CLI=dist/agent/cli.js
+work=$(mktemp -d /tmp/hotspan-matrix.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+: >"$out/steps"
+
+step() { # step NAME CMD...: runs it, logs its exit code and wall time
+  local name=$1 t0=$EPOCHREALTIME rc secs
+  shift
+  "$@"
+  rc=$?
+  secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  echo "$name $rc $secs" >>"$out/steps"
+  printf '[matrix] %-14s exit %-3s %6ss\n' "$name" "$rc" "$secs"
+  return "$rc"
+}
+
+kernel_facts() {
+  uname -r >"$out/kernel"
+  if [ -e /sys/kernel/btf/vmlinux ]; then echo yes; else echo no; fi >"$out/btf"
+}
+
+doctor() { node "$CLI" doctor --json >"$out/doctor.json" 2>"$out/doctor.err"; }
+
+record_split() {
+  "$BIN/split" $((RECORD_S + 30)) &
+  local split=$!
+  pids+=("$split")
+  # Record only once the pid is the fixture (exec done): under TCG the fork→exec gap is long, and
+  # a profiler that saw the pre-exec maps names nothing (84% [unknown] in an early run).
+  local i
+  for i in $(seq 1 100); do [ "$(readlink "/proc/$split/exe")" = "$PWD/$BIN/split" ] && break; sleep 0.1; done
+  sleep 0.5
+  node "$CLI" record --duration "${RECORD_S}s" --pid "$split" -o "$out/split.pb.gz" >"$out/record.log" 2>&1
+  local rc=$?
+  kill "$split" 2>/dev/null
+  echo "$split" >"$out/split.pid"
+  return $rc
+}
+
+agent_pid=
+# The agent as deployed: default 10 s windows, embedded store (tests elsewhere use 2 s windows,
+# which multiply the synchronous store appends that, under TCG, block its event loop for minutes).
+start_agent() {
+  HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 \
+    node "$CLI" agent --data-dir "$work/data" 2>"$out/agent.log" &
+  agent_pid=$!
+  pids+=("$agent_pid")
+  local i
+  for i in $(seq 1 1800); do # up to 180 s: the verifier under TCG is slow
+    grep -qE 'hotspan: profiling (every process|pid [0-9]+) at [0-9]+ Hz' "$out/agent.log" && return 0
+    kill -0 "$agent_pid" 2>/dev/null || { echo "agent exited before it was ready" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "agent not ready after 180 s" >&2
+  return 1
+}
+
+http_traffic() {
+  "$BIN/http_server" "$work/server.log" >"$work/server.port" &
+  local server=$!
+  pids+=("$server")
+  echo "$server" >"$out/server.pid"
+  local i port=
+  for i in $(seq 1 100); do port=$(head -n1 "$work/server.port"); [ -n "$port" ] && break; sleep 0.1; done
+  [ -n "$port" ] || { echo "http_server printed no port" >&2; return 1; }
+  # One curl, one keep-alive connection, a different trace id per request (--next).
+  local args=() tid
+  : >"$out/sent-traces"
+  for i in $(seq 1 10); do
+    tid=$(printf 'c0ffee%02x%024x' "$i" "$(( $$ * 1000 + i ))")
+    echo "$tid" >>"$out/sent-traces"
+    [ "$i" -gt 1 ] && args+=(--next)
+    args+=(-sS -o /dev/null -H "traceparent: 00-$tid-$(printf '%016x' "$i")-01" "http://127.0.0.1:$port/fast")
+  done
+  curl --http1.1 "${args[@]}"
+}
+
+refused_connect() {
+  python3 - >"$out/refused.json" <<'EOF'
+import json, os, socket
+s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
+try:
+    socket.create_connection(('127.0.0.1', port), timeout=10)
+    err = 0
+except OSError as e:
+    err = e.errno
+print(json.dumps({"pid": os.getpid(), "port": port, "errno": err}))
+EOF
+}
+
+# The agent's own deadline is 10 s; past STOP_WAIT_S it is killed so the guest still reports.
+STOP_WAIT_S=${HOTSPAN_MATRIX_STOP_WAIT_S:-60}
+stop_agent() {
+  local t0=$EPOCHREALTIME rc i killed=
+  kill -TERM "$agent_pid"
+  for i in $(seq 1 $((STOP_WAIT_S * 10))); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$agent_pid" 2>/dev/null; then kill -9 "$agent_pid"; killed=" killed_after_s=$STOP_WAIT_S"; fi
+  wait "$agent_pid"
+  rc=$?
+  echo "exit=$rc stop_ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')$killed" >"$out/agent-stop"
+  cp "$work/server.log" "$out/server.log" 2>/dev/null
+  cp -r "$work/data/store" "$out/store" 2>/dev/null
+  return "$rc"
+}
+
+main() {
+  step kernel kernel_facts
+  step doctor doctor
+  step record record_split
+  if step agent-start start_agent; then
+    step http http_traffic
+    step refused refused_connect
+    # Flow metrics leave every 10 s (not at shutdown): wait past one export after the traffic.
+    step wait-export sleep 11
+    step agent-stop stop_agent
+  fi
+}
+# One function, so bash has parsed the whole file before it runs (an edit mid-run cannot bite).
+main "$@"; exit 0

@@ -1,0 +1,227 @@
+/**
+ * The kernel matrix (issue 10): Debian's kernels booted under qemu (test/kernels/boot.sh) and the
+ * host kernel natively each run the real CLI and agent (test/kernels/guest-checks.sh); this file
+ * judges what each left behind, against ground truth that does not come from hotspan:
+ *
+ *   record  the split fixture does 60/30/10 units of identical work in burn_a/b/c, so its CPU
+ *           shares are 60/30/10 on any CPU, emulated or not;
+ *   spans   the C http_server logs the traceparent of every request it answered: each of those
+ *           trace ids must be a SERVER span of the server's pid in the agent's store;
+ *   refused the client itself saw errno 111 (ECONNREFUSED) on a closed port: the store must hold a
+ *           refused client flow to that port (the flow metric, whose outcome is the errno's);
+ *   stop    the agent exits 0 on SIGTERM (a crash or a missed shutdown deadline loses data);
+ *   doctor  `hotspan doctor --json` ran; what it says the kernel lacks goes into the table.
+ *
+ * One test per kernel, one guest at a time; a table kernel × check is printed at the end and
+ * written to $TMPDIR/hotspan-kernel-matrix/matrix.md.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DB_FILE_NAME } from '../../src/store/index.js';
+import { buildFixtures, requireRoot, ROOT } from '../integration/support/env.js';
+import { shareStdErrPct } from '../integration/support/perf.js';
+import { readPprof, selfShares } from '../integration/support/pprof.js';
+
+/** `series` is boot.sh's argument; 'host' runs the checks natively on this machine's kernel. */
+const KERNELS = (process.env.HOTSPAN_MATRIX_KERNELS ?? '5.10,6.1,6.12,trixie-bpo,host').split(',').filter(Boolean);
+/** Each kernel's raw evidence, kept for a look after a failure (the guest sees the same path). */
+const OUT = join(tmpdir(), 'hotspan-kernel-matrix');
+/** Boot + every step; the slowest kernel under TCG needs ~3 min, a loaded host more. */
+const GUEST_TIMEOUT_S = 420;
+const TRUTH: Record<string, number> = { burn_a: 60, burn_b: 30, burn_c: 10 };
+
+const root = requireRoot('the kernel matrix (qemu with the host root, BPF in each guest)');
+const CHECKS = ['boot', 'record', 'spans', 'refused', 'stop', 'doctor lacks'] as const;
+type Check = (typeof CHECKS)[number];
+const rows = new Map<string, { kernel: string; cells: Partial<Record<Check, string>>; seconds: number }>();
+
+beforeAll(() => {
+  if (!root) return;
+  buildFixtures();
+  mkdirSync(OUT, { recursive: true });
+});
+
+afterAll(() => {
+  if (rows.size === 0) return;
+  const head = `| kernel | ${CHECKS.join(' | ')} | time |`;
+  const sep = `|${' --- |'.repeat(CHECKS.length + 2)}`;
+  const body = [...rows.values()].map((r) => `| ${r.kernel} | ${CHECKS.map((c) => r.cells[c] ?? '—').join(' | ')} | ${r.seconds.toFixed(0)} s |`);
+  const table = [head, sep, ...body].join('\n');
+  writeFileSync(join(OUT, 'matrix.md'), table + '\n');
+  console.log(`\nkernel matrix (${join(OUT, 'matrix.md')}):\n${table}\n`);
+});
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    // Both streams in one buffer, in order: the step timings and the guest's errors read together.
+    const child = execFile(cmd, args, { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 64 << 20, killSignal: 'SIGKILL' }, (err) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, output });
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+  });
+}
+
+const read = (dir: string, f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').trim() : '');
+
+describe.runIf(root)('kernel matrix: the real agent on each kernel', () => {
+  for (const k of KERNELS) {
+    it(`${k}: record shares, SERVER spans with the sent trace ids, a refused flow, clean stop, doctor`, async () => {
+      const share = join(OUT, k);
+      rmSync(share, { recursive: true, force: true });
+      mkdirSync(share, { recursive: true });
+      const t0 = Date.now();
+      const env = { ...process.env, HOTSPAN_GUEST_SHARE: share };
+      const script = join(ROOT, 'test/kernels/guest-checks.sh');
+      const res =
+        k === 'host'
+          ? await run('bash', [script], env, GUEST_TIMEOUT_S * 1000)
+          : await run('bash', [join(ROOT, 'test/kernels/boot.sh'), '--timeout', String(GUEST_TIMEOUT_S), '--share', share, k, '--', 'bash', script], env, (GUEST_TIMEOUT_S + 180) * 1000);
+      const row = { kernel: read(share, 'kernel') || k, cells: {} as Partial<Record<Check, string>>, seconds: (Date.now() - t0) / 1000 };
+      rows.set(k, row);
+      console.log(`--- ${k}: ${row.kernel} (${row.seconds.toFixed(0)} s)\n${res.output}`);
+      // A guest that timed out still left evidence for the steps it finished: judge them all.
+      judge(row.cells, 'boot', () => {
+        need(res.code === 0, `exit ${res.code}${res.code === 124 ? ' (timeout)' : ''}: ${res.output.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
+        need(read(share, 'btf') === 'yes', 'no /sys/kernel/btf/vmlinux');
+        return 'ok, BTF';
+      });
+
+      judge(row.cells, 'record', () => checkRecord(share));
+      await judgeAsync(row.cells, 'spans', () => checkSpans(share));
+      await judgeAsync(row.cells, 'refused', () => checkRefused(share));
+      judge(row.cells, 'stop', () => checkStop(share));
+      judge(row.cells, 'doctor lacks', () => doctorLacks(share));
+      const failed = CHECKS.filter((c) => row.cells[c]?.startsWith('FAIL'));
+      expect(failed, failed.map((c) => `${c}: ${row.cells[c]}`).join('\n')).toEqual([]);
+    }, (GUEST_TIMEOUT_S + 240) * 1000);
+  }
+});
+
+/** Runs one check; its cell holds the result, or FAIL and why (the test then fails, listing all). */
+function judge(cells: Partial<Record<Check, string>>, c: Check, f: () => string): void {
+  try {
+    cells[c] = f();
+  } catch (e) {
+    cells[c] = `FAIL: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+async function judgeAsync(cells: Partial<Record<Check, string>>, c: Check, f: () => Promise<string>): Promise<void> {
+  try {
+    cells[c] = await f();
+  } catch (e) {
+    cells[c] = `FAIL: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+function need(cond: boolean, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+/**
+ * Shares within 4 binomial standard errors (floor 3 pp) of 60/30/10, the bound the host's
+ * record test uses at 99 Hz. Under TCG the vCPU threads share the host's cores with the rest of
+ * the machine, so n varies; the bound follows n, and n itself must be enough to mean something.
+ */
+function checkRecord(share: string): string {
+  need(existsSync(join(share, 'split.pb.gz')), `no profile written: ${read(share, 'record.log').slice(-300)}`);
+  const { samples } = readPprof(join(share, 'split.pb.gz'));
+  const n = samples.reduce((a, s) => a + s.count, 0);
+  need(n >= 100, `only ${n} samples`);
+  const shares = selfShares(samples);
+  // The fixture fixes the ratio of its own work; under TCG ~10% of samples land in the kernel's
+  // interrupt-exit path (emulated timer/IPI), so shares are taken among burn_* themselves,
+  // which must still be most of the profile.
+  const burnPct = Object.keys(TRUTH).reduce((a, fn) => a + (shares.get(fn) ?? 0), 0);
+  need(burnPct >= 70, `burn_* are ${burnPct.toFixed(0)}% of samples (top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
+  const nBurn = Math.round((n * burnPct) / 100);
+  const parts: string[] = [];
+  for (const [fn, truth] of Object.entries(TRUTH)) {
+    const got = (100 * (shares.get(fn) ?? 0)) / burnPct;
+    const tol = Math.max(3, 4 * shareStdErrPct(truth, nBurn));
+    need(Math.abs(got - truth) <= tol, `${fn} ${got.toFixed(1)}% of burn_* vs ${truth}% ±${tol.toFixed(1)} (n=${nBurn}; top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
+    parts.push(got.toFixed(0));
+  }
+  return `ok ${parts.join('/')} n=${nBurn}`;
+}
+
+async function withStore<T>(share: string, f: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+  const file = join(share, 'store', DB_FILE_NAME);
+  need(existsSync(file), `no store (${read(share, 'agent-stop') || 'agent never stopped'}); agent log: ${read(share, 'agent.log').slice(-300)}`);
+  const db = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  const conn = await db.connect();
+  try {
+    return await f(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+async function checkSpans(share: string): Promise<string> {
+  const sent = read(share, 'sent-traces').split('\n').filter(Boolean);
+  // The server's own log is the truth of what it answered (and with which traceparent).
+  const answered = read(share, 'server.log').split('\n').filter(Boolean).map((l) => l.split(' ')[3]!.split('-')[1]!);
+  need(sent.length > 0 && answered.length === sent.length, `server answered ${answered.length} of ${sent.length} requests`);
+  need(answered.every((t, i) => t === sent[i]), 'server logged other trace ids than were sent');
+  const pid = Number(read(share, 'server.pid'));
+  return withStore(share, async (q) => {
+    const rows = await q(`SELECT DISTINCT trace_id FROM spans WHERE pid = ${pid} AND kind = 2`);
+    const got = new Set(rows.map((r) => String(r.trace_id)));
+    const missing = sent.filter((t) => !got.has(t));
+    need(missing.length === 0, `${missing.length}/${sent.length} trace ids have no SERVER span (store has ${got.size} for pid ${pid})`);
+    return `ok ${sent.length}/${sent.length}`;
+  });
+}
+
+async function checkRefused(share: string): Promise<string> {
+  const r = JSON.parse(read(share, 'refused.json') || '{}') as { port?: number; errno?: number };
+  need(r.errno === 111, `the client saw errno ${r.errno}, not ECONNREFUSED`);
+  return withStore(share, async (q) => {
+    const rows = await q(`SELECT attributes, value FROM metrics WHERE name = 'hotspan.network.flow.connections'`);
+    const mine = rows
+      .map((row) => ({ a: JSON.parse(String(row.attributes)) as Record<string, unknown>, v: Number(row.value) }))
+      .filter(({ a }) => a['server.port'] === r.port);
+    const outcomes = mine.map(({ a }) => `${a['hotspan.network.flow.role']}/${a['hotspan.network.flow.outcome']}`);
+    need(
+      mine.some(({ a, v }) => a['hotspan.network.flow.outcome'] === 'refused' && a['hotspan.network.flow.role'] === 'client' && v >= 1),
+      `no refused client flow to port ${r.port} (flows to it: ${outcomes.join(',') || 'none'}; ${rows.length} flow series in all)`,
+    );
+    return 'ok errno 111';
+  });
+}
+
+function checkStop(share: string): string {
+  const m = /exit=(\d+) stop_ms=(\d+)/.exec(read(share, 'agent-stop'));
+  need(m !== null, 'the agent never got to stop');
+  const log = read(share, 'agent.log');
+  const killed = /killed_after_s=(\d+)/.exec(read(share, 'agent-stop'));
+  need(!killed, `no exit ${killed?.[1]} s after SIGTERM (killed): ${log.split('\n').slice(-2).join(' | ')}`);
+  need(m[1] === '0', `exit ${m[1]} after ${m[2]} ms: ${log.split('\n').slice(-3).join(' | ')}`);
+  return `ok ${(Number(m[2]) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * What `hotspan doctor --json` says this kernel lacks: failed checks, and features reported
+ * unavailable (with the kernel they need), or "nothing". Reads the flat check list and the
+ * {checks, features} shape alike.
+ */
+function doctorLacks(share: string): string {
+  const text = read(share, 'doctor.json');
+  need(text !== '', `doctor printed nothing: ${read(share, 'doctor.err').slice(-200)}`);
+  const doc = JSON.parse(text) as
+    | { name: string; ok: boolean }[]
+    | { checks?: { name: string; ok: boolean }[]; features?: { id: string; available: boolean; minKernel?: string }[] };
+  const checks = Array.isArray(doc) ? doc : (doc.checks ?? []);
+  const features = Array.isArray(doc) ? [] : (doc.features ?? []);
+  const lacking = [
+    ...checks.filter((c) => c.ok === false).map((c) => c.name),
+    ...features.filter((f) => f.available === false).map((f) => `${f.id}${f.minKernel ? ` (${f.minKernel}+)` : ''}`),
+  ];
+  return lacking.length ? lacking.join(', ') : 'nothing';
+}
