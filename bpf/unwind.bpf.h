@@ -82,10 +82,18 @@ struct {
 static __always_inline int unwind_user_regs(struct bpf_perf_event_data *ctx, __u64 *ip, __u64 *sp, __u64 *bp)
 {
 	struct pt_regs regs;
-	if ((ctx->regs.cs & 3) == 3) {
-		*ip = ctx->regs.ip;
-		*sp = ctx->regs.sp;
-		*bp = ctx->regs.bp;
+	/* The perf ctx allows only constant-offset 8-byte loads straight from the ctx
+	 * pointer: read the four fields first, each as its own load. In the UAPI pt_regs
+	 * cs is an unsigned long at 17 * 8 (newer kernels' BTF narrows it to a u16). */
+	__u64 r_cs, r_ip, r_sp, r_bp;
+	asm volatile("%0 = *(u64 *)(%1 + 136)" : "=r"(r_cs) : "r"(ctx));
+	asm volatile("%0 = *(u64 *)(%1 + 128)" : "=r"(r_ip) : "r"(ctx));
+	asm volatile("%0 = *(u64 *)(%1 + 152)" : "=r"(r_sp) : "r"(ctx));
+	asm volatile("%0 = *(u64 *)(%1 + 32)" : "=r"(r_bp) : "r"(ctx));
+	if ((r_cs & 3) == 3) {
+		*ip = r_ip;
+		*sp = r_sp;
+		*bp = r_bp;
 		return 0;
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

@@ -1,5 +1,6 @@
 import { BpfObject, bpfObjectPath, onlineCpus } from '../bpf/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
+import { UnwindLoader, type UnwindLoaderOptions, type UnwindLoaderStats } from '../unwind/index.js';
 
 export const DEFAULT_FREQUENCY_HZ = 99;
 
@@ -12,6 +13,11 @@ export interface SamplerOptions {
   flushIntervalMs?: number;
   /** Called for records that fail to decode (counted, never fatal). */
   onDecodeError?: (err: Error) => void;
+  /**
+   * Walk user stacks with .eh_frame unwind tables (src/unwind, bpf/unwind.bpf.h) instead of
+   * frame pointers only. Off by default.
+   */
+  unwind?: boolean | UnwindLoaderOptions;
 }
 
 export interface SamplerCounters {
@@ -22,6 +28,19 @@ export interface SamplerCounters {
   filtered: bigint;
   /** Records that reached user space but could not be decoded. */
   decodeErrors: number;
+  /** .eh_frame unwinding (present when it is on): kernel counters (bpf/hotspan.h) and table self-metrics. */
+  unwindDwarfSamples?: bigint;
+  /** Samples of processes whose tables were not loaded yet: walked by frame pointers. */
+  unwindNoTablesSamples?: bigint;
+  unwindFpFrames?: bigint;
+  unwindComplete?: bigint;
+  unwindTruncated?: bigint;
+  unwindNoRegs?: bigint;
+  unwindTableBytes?: number;
+  unwindBudgetBytes?: number;
+  unwindTablesLoaded?: number;
+  unwindEvictions?: number;
+  unwindBuildErrors?: number;
 }
 
 /**
@@ -34,6 +53,8 @@ export class CpuSampler {
   private stopReading: (() => void) | undefined;
   private perfLink: number | undefined;
   private finalCounters: SamplerCounters | undefined;
+  /** Loads unwind tables for the processes seen in samples (when unwinding is on). */
+  unwinder: UnwindLoader | undefined;
 
   private constructor(
     private readonly obj: BpfObject,
@@ -46,9 +67,10 @@ export class CpuSampler {
     if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
       throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
     }
-    const obj = BpfObject.load(bpfObjectPath('profile'), { target_tgid: opts.pid ?? 0 });
+    const obj = BpfObject.load(bpfObjectPath(opts.unwind ? 'profile_unwind' : 'profile'), { target_tgid: opts.pid ?? 0 });
     const cpus = onlineCpus();
     const sampler = new CpuSampler(obj, frequencyHz, cpus);
+    if (opts.unwind) sampler.unwinder = new UnwindLoader(obj, opts.unwind === true ? {} : opts.unwind);
     try {
       sampler.stopReading = obj.readRingBuffer(
         'samples',
@@ -62,7 +84,10 @@ export class CpuSampler {
               opts.onDecodeError?.(err as Error);
             }
           }
-          if (out.length) onSamples(out);
+          if (out.length) {
+            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
+            onSamples(out);
+          }
         },
         opts.flushIntervalMs ?? 100,
       );
@@ -83,7 +108,29 @@ export class CpuSampler {
       idle: c[SamplerCounter.Idle],
       filtered: c[SamplerCounter.Filtered],
       decodeErrors: this.decodeErrors,
+      ...(this.unwinder ? this.unwindCounters(c, this.unwinder.stats()) : {}),
     };
+  }
+
+  private unwindCounters(c: bigint[], t: UnwindLoaderStats): Partial<SamplerCounters> {
+    return {
+      unwindDwarfSamples: c[SamplerCounter.UnwindDwarf],
+      unwindNoTablesSamples: c[SamplerCounter.UnwindNoTables],
+      unwindFpFrames: c[SamplerCounter.UnwindFpFrames],
+      unwindComplete: c[SamplerCounter.UnwindComplete],
+      unwindTruncated: c[SamplerCounter.UnwindTruncated],
+      unwindNoRegs: c[SamplerCounter.UnwindNoRegs],
+      unwindTableBytes: t.tableBytes,
+      unwindBudgetBytes: t.budgetBytes,
+      unwindTablesLoaded: t.tablesLoaded,
+      unwindEvictions: t.evictions,
+      unwindBuildErrors: t.buildErrors,
+    };
+  }
+
+  /** Table loader self-metrics (tables, bytes vs budget, evictions); undefined when unwinding is off. */
+  unwindStats(): UnwindLoaderStats | undefined {
+    return this.unwinder?.stats();
   }
 
   /** Kernel-measured cost of the sampling program (needs kernel.bpf_stats_enabled=1). */
@@ -94,6 +141,7 @@ export class CpuSampler {
 
   /** Detaches the perf events, then drains what is left in the ring buffer. */
   stop(): void {
+    this.unwinder?.stop();
     if (this.perfLink !== undefined) this.obj.detach(this.perfLink);
     this.perfLink = undefined;
     this.stopReading?.();

@@ -5,3 +5,4 @@
 export { CfaType, RbpType, type UnwindRow, type CfiStats } from './cfi.js';
 export { buildTable, buildTableSync, buildTableSteps, findRow, decodeRow, UNWIND_ROW_BYTES, MAX_TABLE_ROWS, type UnwindTable } from './table.js';
 export { UnwindFormatError, readElfCfi } from './elf-sections.js';
+export { UnwindLoader, executableMappings, type UnwindLoaderOptions, type UnwindLoaderStats, type UnwindMaps } from './loader.js';
