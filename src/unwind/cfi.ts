@@ -207,17 +207,19 @@ function runProgram(
     if (reg === REG_RBP) state.rbp = initial ? from.rbp : UNSET;
     else if (reg === cie.raReg) state.ra = initial ? from.ra : UNSET;
   };
-  const advance = (delta: number) => {
-    const next = loc + delta * cie.codeAlign;
-    if (next > loc && loc < endLoc) emit(loc, state);
-    loc = next;
-  };
   while (c.pos < c.end) {
     const op = c.u8();
     const hi = op & 0xc0;
     const low = op & 0x3f;
-    if (hi === 0x40) {
-      advance(low);
+    let delta = -1;
+    if (hi === 0x40) delta = low;
+    else if (op === 0x02) delta = c.u8();
+    else if (op === 0x03) delta = c.u16();
+    else if (op === 0x04) delta = c.u32();
+    if (delta >= 0) {
+      const next = loc + delta * cie.codeAlign;
+      if (next > loc && loc < endLoc) emit(loc, state);
+      loc = next;
       continue;
     }
     if (hi === 0x80) {
@@ -236,9 +238,6 @@ function runProgram(
         loc = next;
         break;
       }
-      case 0x02: advance(c.u8()); break;
-      case 0x03: advance(c.u16()); break;
-      case 0x04: advance(c.u32()); break;
       case 0x05: setReg(c.uleb(), { kind: 'offset', offset: c.uleb() * cie.dataAlign }); break;
       case 0x06: restoreReg(c.uleb()); break;
       case 0x07: setReg(c.uleb(), { kind: 'undefined' }); break;

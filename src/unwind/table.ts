@@ -89,17 +89,25 @@ function* compile(elf: ElfCfi, source: 'eh_frame' | 'debug_frame'): Generator<vo
       if (++n % FDES_PER_STEP === 0) yield;
     }
   }
-  fdes.sort((a, b) => a.pcBegin - b.pcBegin);
+  let sorted = true;
+  for (let i = 1; i < fdes.length && sorted; i++) sorted = fdes[i - 1]!.pcBegin <= fdes[i]!.pcBegin;
+  if (!sorted) fdes.sort((a, b) => a.pcBegin - b.pcBegin);
   yield;
   const rows = Buffer.alloc(total * UNWIND_ROW_BYTES);
+  const view = new DataView(rows.buffer, rows.byteOffset, rows.byteLength);
   let count = 0;
   let prevEnd = -1;
   let last: UnwindRow | undefined;
   const put = (r: UnwindRow) => {
     if (last && last.pc === r.pc) count--; // a later row at the same pc replaces the earlier
     else if (last && last.cfaType === r.cfaType && last.cfaOffset === r.cfaOffset && last.rbpType === r.rbpType && last.rbpOffset === r.rbpOffset) return;
-    encodeRow(rows, count++, r);
-    last = count > 0 ? decodeRow(rows, count - 1) : undefined;
+    const o = count++ * UNWIND_ROW_BYTES;
+    view.setUint32(o, r.pc, true);
+    view.setInt32(o + 4, r.cfaOffset, true);
+    view.setUint8(o + 8, r.cfaType);
+    view.setUint8(o + 9, r.rbpType);
+    view.setInt16(o + 10, r.rbpOffset, true);
+    last = r;
   };
   for (const f of fdes) {
     if (f.pcBegin < prevEnd) {
