@@ -47,6 +47,8 @@ export interface UnwindLoaderStats {
   evictions: number;
   /** Executable mappings left out because a process had more than the walker holds. */
   mappingsDropped: number;
+  /** Tables not loaded because the budget could not fit them even after evicting. */
+  overBudget: number;
 }
 
 interface LoadedTable {
@@ -94,7 +96,7 @@ export class UnwindLoader {
   private readonly queued = new Set<number>();
   private running = false;
   private stopped = false;
-  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0 };
+  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0 };
 
   constructor(
     private readonly maps: UnwindMaps,
@@ -240,7 +242,10 @@ export class UnwindLoader {
       this.stats_.buildErrors++;
       return null;
     }
-    this.makeRoom(bytes, forPid);
+    if (!this.makeRoom(bytes, forPid)) {
+      this.stats_.overBudget++; // not loaded: its frames fall back to frame pointers (counted in BPF)
+      return null;
+    }
     const id = this.freeIds.pop();
     if (id === undefined) return null;
     // Pages first, the table entry last: the walker never sees a table with missing pages.
@@ -265,7 +270,7 @@ export class UnwindLoader {
   }
 
   /** Evicts least recently used tables until `bytes` fit, sparing those `forPid` (being loaded) uses. */
-  private makeRoom(bytes: number, forPid: number): void {
+  private makeRoom(bytes: number, forPid: number): boolean {
     let used = 0;
     for (const t of this.tables.values()) used += t.bytes;
     const byAge = [...this.tables.values()].sort((a, b) => a.lastUsedMs - b.lastUsedMs);
@@ -275,6 +280,7 @@ export class UnwindLoader {
       this.evict(t);
       used -= t.bytes;
     }
+    return used + bytes <= this.budgetBytes;
   }
 
   private evict(t: LoadedTable): void {
