@@ -61,7 +61,8 @@ struct hotspan_cpu_sample {
 #define HOTSPAN_UNWIND_PAGE_SHIFT 8
 #define HOTSPAN_UNWIND_MAX_MAPPINGS 64    /* executable mappings of one process the walker knows (a power of 2) */
 #define HOTSPAN_UNWIND_MAX_TABLES 4096    /* table ids 1..4095; 0 = "no table, use frame pointers" */
-#define HOTSPAN_UNWIND_MAX_PAGES 16384    /* 48 MiB ceiling; user space keeps its own, smaller budget */
+#define HOTSPAN_UNWIND_MAX_PAGES 4096     /* 12 MiB, preallocated (5.10 perf_event programs need preallocated hashes) */
+#define HOTSPAN_UNWIND_MAX_PROCS 1024     /* processes walked with tables at once; more: frame pointers, counted */
 #define HOTSPAN_UNWIND_FRAMES_PER_CALL 8  /* frames per program run; tail calls continue the walk */
 
 /* hotspan_unwind_row.cfa_type (src/unwind/cfi.ts CfaType) */

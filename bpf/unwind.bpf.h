@@ -23,10 +23,12 @@
 /* Lets a test load the walker object with the walk switched off (frame pointers only). */
 const volatile __u32 unwind_enabled = 1;
 
+/* Preallocated hashes: on 5.10 a perf_event program may use no other kind (the
+ * kernel could not allocate in NMI context before bpf_mem_alloc, 6.1). So the
+ * kernel memory of the walker is fixed when it loads: 12 MiB of pages + 2 MiB of procs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 8192);
+	__uint(max_entries, HOTSPAN_UNWIND_MAX_PROCS);
 	__type(key, __u32); /* tgid */
 	__type(value, struct hotspan_unwind_proc);
 } unwind_procs SEC(".maps");
@@ -40,7 +42,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, HOTSPAN_UNWIND_MAX_PAGES);
 	__type(key, __u32); /* table_id << 16 | page index */
 	__type(value, struct hotspan_unwind_page);

@@ -29,7 +29,7 @@ export interface UnwindMaps {
 }
 
 export interface UnwindLoaderOptions {
-  /** Kernel memory for table rows; 32 MiB by default (node's own table is ~4.5 MiB). */
+  /** Kernel memory for table rows; at most (and by default) the walker's preallocated 12 MiB (node's own table is ~4.3 MiB). */
   budgetBytes?: number;
   /** Longest a build or load step may hold the event loop. */
   sliceMs?: number;
@@ -49,6 +49,8 @@ export interface UnwindLoaderStats {
   mappingsDropped: number;
   /** Tables not loaded because the budget could not fit them even after evicting. */
   overBudget: number;
+  /** Processes the kernel's process map had no room for: walked by frame pointers. */
+  procsSkipped: number;
 }
 
 interface LoadedTable {
@@ -92,17 +94,19 @@ export class UnwindLoader {
   private readonly files = new Map<string, FileInfo | null>();
   private readonly freeIds: number[] = [];
   private readonly procs = new Set<number>();
+  /** Processes the walker map had no room for (UNWIND_MAX_PROCS): frame pointers until they exit. */
+  private readonly skipped = new Set<number>();
   private readonly queue: number[] = [];
   private readonly queued = new Set<number>();
   private running = false;
   private stopped = false;
-  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0 };
+  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0, procsSkipped: 0 };
 
   constructor(
     private readonly maps: UnwindMaps,
     private readonly opts: UnwindLoaderOptions = {},
   ) {
-    this.budgetBytes = Math.min(opts.budgetBytes ?? 32 * 1024 * 1024, UNWIND_MAX_PAGES * PAGE_BYTES);
+    this.budgetBytes = Math.min(opts.budgetBytes ?? UNWIND_MAX_PAGES * PAGE_BYTES, UNWIND_MAX_PAGES * PAGE_BYTES);
     this.sliceMs = opts.sliceMs ?? 20;
     for (let id = UNWIND_MAX_TABLES - 1; id >= 1; id--) this.freeIds.push(id);
   }
@@ -111,7 +115,7 @@ export class UnwindLoader {
   notePids(pids: Iterable<number>): void {
     if (this.stopped) return;
     for (const pid of pids) {
-      if (pid <= 0 || this.procs.has(pid) || this.queued.has(pid)) continue;
+      if (pid <= 0 || this.procs.has(pid) || this.queued.has(pid) || this.skipped.has(pid)) continue;
       this.queued.add(pid);
       this.queue.push(pid);
     }
@@ -124,6 +128,7 @@ export class UnwindLoader {
   }
 
   forgetProcess(pid: number): void {
+    this.skipped.delete(pid);
     if (this.procs.delete(pid)) this.maps.mapDelete('unwind_procs', u32key(pid));
     for (const t of this.tables.values()) t.users.delete(pid);
   }
@@ -212,7 +217,13 @@ export class UnwindLoader {
       value.writeBigUInt64LE(BigInt.asUintN(64, e.bias), o + UNWIND_MAPPING_LAYOUT.fields.bias);
       value.writeUInt32LE(e.tableId, o + UNWIND_MAPPING_LAYOUT.fields.table_id);
     });
-    this.maps.mapUpdate('unwind_procs', u32key(pid), value);
+    try {
+      this.maps.mapUpdate('unwind_procs', u32key(pid), value);
+    } catch (err) {
+      this.skipped.add(pid); // map full (or the kernel refused): not retried at every sample
+      this.stats_.procsSkipped++;
+      throw err;
+    }
     this.procs.add(pid);
   }
 
