@@ -160,6 +160,7 @@ export class UnwindLoader {
         try {
           await this.loadProcess(pid);
         } catch (err) {
+          if (this.stopped) return; // the sampler closed the maps under an in-flight load
           // A process that exited mid-way, or a map update that failed: counted, never fatal.
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') this.opts.onError?.(err as Error);
         }
