@@ -27,6 +27,31 @@ int main(void)
 	FIELD(hotspan_cpu_sample, kstack);
 	FIELD(hotspan_cpu_sample, ustack);
 	STRUCT_END();
+	/* unwinding (profile.bpf.c / unwind.bpf.h maps, written by src/unwind/) */
+	STRUCT_BEGIN(hotspan_unwind_row);
+	FIELD(hotspan_unwind_row, pc);
+	FIELD(hotspan_unwind_row, cfa_offset);
+	FIELD(hotspan_unwind_row, cfa_type);
+	FIELD(hotspan_unwind_row, rbp_type);
+	FIELD(hotspan_unwind_row, rbp_offset);
+	STRUCT_END();
+	STRUCT_BEGIN(hotspan_unwind_page);
+	FIELD(hotspan_unwind_page, rows);
+	STRUCT_END();
+	STRUCT_BEGIN(hotspan_unwind_table);
+	FIELD(hotspan_unwind_table, row_count);
+	FIELD(hotspan_unwind_table, page_count);
+	STRUCT_END();
+	STRUCT_BEGIN(hotspan_unwind_mapping);
+	FIELD(hotspan_unwind_mapping, start);
+	FIELD(hotspan_unwind_mapping, end);
+	FIELD(hotspan_unwind_mapping, bias);
+	FIELD(hotspan_unwind_mapping, table_id);
+	STRUCT_END();
+	STRUCT_BEGIN(hotspan_unwind_proc);
+	FIELD(hotspan_unwind_proc, count);
+	FIELD(hotspan_unwind_proc, mappings);
+	STRUCT_END();
 	/* network structs: add STRUCT_BEGIN/FIELD/STRUCT_END blocks here */
 	STRUCT_BEGIN(hotspan_net_conn);
 	FIELD(hotspan_net_conn, kind);

@@ -30,7 +30,14 @@ enum hotspan_sampler_counter {
 	HOTSPAN_SAMPLER_LOST = 1,      /* ring buffer full: sample dropped */
 	HOTSPAN_SAMPLER_IDLE = 2,      /* the CPU was idle (pid 0): not recorded */
 	HOTSPAN_SAMPLER_FILTERED = 3,  /* not the target process */
-	HOTSPAN_SAMPLER_COUNTER_MAX = 4,
+	/* .eh_frame unwinding (only counted when unwinding is on): */
+	HOTSPAN_SAMPLER_UNWIND_DWARF = 4,      /* user stacks walked with unwind tables */
+	HOTSPAN_SAMPLER_UNWIND_NO_TABLES = 5,  /* process not loaded yet: walked by frame pointers (bpf_get_stack) */
+	HOTSPAN_SAMPLER_UNWIND_FP_FRAMES = 6,  /* frames stepped by frame pointer inside a table walk (no table for the PC) */
+	HOTSPAN_SAMPLER_UNWIND_COMPLETE = 7,   /* walks that reached the outermost frame (RA undefined or 0) */
+	HOTSPAN_SAMPLER_UNWIND_TRUNCATED = 8,  /* walks stopped early: unreadable stack, unsupported rule, depth */
+	HOTSPAN_SAMPLER_UNWIND_NO_REGS = 9,    /* user registers unreadable: walked by frame pointers */
+	HOTSPAN_SAMPLER_COUNTER_MAX = 10,
 };
 
 /* One CPU sample, taken by a perf_event (cpu-clock) program. */
@@ -47,6 +54,72 @@ struct hotspan_cpu_sample {
 	__u64 kstack[HOTSPAN_MAX_STACK_DEPTH]; /* kernel return addresses, leaf first */
 	__u64 ustack[HOTSPAN_MAX_STACK_DEPTH]; /* user return addresses, leaf first */
 };
+
+/* ---- unwinding ---- (.eh_frame stack walker in profile.bpf.c; tables from src/unwind/) */
+
+#define HOTSPAN_UNWIND_ROWS_PER_PAGE 256  /* 3 KiB pages: one map value each */
+#define HOTSPAN_UNWIND_PAGE_SHIFT 8
+#define HOTSPAN_UNWIND_MAX_MAPPINGS 64    /* executable mappings of one process the walker knows (a power of 2) */
+#define HOTSPAN_UNWIND_MAX_TABLES 4096    /* table ids 1..4095; 0 = "no table, use frame pointers" */
+#define HOTSPAN_UNWIND_MAX_PAGES 4096     /* 12 MiB, preallocated (5.10 perf_event programs need preallocated hashes) */
+#define HOTSPAN_UNWIND_MAX_PROCS 1024     /* processes walked with tables at once; more: frame pointers, counted */
+#define HOTSPAN_UNWIND_FRAMES_PER_CALL 8  /* frames per program run; tail calls continue the walk */
+
+/* hotspan_unwind_row.cfa_type (src/unwind/cfi.ts CfaType) */
+enum hotspan_unwind_cfa {
+	HOTSPAN_CFA_NONE = 0,        /* no FDE covers the PC */
+	HOTSPAN_CFA_RSP = 1,         /* CFA = RSP + cfa_offset */
+	HOTSPAN_CFA_RBP = 2,         /* CFA = RBP + cfa_offset */
+	HOTSPAN_CFA_PLT = 3,         /* CFA = RSP + 8 + ((RIP & 15) >= cfa_offset ? 8 : 0) */
+	HOTSPAN_CFA_UNSUPPORTED = 4, /* expression or other register */
+	HOTSPAN_CFA_END = 5,         /* return address undefined: outermost frame */
+};
+
+/* hotspan_unwind_row.rbp_type */
+enum hotspan_unwind_rbp {
+	HOTSPAN_RBP_UNCHANGED = 0,
+	HOTSPAN_RBP_CFA_OFFSET = 1, /* caller's RBP saved at CFA + rbp_offset */
+	HOTSPAN_RBP_UNKNOWN = 2,
+};
+
+/* One row of an unwind table: holds from pc to the next row's pc. The return
+ * address is always at CFA - 8 (x86_64). pc is the ELF virtual address. */
+struct hotspan_unwind_row {
+	__u32 pc;
+	__s32 cfa_offset;
+	__u8 cfa_type;   /* enum hotspan_unwind_cfa */
+	__u8 rbp_type;   /* enum hotspan_unwind_rbp */
+	__s16 rbp_offset;
+};
+
+/* Value of `unwind_pages`, keyed by (table_id << 16 | page index). */
+struct hotspan_unwind_page {
+	struct hotspan_unwind_row rows[HOTSPAN_UNWIND_ROWS_PER_PAGE];
+};
+
+/* Value of `unwind_tables`, indexed by table id. row_count 0: not loaded (evicted). */
+struct hotspan_unwind_table {
+	__u32 row_count;
+	__u32 page_count;
+};
+
+/* One executable mapping of a process: ELF pc = address - bias. */
+struct hotspan_unwind_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 bias;
+	__u32 table_id;  /* 0: no table, step by frame pointer */
+	__u32 pad;
+};
+
+/* Value of `unwind_procs`, keyed by tgid: its executable mappings sorted by start. */
+struct hotspan_unwind_proc {
+	__u32 count;
+	__u32 pad;
+	struct hotspan_unwind_mapping mappings[HOTSPAN_UNWIND_MAX_MAPPINGS];
+};
+
+/* ---- end unwinding ---- */
 
 /* ---- network ---- (owned by the network kernel side: bpf/net.bpf.c, src/network/kernel/) */
 

@@ -35,6 +35,10 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
+#ifdef HOTSPAN_UNWIND
+#include "unwind.bpf.h" /* built as profile_unwind.bpf.o only */
+#endif
+
 SEC("perf_event")
 int handle_cpu_sample(void *ctx)
 {
@@ -49,6 +53,12 @@ int handle_cpu_sample(void *ctx)
 		count(HOTSPAN_SAMPLER_FILTERED);
 		return 0;
 	}
+
+#ifdef HOTSPAN_UNWIND
+	/* .eh_frame walk for processes whose tables are loaded (see unwind.bpf.h). */
+	if (unwind_enabled && unwind_begin(ctx, tgid, tid))
+		return 0;
+#endif
 
 	struct hotspan_cpu_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
 	if (!s) {

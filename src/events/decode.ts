@@ -16,8 +16,27 @@ export const SamplerCounter = {
   Lost: 1,
   Idle: 2,
   Filtered: 3,
-  Count: 4,
+  /** .eh_frame unwinding (bpf/unwind.bpf.h); counted only when unwinding is on. */
+  UnwindDwarf: 4,
+  UnwindNoTables: 5,
+  UnwindFpFrames: 6,
+  UnwindComplete: 7,
+  UnwindTruncated: 8,
+  UnwindNoRegs: 9,
+  Count: 10,
 } as const;
+
+/** Unwind-table map layouts (bpf/hotspan.h, "unwinding"); src/unwind/ encodes them. */
+export const UNWIND_ROWS_PER_PAGE = 256;
+export const UNWIND_MAX_MAPPINGS = 64;
+export const UNWIND_MAX_TABLES = 4096;
+export const UNWIND_MAX_PAGES = 4096;
+export const UNWIND_MAX_PROCS = 1024;
+export const UNWIND_ROW_LAYOUT = { size: 12, fields: { pc: 0, cfa_offset: 4, cfa_type: 8, rbp_type: 9, rbp_offset: 10 } } as const;
+export const UNWIND_PAGE_LAYOUT = { size: 12 * UNWIND_ROWS_PER_PAGE, fields: { rows: 0 } } as const;
+export const UNWIND_TABLE_LAYOUT = { size: 8, fields: { row_count: 0, page_count: 4 } } as const;
+export const UNWIND_MAPPING_LAYOUT = { size: 32, fields: { start: 0, end: 8, bias: 16, table_id: 24 } } as const;
+export const UNWIND_PROC_LAYOUT = { size: 8 + 32 * UNWIND_MAX_MAPPINGS, fields: { count: 0, mappings: 8 } } as const;
 
 export const MAX_STACK_DEPTH = 127;
 const COMM_LEN = 16;
@@ -357,6 +376,11 @@ export function decodeNetData(buf: Buffer): RawNetData {
 /** Layout tables by C struct name, for the ABI test. */
 export const LAYOUTS: Record<string, { size: number; fields: Record<string, number> }> = {
   hotspan_cpu_sample: CPU_SAMPLE_LAYOUT,
+  hotspan_unwind_row: UNWIND_ROW_LAYOUT,
+  hotspan_unwind_page: UNWIND_PAGE_LAYOUT,
+  hotspan_unwind_table: UNWIND_TABLE_LAYOUT,
+  hotspan_unwind_mapping: UNWIND_MAPPING_LAYOUT,
+  hotspan_unwind_proc: UNWIND_PROC_LAYOUT,
   // ---- network layouts: add entries below ----
   hotspan_net_conn: NET_CONN_LAYOUT,
   hotspan_net_data: NET_DATA_LAYOUT,

@@ -1,6 +1,7 @@
 import { BpfObject, bpfObjectPath, onlineCpus, requireFeature } from '../bpf/index.js';
 import { countFailure } from '../workload-files/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
+import { UnwindLoader, type UnwindLoaderOptions, type UnwindLoaderStats } from '../unwind/index.js';
 
 export const DEFAULT_FREQUENCY_HZ = 99;
 
@@ -15,6 +16,11 @@ export interface SamplerOptions {
   onDecodeError?: (err: Error) => void;
   /** Called when the batch consumer threw (counted as callbackErrors, never fatal). */
   onCallbackError?: (err: Error) => void;
+  /**
+   * Walk user stacks with .eh_frame unwind tables (src/unwind, bpf/unwind.bpf.h) instead of
+   * frame pointers only. Off by default.
+   */
+  unwind?: boolean | UnwindLoaderOptions;
 }
 
 export interface SamplerCounters {
@@ -27,6 +33,19 @@ export interface SamplerCounters {
   decodeErrors: number;
   /** Batches whose consumer threw (the batch's remaining samples may be lost; sampling goes on). */
   callbackErrors: number;
+  /** .eh_frame unwinding (present when it is on): kernel counters (bpf/hotspan.h) and table self-metrics. */
+  unwindDwarfSamples?: bigint;
+  /** Samples of processes whose tables were not loaded yet: walked by frame pointers. */
+  unwindNoTablesSamples?: bigint;
+  unwindFpFrames?: bigint;
+  unwindComplete?: bigint;
+  unwindTruncated?: bigint;
+  unwindNoRegs?: bigint;
+  unwindTableBytes?: number;
+  unwindBudgetBytes?: number;
+  unwindTablesLoaded?: number;
+  unwindEvictions?: number;
+  unwindBuildErrors?: number;
 }
 
 /**
@@ -41,6 +60,8 @@ export class CpuSampler {
   private stopReading: (() => Promise<void>) | undefined;
   private perfLink: number | undefined;
   private finalCounters: SamplerCounters | undefined;
+  /** Loads unwind tables for the processes seen in samples (when unwinding is on). */
+  unwinder: UnwindLoader | undefined;
 
   private constructor(
     private readonly obj: BpfObject,
@@ -54,9 +75,10 @@ export class CpuSampler {
       throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
     }
     requireFeature('cpu-sampling');
-    const obj = BpfObject.load(bpfObjectPath('profile'), { target_tgid: opts.pid ?? 0 });
+    const obj = BpfObject.load(bpfObjectPath(opts.unwind ? 'profile_unwind' : 'profile'), { target_tgid: opts.pid ?? 0 });
     const cpus = onlineCpus();
     const sampler = new CpuSampler(obj, frequencyHz, cpus);
+    if (opts.unwind) sampler.unwinder = new UnwindLoader(obj, opts.unwind === true ? {} : opts.unwind);
     try {
       sampler.stopReading = obj.readRingBuffer(
         'samples',
@@ -79,6 +101,9 @@ export class CpuSampler {
             sampler.callbackErrors++;
             countFailure('callback-error');
             opts.onCallbackError?.(err as Error);
+          if (out.length) {
+            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
+            onSamples(out);
           }
         },
         opts.flushIntervalMs ?? 100,
@@ -100,8 +125,38 @@ export class CpuSampler {
       idle: c[SamplerCounter.Idle],
       filtered: c[SamplerCounter.Filtered],
       decodeErrors: this.decodeErrors,
-      callbackErrors: this.callbackErrors,
+          if (out.length === 0) return;
+          // A throw here would go up into the ring reader's native callback, where Node turns it
+          // into a warning and the batch is gone: counted instead, and the reader goes on.
+          try {
+            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
+            onSamples(out);
+          } catch (err) {
+            sampler.callbackErrors++;
+            countFailure('callback-error');
+            opts.onCallbackError?.(err as Error);
     };
+  }
+
+  private unwindCounters(c: bigint[], t: UnwindLoaderStats): Partial<SamplerCounters> {
+    return {
+      unwindDwarfSamples: c[SamplerCounter.UnwindDwarf],
+      unwindNoTablesSamples: c[SamplerCounter.UnwindNoTables],
+      unwindFpFrames: c[SamplerCounter.UnwindFpFrames],
+      unwindComplete: c[SamplerCounter.UnwindComplete],
+      unwindTruncated: c[SamplerCounter.UnwindTruncated],
+      unwindNoRegs: c[SamplerCounter.UnwindNoRegs],
+      unwindTableBytes: t.tableBytes,
+      unwindBudgetBytes: t.budgetBytes,
+      unwindTablesLoaded: t.tablesLoaded,
+      unwindEvictions: t.evictions,
+      unwindBuildErrors: t.buildErrors,
+    };
+  }
+
+  /** Table loader self-metrics (tables, bytes vs budget, evictions); undefined when unwinding is off. */
+  unwindStats(): UnwindLoaderStats | undefined {
+    return this.unwinder?.stats();
   }
 
   /** Kernel-measured cost of the sampling program (needs kernel.bpf_stats_enabled=1). */
@@ -116,6 +171,7 @@ export class CpuSampler {
    * consumers closed before it would be called after their end).
    */
   stop(): Promise<void> {
+    this.unwinder?.stop();
     if (this.perfLink !== undefined) this.obj.detach(this.perfLink);
     this.perfLink = undefined;
     const drained = this.stopReading?.() ?? Promise.resolve();
