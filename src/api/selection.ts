@@ -4,7 +4,9 @@
  * Also the compact wire form of that model (`format=model`), which the CLI turns back into it.
  */
 import { aggregate, NameTable, type Profile, type Stack } from '../flamegraph/model.js';
-import { mergeStackNames, type MergeQuery, type NamedProfile, type Store } from '../store/index.js';
+// Straight from the query module: importing the store's index would load DuckDB in every CLI command.
+import { mergeStackNames, type NamedProfile } from '../store/ui-queries.js';
+import type { MergeQuery, Store } from '../store/index.js';
 
 /** Same duration rule as flamegraph's fromMerged: first to last sample plus one period. */
 export function fromNamed(m: NamedProfile): Profile {
