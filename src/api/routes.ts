@@ -119,6 +119,28 @@ function profileQuery(p: Params, now: number): { query: MergeQuery; labels: Merg
   return { query, labels };
 }
 
+/** Samples of a span lie inside its time; a margin covers clock rounding between the two sources. */
+const SPAN_MARGIN_NS = 2_000_000_000n;
+
+/**
+ * A span or trace selection without a time range gets the range of its spans: same samples, but
+ * the store's zone maps then skip everything else instead of scanning every sample's span id.
+ */
+async function boundBySpans(deps: RouteDeps, query: MergeQuery): Promise<void> {
+  if (query.fromUnixNs !== undefined || query.toUnixNs !== undefined) return;
+  if (query.spanId === undefined && query.traceId === undefined) return;
+  const spans = await deps.read((s) => s.read((c) => (query.spanId !== undefined ? spanById(c, query.spanId) : traceSpans(c, query.traceId!, 100_000))));
+  if (spans.length === 0) return; // samples without a stored span: scan (rare, and still correct)
+  let from = spans[0]!.startUnixNs;
+  let to = spans[0]!.endUnixNs;
+  for (const s of spans) {
+    if (s.startUnixNs < from) from = s.startUnixNs;
+    if (s.endUnixNs > to) to = s.endUnixNs;
+  }
+  query.fromUnixNs = from - SPAN_MARGIN_NS;
+  query.toUnixNs = to + SPAN_MARGIN_NS;
+}
+
 const profile: Handler = async (deps, q) => {
   const p = new Params(q, ['service', 'version', 'pid', 'from', 'to', 'span_id', 'trace_id', 'format', 'min_share']);
   needStore(deps);
@@ -126,6 +148,7 @@ const profile: Handler = async (deps, q) => {
   const minShare = Number(p.text('min_share') ?? '0.0001');
   if (!(minShare >= 0 && minShare <= 1)) throw badRequest(`parameter "min_share" must be a fraction from 0 to 1`);
   const { query, labels } = profileQuery(p, deps.now());
+  await boundBySpans(deps, query);
   const name = query.spanId ? `span-${query.spanId}` : query.traceId ? `trace-${query.traceId}` : `profile-${Date.now()}`;
   if (format === 'pprof') {
     // Exactly what `hotspan profile` writes: the store's own pprof encoding, span labels included.

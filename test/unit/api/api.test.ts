@@ -35,8 +35,10 @@ beforeAll(async () => {
   const hostile = span(0xa2, { service: 'checkout', durationMs: 1, startNs: START, route: '/<script>alert(1)</script>\u001b[31m' });
   await store.ingestTraces(
     tracesRequest([
-      ...durations.map((d, i) => span(i === 0 ? 0x1a1 : 0x100 + i, { service: 'checkout', durationMs: d, startNs: START + BigInt(i) * SEC, route: i % 2 ? '/fast' : '/slow' })),
+      ...durations.map((d, i) => span(0x100 + i, { service: 'checkout', durationMs: d, startNs: START + BigInt(i) * SEC, route: i % 2 ? '/fast' : '/slow' })),
       hostile,
+      // The span whose samples profileFor spread over [START+10 s, START+20 s).
+      span(0x1a1, { service: 'checkout', durationMs: 12_000, startNs: START + 9n * SEC, route: '/slow' }),
     ]),
   );
   api = await startApi({ host: '127.0.0.1', port: 0, store, deploys: new DeployLog(), dataDir: t.dir, log: () => {} });
@@ -61,10 +63,10 @@ const json = async (path: string) => {
 describe('api /api/v1', () => {
   it('spans: SERVER spans slowest first, filtered by route, with their attributes', async () => {
     const all = await json('/api/v1/spans?since=1h&limit=100');
-    const want = [...durations, 1].sort((a, b) => b - a).map((d) => d * 1e6);
+    const want = [...durations, 1, 12_000].sort((a, b) => b - a).map((d) => d * 1e6);
     expect(all.spans.map((s: any) => Number(s.durationNs))).toEqual(want);
     const slow = await json('/api/v1/spans?since=1h&route=/slow&limit=2');
-    expect(slow.spans.map((s: any) => Number(s.durationNs) / 1e6)).toEqual([250, 120]);
+    expect(slow.spans.map((s: any) => Number(s.durationNs) / 1e6)).toEqual([12_000, 250]);
     expect((await json('/api/v1/spans?since=1h&status=error')).spans).toEqual([]);
     expect((await json('/api/v1/spans?since=1h&service=nope')).spans).toEqual([]);
   });
@@ -73,7 +75,7 @@ describe('api /api/v1', () => {
     const r = await json(`/api/v1/spans/${SPAN_A}`);
     expect(r.span.spanId).toBe(SPAN_A);
     expect(r.span.attributes['http.route']).toBe('/slow');
-    expect(r.trace.length).toBe(durations.length + 1); // the fixture puts every span in one trace
+    expect(r.trace.length).toBe(durations.length + 2); // the fixture puts every span in one trace
     expect((await get('/api/v1/spans/00000000000000ff')).status).toBe(404);
   });
 
@@ -106,11 +108,12 @@ describe('api /api/v1', () => {
   it('services: requests and percentiles from the spans, CPU from the samples', async () => {
     const r = await json('/api/v1/services?from=1h');
     const checkout = r.services.find((s: any) => s.service === 'checkout');
-    expect(checkout.requests).toBe(durations.length + 1);
+    expect(checkout.requests).toBe(durations.length + 2);
     expect(checkout.samples).toBe(450);
     expect(checkout.errors).toBe(0);
-    const sorted = [...durations, 1].sort((a, b) => a - b);
-    expect(checkout.p50Ms).toBeCloseTo(sorted[3]!, 6);
+    const sorted = [...durations, 1, 12_000].sort((a, b) => a - b);
+    // quantile_cont: linear interpolation between the two middle values of eight.
+    expect(checkout.p50Ms).toBeCloseTo((sorted[3]! + sorted[4]!) / 2, 6);
     expect(r.services.find((s: any) => s.service === 'cart').samples).toBe(300);
   });
 
