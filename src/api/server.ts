@@ -103,8 +103,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   // Idle clients must not hold sockets forever; a slow query must not cut its own answer off
   // (requestTimeout would, on a loaded node), so there is no whole-request limit.
+  // A busy agent (a loaded node) can take long to read a request head: answer a 408 only after 2 min.
   server.requestTimeout = 0;
-  server.headersTimeout = 20_000;
+  server.headersTimeout = 120_000;
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

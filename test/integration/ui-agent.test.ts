@@ -84,13 +84,15 @@ interface ApiSpan {
 describe.runIf(root)('hotspan UI and API while the agent runs', () => {
   it('spans and profile --span work while the agent runs and after; the browser shows /slow and its burn_slow flame graph', async () => {
     const dataDir = join(tmp, 'data');
-    const agent = await startAgent(dataDir, ['-F', '499'], { HOTSPAN_UI_PORT: 'auto' });
-    const url = await agentUrl(dataDir);
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-
     const server = spawn(join(FIXTURES_BIN, 'http_server'), [join(tmp, 'server.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(server);
     const port = await firstLine(server);
+    // Only the server is profiled (--pid): on a shared 2-core host, profiling every process at
+    // 499 Hz keeps the agent's event loop busy for tens of seconds; the store, the API and the
+    // CLI paths are the same as without --pid.
+    const agent = await startAgent(dataDir, ['-F', '499', '--pid', String(server.pid)], { HOTSPAN_UI_PORT: 'auto' });
+    const url = await agentUrl(dataDir);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const load = driveHttp(port, 6, ['/slow', '/fast'], 3);
     children.push(load.child);
     await rawGet(Number(port), HOSTILE_PATH);
@@ -104,13 +106,13 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     let top: ApiSpan | undefined;
     for (;;) {
       const spans = (await getJson<{ spans: ApiSpan[] }>(`${url}api/v1/spans?service=http_server&limit=5&since=5m`)).spans;
-      top = spans[0];
+      top = spans.find((s) => Number(s.attributes['hotspan.cpu.samples'] ?? 0) > 0);
       if (top && top.name === 'GET /slow') {
         const prof = await getJson<{ totalSamples: number }>(`${url}api/v1/profile?span_id=${top.spanId}`);
         if (prof.totalSamples > 0 && prof.totalSamples === Number(top.attributes['hotspan.cpu.samples'])) break;
       }
-      if (Date.now() - loadEnd > 60_000) throw new Error(`the slowest /slow span's samples did not reach the store in 60 s: ${JSON.stringify(top)}`);
-      await sleep(500);
+      if (Date.now() - loadEnd > 150_000) throw new Error(`the slowest /slow span's samples did not reach the store in 150 s: ${JSON.stringify(top)}`);
+      await sleep(2000);
     }
     console.log(`slowest span and all its samples queryable ${((Date.now() - loadEnd) / 1000).toFixed(1)} s after the load ended`);
     // Settle: later spans must not change the top 5 between the live and the stopped reading.
@@ -125,7 +127,10 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     expect(liveJson.exitCode, liveJson.stderr).toBe(0);
     const liveRows = liveJson.stdout.trim().split('\n').map((l) => JSON.parse(l) as ApiSpan);
     expect(liveRows[0]!.name).toBe('GET /slow');
-    const span = liveRows[0]!;
+    // The slowest request the profiler caught running (on a loaded host a /slow span can carry no
+    // samples: the span ↔ CPU join is tested in agent-span-profile; here the reading paths are).
+    const span = liveRows.find((r) => Number(r.attributes['hotspan.cpu.samples'] ?? 0) > 0)!;
+    expect(span.name).toBe('GET /slow');
     const livePb = join(tmp, 'live.pb.gz');
     const liveProf = await hotspan('profile', '--span', span.spanId, '-o', livePb, '--data-dir', dataDir);
     expect(liveProf.exitCode, liveProf.stderr).toBe(0);
@@ -159,7 +164,7 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
       await screenshot(page, 'ui-spans');
 
     step('spans page');
-      await firstRow.locator('td').nth(3).locator('a').click();
+      await page.locator(`table.spans a[href="#/span/${span.spanId}"]`).click();
       await page.waitForSelector('table.top-functions tbody tr');
       await page.waitForSelector('.flame .frame[data-name="burn_slow"]');
       expect(page.url()).toContain(`#/span/${span.spanId}`);
@@ -211,9 +216,16 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     // --- stop the agent: the same commands now open the store directly and print the same.
     const stopped = await agent.stop('SIGTERM');
     expect(stopped.exitCode, stopped.stderr).toBe(0);
-    const afterJson = await hotspan('spans', '--slowest', '5', '--service', 'http_server', '--json', '--data-dir', dataDir);
+    const afterJson = await hotspan('spans', '--slowest', '50', '--service', 'http_server', '--json', '--data-dir', dataDir);
     expect(afterJson.exitCode, afterJson.stderr).toBe(0);
-    expect(afterJson.stdout).toBe(liveJson.stdout);
+    // The agent exports the spans its join still holds when it stops, so later rows can join the
+    // ranking; every row seen live must come back byte for byte, in the same order.
+    const afterLines = afterJson.stdout.trim().split('\n');
+    const liveLines = liveJson.stdout.trim().split('\n');
+    const positions = liveLines.map((l) => afterLines.indexOf(l));
+    expect(positions.every((p) => p >= 0), `live rows missing after stop:\n${liveJson.stdout}\nafter:\n${afterJson.stdout}`).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    console.log(`after stop: ${afterLines.slice(0, positions.at(-1)! + 1).filter((l) => !liveLines.includes(l)).length} rows ranked among the live top 5 arrived at shutdown`);
     const afterPb = join(tmp, 'after.pb.gz');
     const afterProf = await hotspan('profile', '--span', span.spanId, '-o', afterPb, '--data-dir', dataDir);
     expect(afterProf.exitCode, afterProf.stderr).toBe(0);
