@@ -86,6 +86,8 @@ try {
   try {
     const page = await ctx.newPage();
     for (let i = 0; i < 3; i++) {
+      // A fresh document each time: a hash change alone would not reload the page.
+      await page.goto('about:blank');
       t = performance.now();
       await page.goto(`${api.url}#/profile?service=big`);
       await page.waitForSelector('.flame-host[data-render-ms]', { timeout: 300_000 });
