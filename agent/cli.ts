@@ -9,6 +9,7 @@ import { register as registerSpans } from './commands/spans.js';
 import { register as registerProfile } from './commands/profile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerFlamegraph } from './commands/flamegraph.js';
+import { register as registerUi } from './commands/ui.js';
 import { ExitCode } from './exit-codes.js';
 import { reportFatal } from './lifecycle.js';
 
@@ -17,7 +18,7 @@ const program = new Command('hotspan')
   .showHelpAfterError()
   .exitOverride();
 
-const commands = [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile, registerDiff, registerFlamegraph];
+const commands = [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile, registerDiff, registerFlamegraph, registerUi];
 for (const register of commands) register(program);
 
 try {

@@ -9,6 +9,7 @@ import { detectHostResource, startSelfMetrics, type Attributes, type ExporterCon
 import { MonotonicClock, Profiler, PprofWindowWriter, WindowAggregator, type CpuSample, type ProfileWindow } from '../src/profiling/index.js';
 import { ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
+import { DeployLog, startApi, type Api } from '../src/api/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
@@ -50,7 +51,9 @@ export async function startNodeAgent(
     settleMs: cfg.deploySettleMs,
     onReport: (r) => onDeployReport(r),
   });
+  const deployLog = new DeployLog();
   const onDeployReport = (r: DeployDiffReport) => {
+    deployLog.add(r);
     try {
       mkdirSync(reportsDir, { recursive: true });
       const file = join(reportsDir, `${safe(r.service)}-${r.deployedAtUnixNs / 1_000_000n}.txt`);
@@ -133,6 +136,25 @@ export async function startNodeAgent(
     }
   }
 
+  let api: Api | undefined;
+  if (cfg.uiPort !== 0) {
+    try {
+      api = await startApi({
+        host: cfg.uiHost,
+        port: Math.max(0, cfg.uiPort),
+        ...(cfg.uiToken !== undefined && { token: cfg.uiToken }),
+        store: backend.embedded?.store,
+        deploys: deployLog,
+        dataDir: cfg.dataDir,
+        log,
+      });
+      log(`ui: ${api.url} (API under ${api.url}api/v1/)`);
+    } catch (e) {
+      // Like the health endpoint: profiling goes on without its UI.
+      log(`ui not started on ${cfg.uiHost}:${cfg.uiPort}: ${(e as Error).message}; fix: set HOTSPAN_UI_PORT to a free port (0 disables)`);
+    }
+  }
+
   return {
     ready: () => ready,
     stats: () => ({ ...profiler!.stats(), windowsWritten: writer.written }),
@@ -151,6 +173,7 @@ export async function startNodeAgent(
       }
       windows.flushAll();
       deploys.close();
+      await api?.close();
       await health?.close();
       metadata.stop();
       await backend.close(5_000);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseIntegerOption, resolveAgentConfig } from '../../src/config/index.js';
+import { parseIntegerOption, parseUiPort, resolveAgentConfig } from '../../src/config/index.js';
 import { installShutdownHandlers } from '../lifecycle.js';
 import { preflight } from '../preflight.js';
 
@@ -16,13 +16,17 @@ export function register(program: Command): void {
     .option('--otlp-protocol <grpc|http/protobuf>', 'OTLP transport (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)')
     .option('--otlp-insecure', 'plaintext gRPC to the endpoint (no TLS)')
     .option('--otlp-headers <k=v,...>', 'headers sent with every export (e.g. authorization)')
-    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string }) => {
+    .option('--ui-port <port>', 'web UI and JSON API port (default 7071; 0 disables); also HOTSPAN_UI_PORT')
+    .option('--ui-host <address>', 'address the UI binds (default 127.0.0.1: loopback only); also HOTSPAN_UI_HOST')
+    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string; uiPort?: string; uiHost?: string }) => {
       const cfg = resolveAgentConfig(
         {
           dataDir: opts.dataDir,
           frequencyHz: opts.frequency === undefined ? undefined : parseIntegerOption('--frequency', opts.frequency, 1, 10_000),
           pid: opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22),
           network: opts.network === false ? false : undefined,
+          uiPort: opts.uiPort === undefined ? undefined : parseUiPort(opts.uiPort),
+          uiHost: opts.uiHost,
         },
         process.env,
         opts.config,

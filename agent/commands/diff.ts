@@ -2,8 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { diff, loadInput, renderDiffHtml, renderDiffTable, renderSvg, type LoadOptions } from '../../src/flamegraph/index.js';
-import { storeDir } from './spans.js';
+import { existsSync } from 'node:fs';
+import { stripControl } from '../../src/api/text.js';
+import { diff, renderDiffHtml, renderDiffTable, renderSvg, type LoadOptions } from '../../src/flamegraph/index.js';
+import { agentFor, loadCliInput } from './store-access.js';
 
 interface DiffCliOptions {
   output?: string;
@@ -50,15 +52,16 @@ export function register(program: Command): void {
     .option('--head-seconds <s>', 'wall time the head covers', positiveNumber)
     .action(async (baseArg: string, headArg: string, opts: DiffCliOptions) => {
       try {
-        const common: LoadOptions = { storeDir: storeDir(opts.dataDir) };
+        const common: LoadOptions & { dataDir?: string } = opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {};
+        const agent = !existsSync(baseArg) || !existsSync(headArg) ? await agentFor(opts.dataDir) : undefined;
         if (opts.since !== undefined) common.fromUnixNs = opts.since;
         if (opts.until !== undefined) common.toUnixNs = opts.until;
         // One after the other: both may open the same store.
-        const base = await loadInput(baseArg, opts.baseSeconds ? { ...common, durationNs: opts.baseSeconds * 1e9 } : common);
-        const head = await loadInput(headArg, opts.headSeconds ? { ...common, durationNs: opts.headSeconds * 1e9 } : common);
+        const base = await loadCliInput(baseArg, opts.baseSeconds ? { ...common, durationNs: opts.baseSeconds * 1e9 } : common, agent);
+        const head = await loadCliInput(headArg, opts.headSeconds ? { ...common, durationNs: opts.headSeconds * 1e9 } : common, agent);
         const d = diff(base, head, { alpha: opts.alpha });
         const text = renderDiffTable(d, { top: opts.top });
-        process.stdout.write(text);
+        process.stdout.write(stripControl(text));
         const skipped = (base.malformed ?? 0) + (head.malformed ?? 0);
         if (skipped > 0) process.stderr.write(`hotspan diff: skipped ${skipped} malformed records\n`);
         if (opts.output) {
@@ -71,7 +74,7 @@ export function register(program: Command): void {
           await writeFile(opts.output, body);
         }
       } catch (e) {
-        process.stderr.write(`hotspan diff: ${(e as Error).message}\n`);
+        process.stderr.write(stripControl(`hotspan diff: ${(e as Error).message}`) + '\n');
         process.exitCode = 2;
       }
     });

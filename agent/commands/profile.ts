@@ -4,13 +4,37 @@ import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../../src/config/index.js';
 import type { MergeLabel } from '../../src/store/index.js';
-import { storeDir } from './spans.js';
+import { gunzipSync } from 'node:zlib';
+import { Profile as PprofProfile } from 'pprof-format';
+import { stripControl } from '../../src/api/text.js';
+import { agentFor, openStore } from './store-access.js';
 
 interface ProfileCliOptions {
   span?: string;
   trace?: string;
   output: string;
   dataDir?: string;
+}
+
+/** The gzipped pprof of the span or trace and its sample count: through the agent, else the store. */
+async function spanProfile(opts: ProfileCliOptions): Promise<{ bytes: Buffer; samples: bigint }> {
+  const agent = await agentFor(opts.dataDir);
+  if (agent) {
+    // The agent encodes with the same toPprof and labels as below, so the file is the same.
+    const bytes = await agent.get('/api/v1/profile', { span_id: opts.span, trace_id: opts.trace, format: 'pprof' });
+    const p = PprofProfile.decode(gunzipSync(bytes));
+    return { bytes, samples: p.sample.reduce((a, s) => a + BigInt(s.value[0] ?? 0), 0n) };
+  }
+  const { toPprof } = await import('../../src/store/index.js'); // DuckDB: only when needed
+  const store = await openStore(opts.dataDir);
+  try {
+    // The span labels make the file say which span each sample ran for (pprof -tags, -tagfocus).
+    const labels: MergeLabel[] = ['traceId', 'spanId', 'spanName'];
+    const merged = await store.mergeProfile(opts.span !== undefined ? { spanId: opts.span, labels } : { traceId: opts.trace!, labels });
+    return { bytes: toPprof(merged), samples: merged.totalCount };
+  } finally {
+    await store.close();
+  }
 }
 
 export function register(program: Command): void {
@@ -29,23 +53,15 @@ export function register(program: Command): void {
       if (opts.trace !== undefined && !/^[0-9a-f]{32}$/.test(opts.trace)) {
         cmd.error(`hotspan profile: --trace must be 32 lowercase hex digits (got "${opts.trace}")`);
       }
-      const { Store, toPprof } = await import('../../src/store/index.js'); // DuckDB: only when needed
-      const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
-      try {
-        // The span labels make the file say which span each sample ran for (pprof -tags, -tagfocus).
-        const labels: MergeLabel[] = ['traceId', 'spanId', 'spanName'];
-        const merged = await store.mergeProfile(opts.span !== undefined ? { spanId: opts.span, labels } : { traceId: opts.trace!, labels });
-        const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
-        if (merged.stacks.length === 0) {
-          throw new Error(
-            `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
-              `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
-          );
-        }
-        await writeFile(opts.output, toPprof(merged));
-        process.stderr.write(`hotspan profile: ${merged.totalCount} samples of ${what} → ${opts.output}\n`);
-      } finally {
-        await store.close();
+      const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
+      const { bytes, samples } = await spanProfile(opts);
+      if (samples === 0n) {
+        throw new Error(
+          `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
+            `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
+        );
       }
+      await writeFile(opts.output, bytes);
+      process.stderr.write(`hotspan profile: ${samples} samples of ${what} → ${stripControl(opts.output)}\n`);
     });
 }

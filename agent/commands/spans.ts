@@ -3,7 +3,9 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR, parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
+import { stripControl } from '../../src/api/text.js';
 import type { SpanRow } from '../../src/store/index.js';
+import { agentFor, openStore } from './store-access.js';
 
 interface SpansCliOptions {
   slowest: string;
@@ -33,14 +35,34 @@ export function formatSpanTable(rows: readonly SpanRow[]): string {
       cpuMs === undefined ? '-' : `${cpuMs.toFixed(1)}ms`,
       cpuMs === undefined || durMs === 0 ? '-' : `${Math.round((100 * cpuMs) / durMs)}%`,
       // Span names are `{method}` (semconv); the route, framework's or inferred, goes beside it here.
-      r.httpRoute && !r.name.includes(' ') && !r.name.includes('/') ? `${r.name} ${r.httpRoute}` : r.name,
-      r.service || '-',
+      stripControl(r.httpRoute && !r.name.includes(' ') && !r.name.includes('/') ? `${r.name} ${r.httpRoute}` : r.name),
+      stripControl(r.service) || '-',
       r.traceId,
       r.spanId,
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   return [head, ...lines].map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+/** SERVER spans only: a traced client's span of the same request would list it twice. */
+async function slowestServerSpans(dataDir: string | undefined, q: { limit: number; sinceUnixNs: bigint; service?: string }): Promise<SpanRow[]> {
+  const agent = await agentFor(dataDir);
+  if (agent) {
+    const r = await agent.getJson<{ spans: Record<string, unknown>[] }>('/api/v1/spans', {
+      limit: String(q.limit),
+      since: q.sinceUnixNs.toString(),
+      service: q.service,
+    });
+    // Same rows, same key order as the store's; the three ns times come back as bigints.
+    return r.spans.map((s) => ({ ...s, startUnixNs: BigInt(s.startUnixNs as string), endUnixNs: BigInt(s.endUnixNs as string), durationNs: BigInt(s.durationNs as string) }) as unknown as SpanRow);
+  }
+  const store = await openStore(dataDir);
+  try {
+    return await store.slowestSpans({ ...q, kind: SPAN_KIND_SERVER });
+  } finally {
+    await store.close();
+  }
 }
 
 export function register(program: Command): void {
@@ -56,20 +78,14 @@ export function register(program: Command): void {
       const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
       const sinceMs = parseDurationMs(opts.since);
       const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
-      const { Store } = await import('../../src/store/index.js'); // DuckDB: only when needed
-      const store = await Store.open({ dataDir: storeDir(opts.dataDir), retentionIntervalMs: 0 });
-      try {
-        // SERVER spans only: a traced client's span of the same request would list it twice.
-        const rows = await store.slowestSpans({ limit, sinceUnixNs, kind: SPAN_KIND_SERVER, ...(opts.service !== undefined && { service: opts.service }) });
-        if (opts.json) {
-          for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-        } else if (rows.length === 0) {
-          process.stderr.write(`hotspan spans: no spans in the last ${opts.since}${opts.service ? ` for service ${opts.service}` : ''}\n`);
-        } else {
-          process.stdout.write(formatSpanTable(rows));
-        }
-      } finally {
-        await store.close();
+      const rows = await slowestServerSpans(opts.dataDir, { limit, sinceUnixNs, ...(opts.service !== undefined && { service: opts.service }) });
+      if (opts.json) {
+        // JSON escapes control characters itself (\u001b), so --json needs no stripping.
+        for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      } else if (rows.length === 0) {
+        process.stderr.write(stripControl(`hotspan spans: no spans in the last ${opts.since}${opts.service ? ` for service ${opts.service}` : ''}\n`));
+      } else {
+        process.stdout.write(formatSpanTable(rows));
       }
     });
 }

@@ -31,6 +31,12 @@ export interface AgentConfig {
   deployKeepMs: number;
   /** Time the new version runs before its deploy report is written. */
   deploySettleMs: number;
+  /** Port of the web UI and JSON API (/api/v1); 0 disables; -1 lets the OS choose (tests). */
+  uiPort: number;
+  /** Address the UI binds; loopback by default (reach it with an SSH tunnel or kubectl port-forward). */
+  uiHost: string;
+  /** When set, /api/ requests must send `Authorization: Bearer <token>`. */
+  uiToken?: string;
   /** The config file's `exporter:` section (OTLP settings; resolved by src/otlp with env and flags). */
   exporterFile: Record<string, unknown>;
 }
@@ -48,6 +54,8 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   networkBounds: {},
   deployKeepMs: 3_600_000,
   deploySettleMs: 5 * 60_000,
+  uiPort: 7071,
+  uiHost: '127.0.0.1',
   exporterFile: {},
 };
 
@@ -76,7 +84,18 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (Object.keys(bounds).length) out.networkBounds = bounds;
   if (env.HOTSPAN_DEPLOY_KEEP) out.deployKeepMs = parseDurationMs(env.HOTSPAN_DEPLOY_KEEP);
   if (env.HOTSPAN_DEPLOY_SETTLE) out.deploySettleMs = parseDurationMs(env.HOTSPAN_DEPLOY_SETTLE);
+  if (env.HOTSPAN_UI_PORT) out.uiPort = parseUiPort(env.HOTSPAN_UI_PORT);
+  if (env.HOTSPAN_UI_HOST) out.uiHost = env.HOTSPAN_UI_HOST;
+  if (env.HOTSPAN_UI_TOKEN) out.uiToken = env.HOTSPAN_UI_TOKEN;
   return out;
+}
+
+/** `auto` (an OS-chosen port: tests) or 0..65535. */
+export function parseUiPort(v: string | number): number {
+  if (v === 'auto') return -1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`UI port must be 0..65535 or auto (got ${v}); 0 disables the UI`);
+  return n;
 }
 
 function fromFile(path: string | undefined): Partial_ {
@@ -102,6 +121,8 @@ function fromFile(path: string | undefined): Partial_ {
   }
   if (typeof agent.deployKeep === 'string') out.deployKeepMs = parseDurationMs(agent.deployKeep);
   if (typeof agent.deploySettle === 'string') out.deploySettleMs = parseDurationMs(agent.deploySettle);
+  if (typeof agent.uiPort === 'number' || typeof agent.uiPort === 'string') out.uiPort = parseUiPort(agent.uiPort);
+  if (typeof agent.uiHost === 'string') out.uiHost = agent.uiHost;
   if (doc?.exporter && typeof doc.exporter === 'object') out.exporterFile = doc.exporter as Record<string, unknown>;
   return out;
 }

@@ -96,14 +96,12 @@ export class CpuSampler {
           // A throw here would go up into the ring reader's native callback, where Node turns it
           // into a warning and the batch is gone: counted instead, and the reader goes on.
           try {
+            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
             onSamples(out);
           } catch (err) {
             sampler.callbackErrors++;
             countFailure('callback-error');
             opts.onCallbackError?.(err as Error);
-          if (out.length) {
-            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
-            onSamples(out);
           }
         },
         opts.flushIntervalMs ?? 100,
@@ -125,16 +123,8 @@ export class CpuSampler {
       idle: c[SamplerCounter.Idle],
       filtered: c[SamplerCounter.Filtered],
       decodeErrors: this.decodeErrors,
-          if (out.length === 0) return;
-          // A throw here would go up into the ring reader's native callback, where Node turns it
-          // into a warning and the batch is gone: counted instead, and the reader goes on.
-          try {
-            sampler.unwinder?.notePids(new Set(out.map((s) => s.pid)));
-            onSamples(out);
-          } catch (err) {
-            sampler.callbackErrors++;
-            countFailure('callback-error');
-            opts.onCallbackError?.(err as Error);
+      callbackErrors: this.callbackErrors,
+      ...(this.unwinder ? this.unwindCounters(c, this.unwinder.stats()) : {}),
     };
   }
 

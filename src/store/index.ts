@@ -17,3 +17,5 @@ export type {
   StoreStats,
   StoredFrame,
 } from './types.js';
+export { serviceSummaries, listSpans, spanById, traceSpans, flowSummary, mergeStackNames, SPAN_KIND_SERVER } from './ui-queries.js';
+export type { ServiceSummary, SpanListQuery, FlowSeries, NamedProfile, NamedStack } from './ui-queries.js';

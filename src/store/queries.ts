@@ -178,7 +178,7 @@ function framesFromDb(v: unknown): StoredFrame[] {
   }));
 }
 
-function spanFromDb(r: Record<string, unknown>): SpanRow {
+export function spanFromDb(r: Record<string, unknown>): SpanRow {
   return {
     traceId: r.trace_id as string,
     spanId: r.span_id as string,

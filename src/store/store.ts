@@ -208,6 +208,15 @@ export class Store implements OtlpSink {
     return queries.spanSamples(this.queryConn, spanId);
   }
 
+  /**
+   * Runs read queries defined outside this file (ui-queries.ts) on the read connection. Callers
+   * serialize their calls (src/api queues them): one connection runs one query at a time.
+   */
+  read<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return fn(this.queryConn);
+  }
+
   serviceVersions(service: string): Promise<ServiceVersion[]> {
     this.assertOpen();
     return queries.serviceVersions(this.queryConn, service);
