@@ -112,11 +112,12 @@ export async function startNodeAgent(
   }, 500);
   const pruneTimer = setInterval(() => writer.prune(), 60_000);
   const startedUnixNs = BigInt(Date.now()) * 1_000_000n;
-  const metricsTimer = setInterval(() => {
+  const exportNetworkMetrics = () => {
     if (!network) return;
     const now = BigInt(Date.now()) * 1_000_000n;
     backend.exporter.exportMetrics([...network.flowMetricPoints(agentResource, startedUnixNs, now), ...network.durationMetricPoints(startedUnixNs, now)]);
-  }, 10_000);
+  };
+  const metricsTimer = setInterval(exportNetworkMetrics, 10_000);
   const stopSelfMetrics = startSelfMetrics(backend.exporter, {
     intervalMs: 10_000,
     resource: agentResource,
@@ -170,6 +171,9 @@ export async function startNodeAgent(
         await network.stopCapture();
         toWindows(network.drainSamples(clock.nowMonoNs(), true));
         network.exportReadySpans(clock.nowMonoNs(), true);
+        // The last interval's flows and durations: without this, whatever happened since the
+        // previous 10 s export (a refused connect just before a rollout, say) was never exported.
+        exportNetworkMetrics();
       }
       windows.flushAll();
       deploys.close();

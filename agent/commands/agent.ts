@@ -43,6 +43,6 @@ export function register(program: Command): void {
         await agent.stop();
         const s = agent.stats();
         log(`stopped: ${s.samples} samples, ${s.lost} lost, ${s.windowsWritten} windows written`);
-      });
+      }, cfg.shutdownTimeoutMs);
     });
 }

@@ -15,6 +15,11 @@ export interface AgentConfig {
   pid?: number;
   /** Port of /healthz, /readyz and /metrics; 0 disables. */
   healthPort: number;
+  /**
+   * How long SIGTERM may take (final windows, spans, metrics and the store's flush) before the
+   * agent exits 1 anyway; keep it under the pod's terminationGracePeriodSeconds.
+   */
+  shutdownTimeoutMs: number;
   /** Write a pprof file per process per window under <dataDir>/profiles. */
   writePprofWindows: boolean;
   /** How long pprof windows are kept on disk. */
@@ -46,6 +51,7 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   frequencyHz: 99,
   windowMs: 10_000,
   healthPort: 7070,
+  shutdownTimeoutMs: 10_000,
   writePprofWindows: true,
   pprofRetentionMs: 24 * 3_600_000,
   network: true,
@@ -76,6 +82,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.HOTSPAN_FREQUENCY) out.frequencyHz = Number(env.HOTSPAN_FREQUENCY);
   if (env.HOTSPAN_WINDOW) out.windowMs = parseDurationMs(env.HOTSPAN_WINDOW);
   if (env.HOTSPAN_HEALTH_PORT) out.healthPort = Number(env.HOTSPAN_HEALTH_PORT);
+  if (env.HOTSPAN_SHUTDOWN_TIMEOUT) out.shutdownTimeoutMs = parseDurationMs(env.HOTSPAN_SHUTDOWN_TIMEOUT);
   if (env.HOTSPAN_NETWORK) out.network = !/^(0|false|off|no)$/i.test(env.HOTSPAN_NETWORK);
   if (env.HOTSPAN_KEEP_QUERY_STRINGS) out.keepQueryStrings = /^(1|true|on|yes)$/i.test(env.HOTSPAN_KEEP_QUERY_STRINGS);
   if (env.HOTSPAN_EXPORT_COMMAND_ARGS) out.exportCommandArgs = /^(1|true|on|yes)$/i.test(env.HOTSPAN_EXPORT_COMMAND_ARGS);
@@ -107,6 +114,7 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.frequency === 'number') out.frequencyHz = agent.frequency;
   if (typeof agent.window === 'string') out.windowMs = parseDurationMs(agent.window);
   if (typeof agent.healthPort === 'number') out.healthPort = agent.healthPort;
+  if (typeof agent.shutdownTimeout === 'string') out.shutdownTimeoutMs = parseDurationMs(agent.shutdownTimeout);
   if (typeof agent.writePprofWindows === 'boolean') out.writePprofWindows = agent.writePprofWindows;
   if (typeof agent.network === 'boolean') out.network = agent.network;
   if (typeof agent.keepQueryStrings === 'boolean') out.keepQueryStrings = agent.keepQueryStrings;

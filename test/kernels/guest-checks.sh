@@ -67,7 +67,9 @@ agent_pid=
 # The agent as deployed: default 10 s windows, embedded store (tests elsewhere use 2 s windows,
 # which multiply the synchronous store appends that, under TCG, block its event loop for minutes).
 start_agent() {
-  HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 \
+  # qemu TCG runs this guest's node ~10x slower than the host (a cold `node -e 0` takes ~14 s), so
+  # the 10 s a real node gets for SIGTERM is scaled to 120 s here; the host suites keep 10 s.
+  HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 HOTSPAN_SHUTDOWN_TIMEOUT=${HOTSPAN_MATRIX_SHUTDOWN_TIMEOUT:-120s} \
     node "$CLI" agent --data-dir "$work/data" 2>"$out/agent.log" &
   agent_pid=$!
   pids+=("$agent_pid")
@@ -114,8 +116,9 @@ print(json.dumps({"pid": os.getpid(), "port": port, "errno": err}))
 EOF
 }
 
-# The agent's own deadline is 10 s; past STOP_WAIT_S it is killed so the guest still reports.
-STOP_WAIT_S=${HOTSPAN_MATRIX_STOP_WAIT_S:-60}
+# The agent's own deadline is HOTSPAN_SHUTDOWN_TIMEOUT (above); past STOP_WAIT_S it is killed so
+# the guest still reports.
+STOP_WAIT_S=${HOTSPAN_MATRIX_STOP_WAIT_S:-150}
 stop_agent() {
   local t0=$EPOCHREALTIME rc i killed=
   kill -TERM "$agent_pid"
