@@ -68,8 +68,8 @@ agent_pid=
 # which multiply the synchronous store appends that, under TCG, block its event loop for minutes).
 start_agent() {
   # qemu TCG runs this guest's node ~10x slower than the host (a cold `node -e 0` takes ~14 s), so
-  # the 10 s a real node gets for SIGTERM is scaled to 120 s here; the host suites keep 10 s.
-  HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 HOTSPAN_SHUTDOWN_TIMEOUT=${HOTSPAN_MATRIX_SHUTDOWN_TIMEOUT:-120s} \
+  # the 10 s a real node gets for SIGTERM is scaled to 180 s here (stops measured 15–95 s); the host suites keep 10 s.
+  HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 HOTSPAN_SHUTDOWN_TIMEOUT=${HOTSPAN_MATRIX_SHUTDOWN_TIMEOUT:-180s} \
     node "$CLI" agent --data-dir "$work/data" 2>"$out/agent.log" &
   agent_pid=$!
   pids+=("$agent_pid")
@@ -118,7 +118,7 @@ EOF
 
 # The agent's own deadline is HOTSPAN_SHUTDOWN_TIMEOUT (above); past STOP_WAIT_S it is killed so
 # the guest still reports.
-STOP_WAIT_S=${HOTSPAN_MATRIX_STOP_WAIT_S:-150}
+STOP_WAIT_S=${HOTSPAN_MATRIX_STOP_WAIT_S:-240}
 stop_agent() {
   local t0=$EPOCHREALTIME rc i killed=
   kill -TERM "$agent_pid"
