@@ -200,11 +200,14 @@ describe.runIf(root)('hostile workload files', () => {
     // The normal process: named samples in windows that started after everything was planted.
     const late = windowFiles(dataDir, normal.pid!).filter((f) => Number(/(\d+)-\d+(\.\d+)?\.pb\.gz$/.exec(f)![1]) >= plantedAtMs + 4000);
     expect(late.length).toBeGreaterThanOrEqual(4);
+    // Named in every window; counted over them all, since the window cut by the stop can be short.
+    let burnA = 0;
     for (const f of late) {
       const names = frameNames(f);
       expect([...names.keys()], f).toContain('burn_a');
-      expect(names.get('burn_a')!).toBeGreaterThan(5);
+      burnA += names.get('burn_a')!;
     }
+    expect(burnA).toBeGreaterThan(5 * late.length);
 
     // Every hostile process was still profiled, and its names degraded, counted.
     for (const k of ['jitDir', 'jitFifo', 'jitSparse', 'e1', 'e2', 'e3', 'e4', 'e5', 'jailA', 'jailB']) {
@@ -230,7 +233,12 @@ describe.runIf(root)('hostile workload files', () => {
     const everyWindow = readdirSync(join(dataDir, 'profiles'), { recursive: true })
       .map(String)
       .filter((f) => f.endsWith('.pb.gz'));
-    for (const f of everyWindow) expect(gunzipSync(readFileSync(join(dataDir, 'profiles', f))).includes(SECRET), f).toBe(false);
+    for (const f of everyWindow) {
+      const raw = gunzipSync(readFileSync(join(dataDir, 'profiles', f)));
+      // The strings that carry it, so a failure says which path leaked.
+      const leaking = raw.includes(SECRET) ? raw.toString('latin1').split(/[\x00-\x1f]/).filter((t) => t.includes(SECRET)) : [];
+      expect(leaking, f).toEqual([]);
+    }
     expect(stopped.stderr.includes(SECRET)).toBe(false);
     const store = await Store.open({ dataDir: join(dataDir, 'store'), retentionIntervalMs: 0 });
     try {
