@@ -5,6 +5,12 @@
   var main = document.getElementById('main');
   var rangeSel = document.getElementById('range');
 
+  // Span names are `{method}` (semconv); the route, the framework's or the one hotspan inferred,
+  // goes beside it for people, as `hotspan spans` prints it.
+  function spanTitle(s) {
+    return s.httpRoute && s.name.indexOf(' ') < 0 && s.name.indexOf('/') < 0 ? s.name + ' ' + s.httpRoute : s.name;
+  }
+
   // ---- DOM helpers: children that are strings become text nodes ----
   function h(tag, attrs) {
     var e = document.createElement(tag);
@@ -163,7 +169,7 @@
         { label: 'Duration', get: function (s) { return Number(s.durationNs); }, num: true, fmt: function (s) { return ms(s.durationNs); } },
         { label: 'CPU', get: function (s) { return s.cpuTimeS || 0; }, num: true, fmt: function (s) { return s.cpuTimeS === null ? '–' : (s.cpuTimeS * 1000).toFixed(1) + ' ms'; } },
         { label: 'CPU %', get: function (s) { return s.cpuTimeS ? s.cpuTimeS * 1e9 / Number(s.durationNs) : 0; }, num: true, fmt: function (s) { return s.cpuTimeS === null || Number(s.durationNs) === 0 ? '–' : pct(s.cpuTimeS * 1e9 / Number(s.durationNs)); } },
-        { label: 'Request', get: function (s) { return s.name; }, cls: 'name', fmt: function (s) { return link('#/span/' + encodeURIComponent(s.spanId), s.name); } },
+        { label: 'Request', get: function (s) { return spanTitle(s); }, cls: 'name', fmt: function (s) { return link('#/span/' + encodeURIComponent(s.spanId), spanTitle(s)); } },
         { label: 'Status', get: function (s) { return s.httpStatusCode || s.statusCode; }, num: true, fmt: function (s) { return statusPill(s); } },
         { label: 'Service', get: function (s) { return s.service; }, cls: 'name' },
         { label: 'Started', get: function (s) { return Number(BigInt(s.startUnixNs) / 1000000n); }, num: true, fmt: function (s) { return time(s.startUnixNs); } },
@@ -205,7 +211,7 @@
         }, fail);
       } } }, 'Download pprof');
       var flame = prof.totalSamples > 0 ? flameWithTop(prof) : h('p', { class: 'muted' }, 'No CPU samples were taken while this request ran (shorter than one sampling period, or it waited without running).');
-      show(h('h1', null, s.name), h('p', { class: 'sub' }, s.service + ' · ' + ms(s.durationNs) + ' · ' + prof.totalSamples + ' CPU samples'),
+      show(h('h1', null, spanTitle(s)), h('p', { class: 'sub' }, s.service + ' · ' + ms(s.durationNs) + ' · ' + prof.totalSamples + ' CPU samples'),
         h('h2', null, 'CPU of this request ', dl), flame,
         h('div', { class: 'grid2' },
           h('div', null, h('h2', null, 'Attributes'), h('div', { class: 'card' }, kv)),
