@@ -17,11 +17,14 @@ export function preflight(opts: { needTracefs?: boolean; env?: NodeJS.ProcessEnv
   } catch (err) {
     throw new PreflightError((err as Error).message, ExitCode.Usage);
   }
-  const results = runChecks();
-  for (const r of results) {
-    if (!r.required || r.ok) continue;
-    const code = r.name === 'privileges' || r.name === 'perf events' ? ExitCode.NoPermission : ExitCode.Unavailable;
-    throw new PreflightError(`${r.name}: ${r.detail}; fix: ${r.fix}`, code);
+  const failed = runChecks().filter((r) => r.required && !r.ok);
+  // A missing privilege first: without it the kernel probes fail too (EPERM reads as "no ring
+  // buffer"), and the one line must name the cause, not a symptom.
+  const isPermission = (name: string) => name === 'privileges' || name === 'perf events';
+  const first = failed.find((r) => isPermission(r.name)) ?? failed[0];
+  if (first) {
+    const code = isPermission(first.name) ? ExitCode.NoPermission : ExitCode.Unavailable;
+    throw new PreflightError(`${first.name}: ${first.detail}; fix: ${first.fix}`, code);
   }
   if (opts.needTracefs) ensureTracefs();
   return probeFeatures({ disabled });
