@@ -72,12 +72,16 @@ console_log=$share/console.log
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
   -nodefaults -no-reboot -display none -monitor none -nic none
   -kernel "$kdir/vmlinuz" -initrd "$initrd"
-  -append "console=ttyS0 panic=-1 loglevel=4 mitigations=off hotspan.xfer=$share"
+  -append "console=ttyS0 panic=-1 loglevel=4 mitigations=off hotspan.xfer=$share hotspan.workdir=$PWD"
   -serial "file:$console_log" -chardev stdio,id=out,signal=off -serial chardev:out
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -fsdev local,id=xfer,path="$share",security_model=none,multidevs=remap
-  -device virtio-9p-pci,fsdev=xfer,mount_tag=xfer)
+  -device virtio-9p-pci,fsdev=xfer,mount_tag=xfer
+  # The working directory (the checkout) again on its own: the guest puts tmpfs on /tmp, /root,
+  # /var/tmp…, and a checkout under one of them (CI clones anywhere) would be hidden.
+  -fsdev local,id=workdir,path="$PWD",security_model=none,readonly=on,multidevs=remap
+  -device virtio-9p-pci,fsdev=workdir,mount_tag=workdir)
 
 tailpid=
 if [ "$console" = 1 ]; then

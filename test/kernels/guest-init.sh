@@ -15,8 +15,12 @@ say() { echo "guest-init: $*" >/dev/ttyS0; }
 fail() { say "FAILED: $*"; sync; reboot -f; }
 
 xfer=
+workdir=
 for w in $(cat /proc/cmdline); do
-  case "$w" in hotspan.xfer=*) xfer=${w#hotspan.xfer=} ;; esac
+  case "$w" in
+    hotspan.xfer=*) xfer=${w#hotspan.xfer=} ;;
+    hotspan.workdir=*) workdir=${w#hotspan.workdir=} ;;
+  esac
 done
 [ -n "$xfer" ] || fail "no hotspan.xfer= on the kernel command line"
 
@@ -43,6 +47,11 @@ mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null || say "no debugfs"
 mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null || say "no tracefs at /sys/kernel/tracing"
 mount -t bpf bpf $R/sys/fs/bpf 2>/dev/null || say "no bpffs"
 mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null || say "no cgroup2"
+# The checkout, mounted after the tmpfs mounts above so that one under /tmp or /root stays visible.
+if [ -n "$workdir" ] && [ "$workdir" != / ]; then
+  mkdir -p "$R$workdir" 2>/dev/null
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose workdir "$R$workdir" || fail "mount $workdir"
+fi
 mkdir -p "$R$xfer"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 xfer "$R$xfer" || fail "mount $xfer"
 hostname hotspan-guest
