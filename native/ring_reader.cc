@@ -86,14 +86,16 @@ void RingReader::Flush() {
 
 void RingReader::Loop() {
   while (!stop_.load()) {
-    if (in_flight_->load() >= kMaxInFlight) {
+    const bool busy = in_flight_->load() >= kMaxInFlight;
+    if (busy && pending_->size() >= kMaxPendingRecords) {
       stalls_++;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
-    int n = ring_buffer__poll(rb_, 200);
+    // JS still holds the last batch: keep the kernel ring drained into the next one.
+    int n = ring_buffer__poll(rb_, busy ? 10 : 200);
     if (n < 0 && n != -EINTR) break;
-    if (pending_->empty()) continue;
+    if (busy || pending_->empty()) continue;
     // Let more records accumulate before crossing into JS, unless the batch is full.
     // One timed wait, not a polling sleep: the thread wakes once per batch.
     {
