@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ProcessInfo } from './types.js';
+import { readWorkloadFile } from '../workload-files/index.js';
 
 /**
  * Reads what /proc says about a process. Called once per process, at its first
@@ -17,7 +18,7 @@ export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/
   }
   try {
     // argv is kept for the opt-in only; by default just argv[0] is exported (src/otlp/process-resource.ts).
-    const argv = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0');
+    const argv = readWorkloadFile(`${procRoot}/${pid}/cmdline`, 'proc').toString('utf8').split('\0');
     if (argv[argv.length - 1] === '') argv.pop();
     if (argv[0]) info.command = argv[0];
     if (argv.length) info.commandArgs = argv;
@@ -27,7 +28,7 @@ export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/
   // A process instrumented the OpenTelemetry way names itself in its environment;
   // only those two variables are kept (environments hold secrets).
   try {
-    for (const kv of readFileSync(`${procRoot}/${pid}/environ`, 'latin1').split('\0')) {
+    for (const kv of readWorkloadFile(`${procRoot}/${pid}/environ`, 'proc').toString('latin1').split('\0')) {
       if (kv.startsWith('OTEL_SERVICE_NAME=')) info.otelServiceName = kv.slice(18).trim() || undefined;
       else if (kv.startsWith('OTEL_RESOURCE_ATTRIBUTES=')) info.otelResourceAttributes = kv.slice(25).trim() || undefined;
     }
