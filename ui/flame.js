@@ -2,6 +2,8 @@
 // node = [name index, base total, base self, head total, head self, children]. Frames are divs
 // whose text is set with textContent only: names come from binaries and the network.
 // Click zooms, the search box highlights matches (regex or plain text), hover shows a tooltip.
+// The one flame-graph renderer: the web UI loads it as /flame.js, and every standalone HTML
+// file (`hotspan flamegraph --format html`) embeds this same file with its own controls.
 (function () {
   'use strict';
   var ROW_PX = 18;
@@ -14,6 +16,7 @@
   function render(host, data, opts) {
     opts = opts || {};
     var names = data.names, diffMode = !!opts.diff;
+    var label = opts.labels || { base: 'before', head: 'after', change: 'change' };
     var baseN = data.root[1], headN = data.root[3];
     function wrap(raw, parent) {
       var n = { name: names[raw[0]], bt: raw[1], bs: raw[2], ht: raw[3], hs: raw[4], parent: parent, kids: null };
@@ -44,24 +47,32 @@
         return n.name + '\ntotal ' + n.ht + ' samples (' + pct(headN ? n.ht / headN : 0) + ')\nself ' + n.hs + ' samples (' + pct(headN ? n.hs / headN : 0) + ')';
       }
       var d = delta(n);
-      return n.name + '\nbefore: total ' + n.bt + ' (' + pct(baseN ? n.bt / baseN : 0) + '), self ' + n.bs +
-        '\nafter: total ' + n.ht + ' (' + pct(headN ? n.ht / headN : 0) + '), self ' + n.hs +
-        '\nchange: ' + (d >= 0 ? '+' : '') + (d * 100).toFixed(2) + ' pp of total';
+      return n.name + '\n' + label.base + ': total ' + n.bt + ' (' + pct(baseN ? n.bt / baseN : 0) + '), self ' + n.bs +
+        '\n' + label.head + ': total ' + n.ht + ' (' + pct(headN ? n.ht / headN : 0) + '), self ' + n.hs +
+        '\n' + label.change + ': ' + (d >= 0 ? '+' : '') + (d * 100).toFixed(2) + ' pp of total';
     }
 
+    // The page may bring its own search box, matched-share label and reset button (a standalone
+    // HTML file has them in its header); otherwise they are built above the chart.
+    var ctl = opts.controls || {};
+    var search = ctl.search, matched = ctl.matched, reset = ctl.reset;
     host.textContent = '';
-    var tools = el('div', 'flame-tools');
-    var search = el('input'); search.type = 'search'; search.placeholder = 'Search functions (regex)'; search.setAttribute('aria-label', 'Search functions');
-    var matched = el('span', 'muted matched');
-    var reset = el('button'); reset.type = 'button'; reset.textContent = 'Reset zoom';
-    tools.appendChild(search); tools.appendChild(matched); tools.appendChild(reset);
-    if (diffMode) {
-      var lg = el('span', 'legend');
-      [['grew', 'grew'], ['same', 'same'], ['shrank', 'shrank']].forEach(function (x) { var s = el('span', x[0]); s.textContent = x[1]; lg.appendChild(s); });
-      tools.appendChild(lg);
+    if (!search) {
+      var tools = el('div', 'flame-tools');
+      search = el('input'); search.type = 'search'; search.placeholder = 'Search functions (regex)'; search.setAttribute('aria-label', 'Search functions');
+      matched = el('span', 'muted matched');
+      reset = el('button'); reset.type = 'button'; reset.textContent = 'Reset zoom';
+      tools.appendChild(search); tools.appendChild(matched); tools.appendChild(reset);
+      if (diffMode) {
+        var lg = el('span', 'legend');
+        [['grew', 'grew'], ['same', 'same'], ['shrank', 'shrank']].forEach(function (x) { var s = el('span', x[0]); s.textContent = x[1]; lg.appendChild(s); });
+        tools.appendChild(lg);
+      }
+      host.appendChild(tools);
     }
     var chart = el('div', 'flame');
-    host.appendChild(tools); host.appendChild(chart);
+    if (ctl.chartId) chart.id = ctl.chartId;
+    host.appendChild(chart);
     var tip = document.getElementById('tip');
     var zoomed = root, matchRe = null;
     function matches(n) { return matchRe !== null && n.parent !== null && matchRe.test(n.name); }

@@ -4,8 +4,8 @@
  * string that slipped into markup could not run as script.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { uiDir } from '../flamegraph/index.js';
 
 export interface Asset {
   type: string;
@@ -24,16 +24,6 @@ const TYPES: Record<string, string> = {
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
 };
-
-/** ui/ next to package.json, found from this module (src/api under tsx, dist/src/api when built). */
-export function uiDir(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'ui', 'index.html')) && existsSync(join(dir, 'package.json'))) return join(dir, 'ui');
-    dir = dirname(dir);
-  }
-  return undefined;
-}
 
 export function loadAssets(dir = uiDir()): Map<string, Asset> {
   const out = new Map<string, Asset>();

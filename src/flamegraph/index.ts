@@ -22,6 +22,7 @@ export {
 export { DEFAULT_ALPHA, DEFAULT_MIN_SHARE_DELTA, DEFAULT_MIN_RATE_DELTA, twoProportionZ, poissonRateZ, zForAlpha } from './stats.js';
 export { buildTree, buildDiffTree, type TreeNode } from './tree.js';
 export { renderHtml, renderDiffHtml, type HtmlOptions } from './render-html.js';
+export { uiDir } from './html-client.js';
 export { renderSvg, type SvgOptions } from './render-svg.js';
 export { renderTopTable, renderDiffTable, type TopTableOptions } from './render-text.js';
 export { fromMerged, selectorToQuery } from './store.js';

@@ -1,5 +1,5 @@
 /** Self-contained interactive HTML flame graphs (one file, no network). */
-import { CLIENT_SCRIPT } from './html-client.js';
+import { clientScript } from './html-client.js';
 import type { Profile } from './model.js';
 import { buildDiffTree, buildTree, type TreeNode } from './tree.js';
 
@@ -39,11 +39,12 @@ const STYLE = `
 body { font: 13px system-ui, sans-serif; margin: 12px; color: #222; }
 header { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; flex-wrap: wrap; }
 h1 { font-size: 16px; margin: 0; }
-#chart { position: relative; width: 100%; }
+#chart { position: relative; width: 100%; overflow: hidden; }
 .frame { position: absolute; height: 17px; box-sizing: border-box; border: 1px solid #fff; overflow: hidden;
   white-space: nowrap; font: 11px/15px ui-monospace, monospace; padding-left: 2px; cursor: pointer; }
-.frame.match { background: #d01c8b; color: #fff; }
-#tip { position: absolute; display: none; white-space: pre; background: #fffff0; border: 1px solid #888;
+.frame.match { background: #d01c8b !important; color: #fff; }
+.frame.dim { opacity: 0.45; }
+#tip { position: fixed; display: none; white-space: pre; background: #fffff0; border: 1px solid #888;
   padding: 4px 6px; font: 12px ui-monospace, monospace; pointer-events: none; z-index: 2; max-width: 300px; overflow-wrap: anywhere; }
 .legend span { display: inline-block; padding: 0 6px; }
 `;
@@ -57,9 +58,9 @@ function page(title: string, subtitle: string, payload: object, legend: string):
 <header><h1>${escapeHtml(title)}</h1><span>${escapeHtml(subtitle)}</span>
 <input id="search" type="search" placeholder="Search (regex)" aria-label="Search frames">
 <span id="matched"></span><button id="reset" type="button">Reset zoom</button>${legend}</header>
-<div id="chart"></div><div id="tip"></div>
+<div id="chart-host"></div><div id="tip"></div>
 <script type="application/json" id="flame-data">${json}</script>
-<script>${CLIENT_SCRIPT}</script>
+<script>${clientScript()}</script>
 </body></html>
 `;
 }
