@@ -51,10 +51,11 @@ export async function startNodeAgent(
     settleMs: cfg.deploySettleMs,
     onReport: (r) => onDeployReport(r),
   });
-  const deployLog = new DeployLog();
+  const deployLog = new DeployLog(50, reportsDir);
+  for (const s of deployLog.skipped) log(`deploy report not read back: ${s}`);
   const onDeployReport = (r: DeployDiffReport) => {
-    deployLog.add(r);
     try {
+      deployLog.add(r);
       mkdirSync(reportsDir, { recursive: true });
       const file = join(reportsDir, `${safe(r.service)}-${r.deployedAtUnixNs / 1_000_000n}.txt`);
       writeFileSync(file, r.text + '\n');

@@ -211,7 +211,7 @@ const deploys: Handler = async (deps, q) => {
 const deploy: Handler = async (deps, q, arg) => {
   new Params(q, []);
   const e = deps.deploys.get(arg);
-  if (!e) throw notFound(`no deploy ${arg.slice(0, 40)} (this agent keeps the last 50 since it started; older reports are in <data-dir>/reports)`);
+  if (!e) throw notFound(`no deploy ${arg.slice(0, 40)} (the agent keeps the newest 50; text reports of all are in <data-dir>/reports)`);
   const r = e.report;
   return {
     id: e.id,

@@ -66,7 +66,9 @@ describe.runIf(root)('hotspan UI: deploys', () => {
     let deploys: { id: string; service: string; text: string }[] = [];
     for (let i = 0; i < 240 && !deploys.some((d) => d.service === 'checkout'); i++) {
       await sleep(500);
-      deploys = ((await (await fetch(`${url}api/v1/deploys`)).json()) as { deploys: typeof deploys }).deploys;
+      const r = await fetch(`${url}api/v1/deploys`).catch((e: Error) => new Error(`${e.message} ${String(e.cause)}; agent log:\n${agent.stderr()}`));
+      if (r instanceof Error) throw r;
+      deploys = ((await r.json()) as { deploys: typeof deploys }).deploys;
     }
     expect(deploys.map((d) => d.service)).toContain('checkout');
     console.log(deploys.find((d) => d.service === 'checkout')!.text);
@@ -93,7 +95,24 @@ describe.runIf(root)('hotspan UI: deploys', () => {
       await close();
       const stopped = await agent.stop('SIGTERM');
       expect(stopped.exitCode, stopped.stderr).toBe(0);
+    }
+    try {
+      // A restarted agent (a rollout of hotspan itself) still lists the deploy, with the same diff.
+      const before = deploys.find((d) => d.service === 'checkout')!;
+      const again = await startAgent(dataDir, [], { HOTSPAN_UI_PORT: 'auto', HOTSPAN_NETWORK: '0' });
+      try {
+        const url2 = await agentUrl(dataDir);
+        const listed = ((await (await fetch(`${url2}api/v1/deploys`)).json()) as { deploys: typeof deploys }).deploys;
+        const same = listed.find((d) => d.id === before.id);
+        expect(same?.text).toBe(before.text);
+        const one = (await (await fetch(`${url2}api/v1/deploys/${encodeURIComponent(before.id)}`)).json()) as { regressions: { name: string }[] };
+        expect(one.regressions[0]?.name).toBe(added[0]);
+      } finally {
+        const stopped = await again.stop('SIGTERM');
+        expect(stopped.exitCode, stopped.stderr).toBe(0);
+      }
+    } finally {
       rmSync(work, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 240_000);
 });
