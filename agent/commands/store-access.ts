@@ -29,6 +29,7 @@ export async function openStore(dataDir: string | undefined): Promise<Store> {
       throw new Error(
         `${e.message}. A running agent normally answers through its API (see \`hotspan ui\`); this one does not ` +
           `(started with --ui-port 0, an older version, or a token: set HOTSPAN_UI_TOKEN)`,
+        { cause: e },
       );
     }
     throw e;
