@@ -122,7 +122,10 @@ function render({ defines, enums, requestStarts }, layouts, objects) {
     `export const BPF_OBJECTS = ${j(objects)} as const;`,
     '',
   );
-  return lines.join('\n').replace(/"([A-Za-z_][A-Za-z0-9_]*)":/g, '$1:').replace(/"/g, "'");
+  return lines
+    .join('\n')
+    .replace(/"([A-Za-z_][A-Za-z0-9_]*)":/g, '$1:')
+    .replace(/"/g, "'");
 }
 
 function renderStaticAsserts({ defines, enums }) {
@@ -139,7 +142,9 @@ export function generate() {
   if (!existsSync(layoutsPath)) fail(`${layoutsPath} missing: run make -C bpf`);
   const layouts = JSON.parse(readFileSync(layoutsPath, 'utf8'));
   const objects = {};
-  for (const f of readdirSync(BPF_DIR).filter((n) => n.endsWith('.bpf.c')).sort()) {
+  for (const f of readdirSync(BPF_DIR)
+    .filter((n) => n.endsWith('.bpf.c'))
+    .sort()) {
     const name = f.slice(0, -'.bpf.c'.length);
     const obj = join(OUTPUT, `${name}.bpf.o`);
     if (!existsSync(obj)) fail(`${obj} missing: run make -C bpf`);

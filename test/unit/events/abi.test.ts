@@ -4,17 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as abi from '../../../src/events/abi.generated.js';
-import {
-  EventKind,
-  LAYOUTS,
-  NET_PHASES,
-  NET_SYSCALLS,
-  NetCounter,
-  NetEventKind,
-  SamplerCounter,
-  UnwindCfa,
-  UnwindRbp,
-} from '../../../src/events/decode.js';
+import { EventKind, LAYOUTS, NET_PHASES, NET_SYSCALLS, NetCounter, NetEventKind, SamplerCounter, UnwindCfa, UnwindRbp } from '../../../src/events/decode.js';
 import { CfaType, RbpType } from '../../../src/unwind/index.js';
 import { probeFeatures, type KernelProbes } from '../../../src/bpf/features.js';
 import { selectNetPrograms } from '../../../src/network/kernel/capture.js';
@@ -98,7 +88,9 @@ describe('program, map and global names the loaders use exist in the objects', (
     .join('\n');
 
   it('every literal map or program name passed to a BPF object in src/ and agent/', () => {
-    const mapCalls = [...code.matchAll(/\.(?:mapUpdate|mapDelete|mapLookup|mapKeys|mapInfo|readPerCpuCounters|readRingBuffer)\(\s*'([^']+)'/g)].map((m) => m[1]!);
+    const mapCalls = [...code.matchAll(/\.(?:mapUpdate|mapDelete|mapLookup|mapKeys|mapInfo|readPerCpuCounters|readRingBuffer)\(\s*'([^']+)'/g)].map(
+      (m) => m[1]!,
+    );
     const progCalls = [...code.matchAll(/\.(?:attachPerfEvent|attachTracepoint|attachUprobe|programStats)\(\s*'([^']+)'/g)].map((m) => m[1]!);
     // The scan must see the real call sites, or it proves nothing.
     expect(mapCalls).toEqual(expect.arrayContaining(['sampler_counters', 'net_counters', 'net_events', 'unwind_procs', 'unwind_pages', 'unwind_tables']));
