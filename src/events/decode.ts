@@ -40,22 +40,6 @@ export const UNWIND_PAGE_LAYOUT = abi.LAYOUTS.hotspan_unwind_page;
 export const UNWIND_TABLE_LAYOUT = abi.LAYOUTS.hotspan_unwind_table;
 export const UNWIND_MAPPING_LAYOUT = abi.LAYOUTS.hotspan_unwind_mapping;
 export const UNWIND_PROC_LAYOUT = abi.LAYOUTS.hotspan_unwind_proc;
-/** enum hotspan_unwind_cfa (src/unwind/cfi.ts CfaType mirrors it; the ABI test compares them). */
-export const UnwindCfa = {
-  None: abi.HOTSPAN_CFA_NONE,
-  Rsp: abi.HOTSPAN_CFA_RSP,
-  Rbp: abi.HOTSPAN_CFA_RBP,
-  Plt: abi.HOTSPAN_CFA_PLT,
-  Unsupported: abi.HOTSPAN_CFA_UNSUPPORTED,
-  End: abi.HOTSPAN_CFA_END,
-} as const;
-/** enum hotspan_unwind_rbp (src/unwind/cfi.ts RbpType mirrors it). */
-export const UnwindRbp = {
-  Unchanged: abi.HOTSPAN_RBP_UNCHANGED,
-  CfaOffset: abi.HOTSPAN_RBP_CFA_OFFSET,
-  Unknown: abi.HOTSPAN_RBP_UNKNOWN,
-} as const;
-
 export const MAX_STACK_DEPTH = abi.HOTSPAN_MAX_STACK_DEPTH;
 const COMM_LEN = abi.HOTSPAN_COMM_LEN;
 
