@@ -10,12 +10,13 @@ import { register as registerProfile } from './commands/profile.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerFlamegraph } from './commands/flamegraph.js';
 import { register as registerUi } from './commands/ui.js';
-import { ExitCode } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { reportFatal } from './lifecycle.js';
 
 const program = new Command('hotspan')
   .description('eBPF node agent and continuous profiler')
   .showHelpAfterError()
+  .addHelpText('after', `\n${EXIT_CODES_HELP}\n`)
   .exitOverride();
 
 const commands = [registerAgent, registerRecord, registerDoctor, registerSpans, registerProfile, registerDiff, registerFlamegraph, registerUi];

@@ -1,26 +1,33 @@
 import { closeAllBpfObjects, BpfError, UnsupportedFeatureError } from '../src/bpf/index.js';
+import { InputError } from '../src/flamegraph/index.js';
+import { ConfigError } from '../src/config/index.js';
+import { stripControl } from '../src/api/text.js';
 import { ExitCode } from './exit-codes.js';
 
-/** Prints one line naming the cause and fix, and returns the exit code for it. */
-export function reportFatal(err: unknown): ExitCode {
+/** The exit code of an error, for every command alike (exit-codes.ts). */
+export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof BpfError) {
-    process.stderr.write(`hotspan: ${err.summary()}\n`);
-    if (err.detail && err.failure === 'verifier') process.stderr.write(`  verifier log (tail):\n${indent(err.detail)}\n`);
     if (err.failure === 'permission') return ExitCode.NoPermission;
     if (err.failure === 'other') return ExitCode.Failure;
     return ExitCode.Unavailable;
   }
-  if (err instanceof UnsupportedFeatureError) {
-    process.stderr.write(`hotspan: ${err.message}\n`);
-    return ExitCode.Unavailable;
-  }
-  if (err instanceof PreflightError) {
-    process.stderr.write(`hotspan: ${err.message}\n`);
-    return err.exitCode;
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`hotspan: ${msg}\n`);
+  if (err instanceof UnsupportedFeatureError) return ExitCode.Unavailable;
+  if (err instanceof PreflightError) return err.exitCode;
+  if (err instanceof ConfigError) return ExitCode.Usage;
+  if (err instanceof InputError) return ExitCode.DataErr;
   return ExitCode.Failure;
+}
+
+/**
+ * Prints one line naming the cause and fix (`hotspan <command>: …`; messages may quote profile
+ * frames or selectors, so control characters are stripped) and returns the exit code for it.
+ */
+export function reportFatal(err: unknown, command?: string): ExitCode {
+  const prefix = command ? `hotspan ${command}` : 'hotspan';
+  const msg = err instanceof BpfError ? err.summary() : err instanceof Error ? err.message : String(err);
+  process.stderr.write(stripControl(`${prefix}: ${msg}`) + '\n');
+  if (err instanceof BpfError && err.detail && err.failure === 'verifier') process.stderr.write(`  verifier log (tail):\n${indent(err.detail)}\n`);
+  return exitCodeFor(err);
 }
 
 export class PreflightError extends Error {

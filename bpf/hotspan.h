@@ -135,6 +135,17 @@ struct hotspan_unwind_proc {
  * one made of tiny pieces. */
 #define HOTSPAN_NET_MAX_IOVECS_BOUNDED 128
 
+/* The first 4 bytes of a request of every protocol the L7 engine (src/network/) parses: the
+ * HTTP/1 methods and the HTTP/2 preface ("PRI "), plus "HTTP" (a response start). A connection
+ * whose first request bytes are none of these is opaque: with skip_opaque its payload is not
+ * copied. User space gets this list generated (src/events/abi.generated.ts NET_REQUEST_STARTS)
+ * and test/unit/events checks that everything the detector accepts is on it. */
+#define HOTSPAN_NET_REQUEST_STARTS(X)                                          \
+	X('G', 'E', 'T', ' ') X('P', 'O', 'S', 'T') X('P', 'U', 'T', ' ')      \
+	X('D', 'E', 'L', 'E') X('H', 'E', 'A', 'D') X('O', 'P', 'T', 'I')      \
+	X('P', 'A', 'T', 'C') X('C', 'O', 'N', 'N') X('T', 'R', 'A', 'C')      \
+	X('P', 'R', 'I', ' ') X('H', 'T', 'T', 'P')
+
 /* Record kinds of the `net_events` ring buffer (continue hotspan_event_kind's numbering). */
 enum hotspan_net_event_kind {
 	HOTSPAN_EVENT_NET_CONN = 16, /* struct hotspan_net_conn */

@@ -609,20 +609,16 @@ static __always_inline struct conn_state *state_for_data(__u64 key, __s32 fd, __
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* First 4 bytes of every request the L7 engine parses, packed the same way as the payload
- * bytes below (byte order independent). */
+/* First 4 bytes of every request the L7 engine parses (HOTSPAN_NET_REQUEST_STARTS), packed
+ * the same way as the payload bytes below (byte order independent). */
 #define FOURCC(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+#define IS_START(a, b, c, d) || w == FOURCC(a, b, c, d)
 
 static __always_inline bool known_protocol_start(const __u8 *p)
 {
 	__u32 w = (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
 
-	return w == FOURCC('G', 'E', 'T', ' ') || w == FOURCC('P', 'O', 'S', 'T') ||
-	       w == FOURCC('P', 'U', 'T', ' ') || w == FOURCC('D', 'E', 'L', 'E') ||
-	       w == FOURCC('H', 'E', 'A', 'D') || w == FOURCC('O', 'P', 'T', 'I') ||
-	       w == FOURCC('P', 'A', 'T', 'C') || w == FOURCC('C', 'O', 'N', 'N') ||
-	       w == FOURCC('T', 'R', 'A', 'C') || w == FOURCC('P', 'R', 'I', ' ') ||
-	       w == FOURCC('H', 'T', 'T', 'P');
+	return false HOTSPAN_NET_REQUEST_STARTS(IS_START);
 }
 
 /* Is this syscall the first in the request direction (client writes, server reads)? Server

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseIntegerOption, parseUiPort, resolveAgentConfig } from '../../src/config/index.js';
+import { parseFrequencyHz, parseIntegerOption, parseUiPort, resolveAgentConfig } from '../../src/config/index.js';
 import { installShutdownHandlers } from '../lifecycle.js';
 import { preflight } from '../preflight.js';
 
@@ -22,7 +22,7 @@ export function register(program: Command): void {
       const cfg = resolveAgentConfig(
         {
           dataDir: opts.dataDir,
-          frequencyHz: opts.frequency === undefined ? undefined : parseIntegerOption('--frequency', opts.frequency, 1, 10_000),
+          frequencyHz: opts.frequency === undefined ? undefined : parseFrequencyHz(opts.frequency),
           pid: opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22),
           network: opts.network === false ? false : undefined,
           uiPort: opts.uiPort === undefined ? undefined : parseUiPort(opts.uiPort),

@@ -1,10 +1,11 @@
 // `hotspan diff BASE HEAD`: which functions changed between two profiles.
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { stripControl } from '../../src/api/text.js';
 import { diff, renderDiffHtml, renderDiffTable, renderSvg, type LoadOptions } from '../../src/flamegraph/index.js';
+import { positiveNumberOption, runAction, timeOption } from './common.js';
 import { agentFor, loadCliInput } from './store-access.js';
 
 interface DiffCliOptions {
@@ -18,24 +19,6 @@ interface DiffCliOptions {
   headSeconds?: number;
 }
 
-/** `2026-11-22T10:00:00Z`, or a duration back from now: `90s`, `30m`, `2h`, `1d`. */
-export function parseTimeUnixNs(v: string): bigint {
-  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
-  if (rel) {
-    const unitMs = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
-    return BigInt(Math.round(Date.now() - Number(rel[1]) * unitMs)) * 1_000_000n;
-  }
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected an ISO time or a duration like 2h, got "${v}"`);
-  return BigInt(ms) * 1_000_000n;
-}
-
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
-  return n;
-}
-
 export function register(program: Command): void {
   program
     .command('diff')
@@ -43,15 +26,15 @@ export function register(program: Command): void {
     .argument('<base>', 'pprof file, folded-stack file, or selector (service=checkout,version=1.4.2)')
     .argument('<head>', 'same kinds as base')
     .option('-o, --output <file>', 'also write the diff: .html (interactive differential flame graph), .svg, .json, else text')
-    .option('--top <n>', 'rows per list', (v) => Math.round(positiveNumber(v)), 20)
-    .option('--alpha <p>', 'two-sided significance level of each test', positiveNumber, 0.001)
-    .option('--since <time>', 'selectors: start of the selection (ISO time, or 2h for two hours ago)', parseTimeUnixNs)
-    .option('--until <time>', 'selectors: end of the selection (ISO time, or 30m)', parseTimeUnixNs)
+    .option('--top <n>', 'rows per list', (v) => Math.round(positiveNumberOption(v)), 20)
+    .option('--alpha <p>', 'two-sided significance level of each test', positiveNumberOption, 0.001)
+    .option('--since <time>', 'selectors: start of the selection (ISO time, or 2h for two hours ago)', timeOption)
+    .option('--until <time>', 'selectors: end of the selection (ISO time, or 30m)', timeOption)
     .option('--data-dir <dir>', "selectors: the agent's data directory")
-    .option('--base-seconds <s>', 'wall time the base covers, for CPU-s/s (folded files have none)', positiveNumber)
-    .option('--head-seconds <s>', 'wall time the head covers', positiveNumber)
-    .action(async (baseArg: string, headArg: string, opts: DiffCliOptions) => {
-      try {
+    .option('--base-seconds <s>', 'wall time the base covers, for CPU-s/s (folded files have none)', positiveNumberOption)
+    .option('--head-seconds <s>', 'wall time the head covers', positiveNumberOption)
+    .action(
+      runAction('diff', async (baseArg: string, headArg: string, opts: DiffCliOptions) => {
         const common: LoadOptions & { dataDir?: string } = opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {};
         const agent = !existsSync(baseArg) || !existsSync(headArg) ? await agentFor(opts.dataDir) : undefined;
         if (opts.since !== undefined) common.fromUnixNs = opts.since;
@@ -73,9 +56,6 @@ export function register(program: Command): void {
             : text;
           await writeFile(opts.output, body);
         }
-      } catch (e) {
-        process.stderr.write(stripControl(`hotspan diff: ${(e as Error).message}`) + '\n');
-        process.exitCode = 2;
-      }
-    });
+      }),
+    );
 }

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { stripControl } from '../../src/api/text.js';
 import {
   filter,
+  InputError,
   merge,
   parseSelector,
   renderHtml,
@@ -13,7 +14,7 @@ import {
   renderTopTable,
   toFolded,
 } from '../../src/flamegraph/index.js';
-import { parseTimeUnixNs } from './diff.js';
+import { runAction, timeOption } from './common.js';
 import { agentFor, loadCliInput } from './store-access.js';
 
 interface FlamegraphCliOptions {
@@ -33,11 +34,11 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'output file; format from extension (.html, .svg, .folded, .txt); without it, a top table on stdout')
     .option('--top <n>', 'rows in the top table', '20')
     .option('--filter <selector>', 'keep stacks with these labels, e.g. thread=worker,pid=42')
-    .option('--since <time>', 'selectors: start of the selection (ISO time, or 2h for two hours ago)', parseTimeUnixNs)
-    .option('--until <time>', 'selectors: end of the selection (ISO time, or 30m)', parseTimeUnixNs)
+    .option('--since <time>', 'selectors: start of the selection (ISO time, or 2h for two hours ago)', timeOption)
+    .option('--until <time>', 'selectors: end of the selection (ISO time, or 30m)', timeOption)
     .option('--data-dir <dir>', "selectors: the agent's data directory (read through the running agent when it holds the store)")
-    .action(async (inputs: string[], opts: FlamegraphCliOptions) => {
-      try {
+    .action(
+      runAction('flamegraph', async (inputs: string[], opts: FlamegraphCliOptions) => {
         const agent = inputs.some((i) => !existsSync(i)) ? await agentFor(opts.dataDir) : undefined;
         const loadOpts = {
           ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }),
@@ -49,7 +50,7 @@ export function register(program: Command): void {
         for (const i of inputs) loaded.push(await loadCliInput(i, loadOpts, agent));
         let p = merge(loaded);
         if (opts.filter) p = filter(p, parseSelector(opts.filter));
-        if (p.stacks.length === 0) throw new Error('no samples to draw (empty input or filter matched nothing)');
+        if (p.stacks.length === 0) throw new InputError('no samples to draw (empty input or filter matched nothing)');
         if ((p.malformed ?? 0) > 0) process.stderr.write(`hotspan flamegraph: skipped ${p.malformed} malformed records\n`);
         const top = Number(opts.top) > 0 ? Math.round(Number(opts.top)) : 20;
         if (!opts.output) {
@@ -65,9 +66,6 @@ export function register(program: Command): void {
           : ext === '.folded' || ext === '.collapsed' ? toFolded(p)
           : renderTopTable(p, { top });
         await writeFile(opts.output, body);
-      } catch (e) {
-        process.stderr.write(stripControl(`hotspan flamegraph: ${(e as Error).message}`) + '\n');
-        process.exitCode = 2;
-      }
-    });
+      }),
+    );
 }

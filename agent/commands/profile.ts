@@ -7,6 +7,8 @@ import type { MergeLabel } from '../../src/store/index.js';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { stripControl } from '../../src/api/text.js';
+import { InputError } from '../../src/flamegraph/index.js';
+import { runAction } from './common.js';
 import { agentFor, openStore } from './store-access.js';
 
 interface ProfileCliOptions {
@@ -45,7 +47,7 @@ export function register(program: Command): void {
     .option('--trace <trace-id>', 'trace id, 32 hex digits')
     .requiredOption('-o, --output <file>', 'pprof output file (gzipped), e.g. span.pb.gz')
     .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
-    .action(async (opts: ProfileCliOptions, cmd: Command) => {
+    .action(runAction('profile', async (opts: ProfileCliOptions, cmd: Command) => {
       if ((opts.span === undefined) === (opts.trace === undefined)) cmd.error('hotspan profile: give exactly one of --span or --trace');
       if (opts.span !== undefined && !/^[0-9a-f]{16}$/.test(opts.span)) {
         cmd.error(`hotspan profile: --span must be 16 lowercase hex digits (got "${opts.span}"); copy it from \`hotspan spans\``);
@@ -56,12 +58,12 @@ export function register(program: Command): void {
       const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
       const { bytes, samples } = await spanProfile(opts);
       if (samples === 0n) {
-        throw new Error(
+        throw new InputError(
           `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
             `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
         );
       }
       await writeFile(opts.output, bytes);
       process.stderr.write(`hotspan profile: ${samples} samples of ${what} → ${stripControl(opts.output)}\n`);
-    });
+    }));
 }

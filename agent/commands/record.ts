@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
+import { parseDurationMs, parseFrequencyHz, parseIntegerOption } from '../../src/config/index.js';
 import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index.js';
 import { preflight } from '../preflight.js';
 import { installShutdownHandlers } from '../lifecycle.js';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action(async (opts: { duration: string; pid?: string; frequency: string; output: string }) => {
       const durationMs = parseDurationMs(opts.duration);
       const pid = opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22);
-      const frequencyHz = parseIntegerOption('--frequency', opts.frequency, 1, 10_000);
+      const frequencyHz = parseFrequencyHz(opts.frequency);
       preflight();
       const samples: CpuSample[] = [];
       const profiler = Profiler.start({ frequencyHz, pid, onSamples: (s) => samples.push(...s) });

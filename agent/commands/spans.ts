@@ -1,10 +1,10 @@
 // `hotspan spans --slowest 20 [--service S] [--since 15m]`: the slowest recent SERVER spans in
 // the local store, with the CPU time sampled while each request was handled.
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_DATA_DIR, parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
 import { stripControl } from '../../src/api/text.js';
 import type { SpanRow } from '../../src/store/index.js';
+import { runAction } from './common.js';
 import { agentFor, openStore } from './store-access.js';
 
 interface SpansCliOptions {
@@ -13,11 +13,6 @@ interface SpansCliOptions {
   since: string;
   dataDir?: string;
   json?: boolean;
-}
-
-/** The store the agent writes: `<dataDir>/store`. */
-export function storeDir(dataDir: string | undefined): string {
-  return join(dataDir ?? DEFAULT_DATA_DIR, 'store');
 }
 
 const ms = (ns: bigint) => Number(ns) / 1e6;
@@ -74,7 +69,7 @@ export function register(program: Command): void {
     .option('--since <duration>', 'how far back, e.g. 15m, 2h', '15m')
     .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
     .option('--json', 'one JSON object per line instead of a table')
-    .action(async (opts: SpansCliOptions) => {
+    .action(runAction('spans', async (opts: SpansCliOptions) => {
       const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
       const sinceMs = parseDurationMs(opts.since);
       const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
@@ -87,5 +82,5 @@ export function register(program: Command): void {
       } else {
         process.stdout.write(formatSpanTable(rows));
       }
-    });
+    }));
 }

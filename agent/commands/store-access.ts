@@ -1,18 +1,13 @@
 // Read-side commands reach the store one of two ways, with the same answers: through the running
 // agent's API when an agent holds the data directory (DuckDB lets one process open the file), or
 // by opening the store directly when none does.
-import { DEFAULT_DATA_DIR } from '../../src/config/index.js';
 // Module by module, not src/api/index.js: that one loads the server and DuckDB.
 import { findAgent, type AgentClient } from '../../src/api/client.js';
 import { modelFromJson, selectionProfile, type ModelJson } from '../../src/api/selection.js';
 import { stripControl } from '../../src/api/text.js';
 import { InputError, loadInput, parseInput, selectorToQuery, type LoadOptions, type Profile } from '../../src/flamegraph/index.js';
 import type { MergeQuery, Store } from '../../src/store/index.js';
-import { storeDir } from './spans.js';
-
-export function dataDirOf(dataDir: string | undefined): string {
-  return dataDir ?? DEFAULT_DATA_DIR;
-}
+import { dataDirOf, storeDir } from './common.js';
 
 /** The agent serving `dataDir`, if one runs and its API answers. */
 export function agentFor(dataDir: string | undefined): Promise<AgentClient | undefined> {
@@ -29,6 +24,7 @@ export async function openStore(dataDir: string | undefined): Promise<Store> {
       throw new Error(
         `${e.message}. A running agent normally answers through its API (see \`hotspan ui\`); this one does not ` +
           `(started with --ui-port 0, an older version, or a token: set HOTSPAN_UI_TOKEN)`,
+        { cause: e },
       );
     }
     throw e;

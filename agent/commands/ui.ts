@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../../src/config/index.js';
 import { findAgent } from '../../src/api/client.js';
 import { readAgentFile } from '../../src/api/agent-file.js';
+import { ExitCode } from '../exit-codes.js';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -41,7 +42,7 @@ export function register(program: Command): void {
             ? `hotspan ui: the agent that wrote ${dataDir}/agent.json (pid ${file.pid}) does not answer; is it still running?\n`
             : `hotspan ui: no running agent found for ${dataDir} (start one with \`hotspan agent\`; --ui-port 0 disables the UI)\n`,
         );
-        process.exitCode = 1;
+        process.exitCode = ExitCode.Failure;
       }
     });
 }

@@ -33,7 +33,7 @@ export async function findAgent(dataDir: string, token = process.env.HOTSPAN_UI_
     return s.pid === f.pid ? client : undefined;
   } catch (e) {
     if (e instanceof AgentApiError && e.status === 401) {
-      throw new Error(`the agent at ${f.url} wants a token; fix: set HOTSPAN_UI_TOKEN to the agent's token`);
+      throw new Error(`the agent at ${f.url} wants a token; fix: set HOTSPAN_UI_TOKEN to the agent's token`, { cause: e });
     }
     return undefined;
   }

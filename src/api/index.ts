@@ -33,7 +33,7 @@ export interface ApiOptions {
   status?: () => Record<string, unknown>;
 }
 
-export interface Api extends ApiServer {}
+export type Api = ApiServer;
 
 export async function startApi(opts: ApiOptions): Promise<Api> {
   // One DuckDB connection runs one query at a time: queue reads instead of interleaving them.

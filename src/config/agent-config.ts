@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationMs } from './duration.js';
+import { parseFrequencyHz } from './numbers.js';
 import type { NetworkBounds } from '../network/index.js';
+import { ConfigError } from './errors.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hotspan';
 
@@ -79,7 +81,7 @@ const NETWORK_BOUND_ENV: ReadonlyArray<[keyof NetworkBounds, string]> = [
 function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   const out: Partial_ = {};
   if (env.HOTSPAN_DATA_DIR) out.dataDir = env.HOTSPAN_DATA_DIR;
-  if (env.HOTSPAN_FREQUENCY) out.frequencyHz = Number(env.HOTSPAN_FREQUENCY);
+  if (env.HOTSPAN_FREQUENCY) out.frequencyHz = parseFrequencyHz(env.HOTSPAN_FREQUENCY);
   if (env.HOTSPAN_WINDOW) out.windowMs = parseDurationMs(env.HOTSPAN_WINDOW);
   if (env.HOTSPAN_HEALTH_PORT) out.healthPort = Number(env.HOTSPAN_HEALTH_PORT);
   if (env.HOTSPAN_SHUTDOWN_TIMEOUT) out.shutdownTimeoutMs = parseDurationMs(env.HOTSPAN_SHUTDOWN_TIMEOUT);
@@ -101,7 +103,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
 export function parseUiPort(v: string | number): number {
   if (v === 'auto') return -1;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`UI port must be 0..65535 or auto (got ${v}); 0 disables the UI`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`UI port must be 0..65535 or auto (got ${v}); 0 disables the UI`);
   return n;
 }
 
@@ -111,7 +113,7 @@ function fromFile(path: string | undefined): Partial_ {
   const agent = (doc?.agent ?? {}) as Record<string, unknown>;
   const out: Partial_ = {};
   if (typeof agent.dataDir === 'string') out.dataDir = agent.dataDir;
-  if (typeof agent.frequency === 'number') out.frequencyHz = agent.frequency;
+  if (agent.frequency !== undefined) out.frequencyHz = parseFrequencyHz(agent.frequency as number);
   if (typeof agent.window === 'string') out.windowMs = parseDurationMs(agent.window);
   if (typeof agent.healthPort === 'number') out.healthPort = agent.healthPort;
   if (typeof agent.shutdownTimeout === 'string') out.shutdownTimeoutMs = parseDurationMs(agent.shutdownTimeout);
@@ -145,14 +147,12 @@ function defined(p: Partial_): Partial_ {
  */
 export function resolveAgentConfig(cli: Partial_, env: NodeJS.ProcessEnv = process.env, configFile?: string): AgentConfig {
   const cfg: AgentConfig = { ...DEFAULT_AGENT_CONFIG, ...defined(fromFile(configFile)), ...defined(fromEnv(env)), ...defined(cli) };
-  if (!Number.isInteger(cfg.frequencyHz) || cfg.frequencyHz < 1 || cfg.frequencyHz > 10_000) {
-    throw new Error(`frequency must be an integer between 1 and 10000 Hz (got ${cfg.frequencyHz})`);
-  }
+  parseFrequencyHz(cfg.frequencyHz); // flags and programmatic callers; env and file are parsed above
   for (const [k, v] of Object.entries(cfg.networkBounds)) {
-    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`network bound ${k} must be a positive integer (got ${v})`);
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new ConfigError(`network bound ${k} must be a positive integer (got ${v})`);
   }
   if (!Number.isInteger(cfg.healthPort) || cfg.healthPort < 0 || cfg.healthPort > 65535) {
-    throw new Error(`http port must be 0..65535 (got ${cfg.healthPort})`);
+    throw new ConfigError(`http port must be 0..65535 (got ${cfg.healthPort})`);
   }
   return cfg;
 }

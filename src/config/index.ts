@@ -1,3 +1,4 @@
-export { parseDurationMs } from './duration.js';
+export { parseDurationMs, parseTimeUnixNs } from './duration.js';
 export { resolveAgentConfig, parseUiPort, DEFAULT_DATA_DIR, type AgentConfig } from './agent-config.js';
-export { parseIntegerOption } from './numbers.js';
+export { parseIntegerOption, parseFrequencyHz, MIN_FREQUENCY_HZ, MAX_FREQUENCY_HZ } from './numbers.js';
+export { ConfigError } from './errors.js';

@@ -1,63 +1,50 @@
 /**
- * Decoders for every ring-buffer record declared in bpf/hotspan.h — the one
- * TypeScript module that knows the kernel↔user layouts. Each struct's layout is
- * written once below as a table of offsets; test/unit/events checks each table
- * against the offsets the C compiler produces (bpf/.output/abi-offsets.json).
+ * Decoders for every ring-buffer record declared in bpf/hotspan.h. Every number here — layouts,
+ * enum values, limits — comes from abi.generated.ts, which the build generates from the header
+ * and the compiled objects (bpf/gen-abi.mjs); this module only gives them TypeScript names.
+ * test/unit/events/abi.test.ts checks that the names cover every enum constant of the header.
  */
+import * as abi from './abi.generated.js';
+
+export { BPF_OBJECTS, NET_REQUEST_STARTS } from './abi.generated.js';
 
 /** enum hotspan_event_kind */
 export const EventKind = {
-  CpuSample: 1,
+  CpuSample: abi.HOTSPAN_EVENT_CPU_SAMPLE,
 } as const;
 
 /** enum hotspan_sampler_counter */
 export const SamplerCounter = {
-  Emitted: 0,
-  Lost: 1,
-  Idle: 2,
-  Filtered: 3,
+  Emitted: abi.HOTSPAN_SAMPLER_EMITTED,
+  Lost: abi.HOTSPAN_SAMPLER_LOST,
+  Idle: abi.HOTSPAN_SAMPLER_IDLE,
+  Filtered: abi.HOTSPAN_SAMPLER_FILTERED,
   /** .eh_frame unwinding (bpf/unwind.bpf.h); counted only when unwinding is on. */
-  UnwindDwarf: 4,
-  UnwindNoTables: 5,
-  UnwindFpFrames: 6,
-  UnwindComplete: 7,
-  UnwindTruncated: 8,
-  UnwindNoRegs: 9,
-  Count: 10,
+  UnwindDwarf: abi.HOTSPAN_SAMPLER_UNWIND_DWARF,
+  UnwindNoTables: abi.HOTSPAN_SAMPLER_UNWIND_NO_TABLES,
+  UnwindFpFrames: abi.HOTSPAN_SAMPLER_UNWIND_FP_FRAMES,
+  UnwindComplete: abi.HOTSPAN_SAMPLER_UNWIND_COMPLETE,
+  UnwindTruncated: abi.HOTSPAN_SAMPLER_UNWIND_TRUNCATED,
+  UnwindNoRegs: abi.HOTSPAN_SAMPLER_UNWIND_NO_REGS,
+  Count: abi.HOTSPAN_SAMPLER_COUNTER_MAX,
 } as const;
 
 /** Unwind-table map layouts (bpf/hotspan.h, "unwinding"); src/unwind/ encodes them. */
-export const UNWIND_ROWS_PER_PAGE = 256;
-export const UNWIND_MAX_MAPPINGS = 64;
-export const UNWIND_MAX_TABLES = 4096;
-export const UNWIND_MAX_PAGES = 4096;
-export const UNWIND_MAX_PROCS = 1024;
-export const UNWIND_ROW_LAYOUT = { size: 12, fields: { pc: 0, cfa_offset: 4, cfa_type: 8, rbp_type: 9, rbp_offset: 10 } } as const;
-export const UNWIND_PAGE_LAYOUT = { size: 12 * UNWIND_ROWS_PER_PAGE, fields: { rows: 0 } } as const;
-export const UNWIND_TABLE_LAYOUT = { size: 8, fields: { row_count: 0, page_count: 4 } } as const;
-export const UNWIND_MAPPING_LAYOUT = { size: 32, fields: { start: 0, end: 8, bias: 16, table_id: 24 } } as const;
-export const UNWIND_PROC_LAYOUT = { size: 8 + 32 * UNWIND_MAX_MAPPINGS, fields: { count: 0, mappings: 8 } } as const;
-
-export const MAX_STACK_DEPTH = 127;
-const COMM_LEN = 16;
+export const UNWIND_ROWS_PER_PAGE = abi.HOTSPAN_UNWIND_ROWS_PER_PAGE;
+export const UNWIND_MAX_MAPPINGS = abi.HOTSPAN_UNWIND_MAX_MAPPINGS;
+export const UNWIND_MAX_TABLES = abi.HOTSPAN_UNWIND_MAX_TABLES;
+export const UNWIND_MAX_PAGES = abi.HOTSPAN_UNWIND_MAX_PAGES;
+export const UNWIND_MAX_PROCS = abi.HOTSPAN_UNWIND_MAX_PROCS;
+export const UNWIND_ROW_LAYOUT = abi.LAYOUTS.hotspan_unwind_row;
+export const UNWIND_PAGE_LAYOUT = abi.LAYOUTS.hotspan_unwind_page;
+export const UNWIND_TABLE_LAYOUT = abi.LAYOUTS.hotspan_unwind_table;
+export const UNWIND_MAPPING_LAYOUT = abi.LAYOUTS.hotspan_unwind_mapping;
+export const UNWIND_PROC_LAYOUT = abi.LAYOUTS.hotspan_unwind_proc;
+export const MAX_STACK_DEPTH = abi.HOTSPAN_MAX_STACK_DEPTH;
+const COMM_LEN = abi.HOTSPAN_COMM_LEN;
 
 /** struct hotspan_cpu_sample */
-export const CPU_SAMPLE_LAYOUT = {
-  size: 2096,
-  fields: {
-    kind: 0,
-    cpu: 4,
-    time_ns: 8,
-    pid: 16,
-    tid: 20,
-    kstack_bytes: 24,
-    ustack_bytes: 28,
-    comm: 32,
-    process_comm: 48,
-    kstack: 64,
-    ustack: 64 + MAX_STACK_DEPTH * 8,
-  },
-} as const;
+export const CPU_SAMPLE_LAYOUT = abi.LAYOUTS.hotspan_cpu_sample;
 
 export interface RawCpuSample {
   cpu: number;
@@ -131,89 +118,68 @@ export function recordKind(buf: Buffer): number {
 
 /** enum hotspan_net_event_kind */
 export const NetEventKind = {
-  Conn: 16,
-  Data: 17,
+  Conn: abi.HOTSPAN_EVENT_NET_CONN,
+  Data: abi.HOTSPAN_EVENT_NET_DATA,
 } as const;
 
-/** enum hotspan_net_phase, by name. */
-export const NET_PHASES = ['connect', 'established', 'accept', 'discovered', 'fd_close', 'closed'] as const;
+/** Names of `enum C` in value order (value = first + index); throws if the values are not dense. */
+function enumNames<const N extends readonly string[]>(c: Record<string, number>, first: number, names: N): N {
+  const values = Object.values(c).sort((a, b) => a - b);
+  if (values.length !== names.length || values.some((v, i) => v !== first + i)) {
+    throw new Error(`ABI enum ${names.join('/')} does not match bpf/hotspan.h (${JSON.stringify(c)})`);
+  }
+  return names;
+}
+
+/** enum hotspan_net_phase, by name (index = value - 1). */
+export const NET_PHASES = enumNames(abi.ENUMS.hotspan_net_phase, abi.HOTSPAN_NET_PHASE_CONNECT, [
+  'connect',
+  'established',
+  'accept',
+  'discovered',
+  'fd_close',
+  'closed',
+]);
 export type NetPhase = (typeof NET_PHASES)[number];
 
 /** enum hotspan_net_syscall, by name (index = value - 1). */
-export const NET_SYSCALLS = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'] as const;
+export const NET_SYSCALLS = enumNames(abi.ENUMS.hotspan_net_syscall, abi.HOTSPAN_NET_SYS_READ, [
+  'read',
+  'write',
+  'readv',
+  'writev',
+  'recvfrom',
+  'sendto',
+  'recvmsg',
+  'sendmsg',
+]);
 export type NetSyscall = (typeof NET_SYSCALLS)[number];
 
 /** enum hotspan_net_counter */
 export const NetCounter = {
-  DataEmitted: 0,
-  DataDropped: 1,
-  DataTruncated: 2,
-  ConnEmitted: 3,
-  ConnDropped: 4,
-  SelfSkipped: 5,
-  Discovered: 6,
-  CopyFailed: 7,
-  ConnTableFull: 8,
-  Retransmits: 9,
-  OpaqueSkipped: 10,
-  Count: 11,
+  DataEmitted: abi.HOTSPAN_NET_DATA_EMITTED,
+  DataDropped: abi.HOTSPAN_NET_DATA_DROPPED,
+  DataTruncated: abi.HOTSPAN_NET_DATA_TRUNCATED,
+  ConnEmitted: abi.HOTSPAN_NET_CONN_EMITTED,
+  ConnDropped: abi.HOTSPAN_NET_CONN_DROPPED,
+  SelfSkipped: abi.HOTSPAN_NET_SELF_SKIPPED,
+  Discovered: abi.HOTSPAN_NET_DISCOVERED,
+  CopyFailed: abi.HOTSPAN_NET_COPY_FAILED,
+  ConnTableFull: abi.HOTSPAN_NET_CONN_TABLE_FULL,
+  Retransmits: abi.HOTSPAN_NET_RETRANSMITS,
+  OpaqueSkipped: abi.HOTSPAN_NET_OPAQUE_SKIPPED,
+  Count: abi.HOTSPAN_NET_COUNTER_MAX,
 } as const;
 
 /** HOTSPAN_NET_MAX_CAPTURE_BYTES / HOTSPAN_NET_DEFAULT_CAPTURE_BYTES */
-export const NET_MAX_CAPTURE_BYTES = 8192;
-export const NET_DEFAULT_CAPTURE_BYTES = 4096;
+export const NET_MAX_CAPTURE_BYTES = abi.HOTSPAN_NET_MAX_CAPTURE_BYTES;
+export const NET_DEFAULT_CAPTURE_BYTES = abi.HOTSPAN_NET_DEFAULT_CAPTURE_BYTES;
 
 /** struct hotspan_net_conn */
-export const NET_CONN_LAYOUT = {
-  size: 176,
-  fields: {
-    kind: 0,
-    phase: 4,
-    conn_id: 8,
-    sock_addr: 16,
-    time_ns: 24,
-    open_time_ns: 32,
-    pid: 40,
-    tid: 44,
-    fd: 48,
-    family: 52,
-    role: 54,
-    old_state: 55,
-    new_state: 56,
-    local_port: 60,
-    remote_port: 62,
-    sk_err: 64,
-    local_addr: 68,
-    remote_addr: 84,
-    bytes_sent: 104,
-    bytes_received: 112,
-    sock_bytes_sent: 120,
-    sock_bytes_received: 128,
-    tcp_bytes_sent: 136,
-    tcp_bytes_received: 144,
-    retransmits: 152,
-    comm: 160,
-  },
-} as const;
+export const NET_CONN_LAYOUT = abi.LAYOUTS.hotspan_net_conn;
 
 /** struct hotspan_net_data; the payload follows the header. */
-export const NET_DATA_LAYOUT = {
-  size: 72,
-  fields: {
-    kind: 0,
-    syscall: 4,
-    conn_id: 8,
-    time_ns: 16,
-    seq_bytes: 24,
-    pid: 32,
-    tid: 36,
-    fd: 40,
-    direction: 44,
-    total_bytes: 48,
-    captured_bytes: 52,
-    comm: 56,
-  },
-} as const;
+export const NET_DATA_LAYOUT = abi.LAYOUTS.hotspan_net_data;
 
 export interface RawEndpoint {
   /** "127.0.0.1", "::1", or "::ffff:127.0.0.1" for IPv4 on a dual-stack IPv6 socket. */
@@ -302,7 +268,8 @@ export function formatIpv6(buf: Buffer, off: number): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-const NET_ROLES = ['unknown', 'client', 'server'] as const;
+/** enum hotspan_net_role, by name (index = value). */
+const NET_ROLES = enumNames(abi.ENUMS.hotspan_net_role, abi.HOTSPAN_NET_ROLE_UNKNOWN, ['unknown', 'client', 'server']);
 
 /** Decodes one struct hotspan_net_conn; throws on a short or mistyped record. */
 export function decodeNetConn(buf: Buffer): RawNetConn {
@@ -364,7 +331,7 @@ export function decodeNetData(buf: Buffer): RawNetData {
     pid: buf.readUInt32LE(f.pid),
     tid: buf.readUInt32LE(f.tid),
     fd: buf.readInt32LE(f.fd),
-    direction: buf.readUInt32LE(f.direction) === 1 ? 'egress' : 'ingress',
+    direction: buf.readUInt32LE(f.direction) === abi.HOTSPAN_NET_EGRESS ? 'egress' : 'ingress',
     totalBytes: total,
     payload: buf.subarray(NET_DATA_LAYOUT.size, NET_DATA_LAYOUT.size + captured),
     comm: cString(buf, f.comm, COMM_LEN),
@@ -373,15 +340,5 @@ export function decodeNetData(buf: Buffer): RawNetData {
 
 // ---- end network ----
 
-/** Layout tables by C struct name, for the ABI test. */
-export const LAYOUTS: Record<string, { size: number; fields: Record<string, number> }> = {
-  hotspan_cpu_sample: CPU_SAMPLE_LAYOUT,
-  hotspan_unwind_row: UNWIND_ROW_LAYOUT,
-  hotspan_unwind_page: UNWIND_PAGE_LAYOUT,
-  hotspan_unwind_table: UNWIND_TABLE_LAYOUT,
-  hotspan_unwind_mapping: UNWIND_MAPPING_LAYOUT,
-  hotspan_unwind_proc: UNWIND_PROC_LAYOUT,
-  // ---- network layouts: add entries below ----
-  hotspan_net_conn: NET_CONN_LAYOUT,
-  hotspan_net_data: NET_DATA_LAYOUT,
-};
+/** Layout tables by C struct name (generated from bpf/abi-offsets.c). */
+export const LAYOUTS: Record<string, { size: number; fields: Record<string, number> }> = abi.LAYOUTS;

@@ -61,6 +61,7 @@ export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, serviceAcc
     throw new Error(
       `kubernetes: cannot read the service account from ${serviceAccountDir} (${(err as Error).message}); ` +
         'set automountServiceAccountToken: true on the DaemonSet (deploy/kubernetes/daemonset.yaml does)',
+      { cause: err },
     );
   }
   // IPv6 service hosts need brackets in a URL.

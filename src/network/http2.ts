@@ -376,7 +376,7 @@ export class Http2Connection {
 
   private blockDone(dir: Direction, r: FrameReader, meta: ChunkMeta, block: HeaderBlock, bytes: Uint8Array): void {
     let fields: Array<[string, string]> = [];
-    let complete = true;
+    let complete: boolean;
     try {
       const d = r.hpack.decode(bytes);
       fields = d.fields;

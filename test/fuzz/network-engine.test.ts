@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createL7Engine, routeCacheStats, routeOf, type L7Engine, type NetworkBounds, type RequestRecord } from '../../src/network/index.js';
 import { MAX_ROUTE_CACHE_BYTES } from '../../src/network/route.js';
 import {
-  concat, enc, frame, FRAME, H2_PREFACE_BYTES, headerFrames, HpackEncoder, http1Conversation, indexed, http2Conversation,
+  concat, frame, FRAME, H2_PREFACE_BYTES, headerFrames, HpackEncoder, http1Conversation, indexed, http2Conversation,
   int, mutate, rng, settings, split, type Conversation, type Event, type Rng, type Truth,
 } from './network-gen.js';
 

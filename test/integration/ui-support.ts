@@ -42,7 +42,7 @@ export async function agentUrl(dataDir: string, timeoutMs = 30_000): Promise<str
     try {
       return (JSON.parse(readFileSync(join(dataDir, 'agent.json'), 'utf8')) as { url: string }).url;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no agent.json in ${dataDir}: ${(e as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`no agent.json in ${dataDir}: ${(e as Error).message}`, { cause: e });
       await sleep(200);
     }
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { replay, startProxy, summary } from './capture.js';
 import type { Piece } from './capture.js';
 
