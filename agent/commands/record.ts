@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDurationMs, parseIntegerOption } from '../../src/config/index.js';
+import { parseDurationMs, parseIntegerOption, parseUnwindMode } from '../../src/config/index.js';
 import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index.js';
 import { preflight } from '../preflight.js';
 import { installShutdownHandlers } from '../lifecycle.js';
@@ -13,13 +13,31 @@ export function register(program: Command): void {
     .option('-p, --pid <pid>', 'only this process (default: every process)')
     .option('-F, --frequency <hz>', 'samples per second per CPU', '99')
     .requiredOption('-o, --output <file>', 'where to write the gzipped pprof profile')
-    .action(async (opts: { duration: string; pid?: string; frequency: string; output: string }) => {
+    .option('--unwind <auto|off>', 'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND')
+    .action(async (opts: { duration: string; pid?: string; frequency: string; output: string; unwind?: string }) => {
       const durationMs = parseDurationMs(opts.duration);
       const pid = opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22);
       const frequencyHz = parseIntegerOption('--frequency', opts.frequency, 1, 10_000);
-      preflight();
+      let unwind = parseUnwindMode(opts.unwind ?? process.env.HOTSPAN_UNWIND ?? 'auto');
+      const features = preflight();
+      const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
+      if (unwind === 'auto' && !features.has('eh-frame-unwind')) {
+        log(`.eh_frame unwinding unavailable (${features.features.find((f) => f.id === 'eh-frame-unwind')?.detail}): user stacks walked by frame pointers only`);
+        unwind = 'off';
+      }
       const samples: CpuSample[] = [];
-      const profiler = Profiler.start({ frequencyHz, pid, onSamples: (s) => samples.push(...s) });
+      let fromMonoNs = 0n;
+      const onSamples = (batch: CpuSample[]) => {
+        for (const s of batch) if (s.timeMonoNs >= fromMonoNs) samples.push(s);
+      };
+      const profiler = Profiler.start({ frequencyHz, pid, unwind, log, onSamples });
+      // One process: its unwind tables are loaded before the recording starts, so no sample of it
+      // is a frame-pointer walk (a whole-host record loads each process at its first sample).
+      if (pid && unwind === 'auto') {
+        if (!(await profiler.unwindReady(pid, 30_000))) log(`pid ${pid}: no unwind tables loaded; its stacks are walked by frame pointers`);
+        fromMonoNs = process.hrtime.bigint(); // CLOCK_MONOTONIC, like the samples' bpf_ktime_get_ns
+        samples.length = 0;
+      }
       // Attached from here on: say so, so that scripts (and tests) know sampling has begun.
       process.stderr.write(`hotspan: recording ${pid ? `pid ${pid}` : 'every process'} at ${frequencyHz} Hz for ${opts.duration}\n`);
       const startUnixNs = BigInt(Date.now()) * 1_000_000n;

@@ -132,6 +132,7 @@ export class Profiler {
     this.processes.delete(pid);
     this.stacks.forget(pid);
     this.symbolizer.forgetProcess(pid);
+    this.sampler.unwinder?.forgetProcess(pid);
     return true;
   }
 
@@ -144,6 +145,14 @@ export class Profiler {
       processes: this.processes.size,
       ...failureCounts(),
     };
+  }
+
+  /**
+   * Resolves true once `pid`'s unwind tables are in the kernel (false: unwinding is off, or not
+   * loaded within `timeoutMs`). Until then its stacks are walked by frame pointers (counted).
+   */
+  unwindReady(pid: number, timeoutMs: number): Promise<boolean> {
+    return this.sampler.unwinder?.whenLoaded(pid, timeoutMs) ?? Promise.resolve(false);
   }
 
   programStats() {

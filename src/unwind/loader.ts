@@ -51,6 +51,8 @@ export interface UnwindLoaderStats {
   overBudget: number;
   /** Processes the kernel's process map had no room for: walked by frame pointers. */
   procsSkipped: number;
+  /** Processes whose state was released after they exited (forgetProcess). */
+  processesForgotten: number;
 }
 
 interface LoadedTable {
@@ -100,7 +102,7 @@ export class UnwindLoader {
   private readonly queued = new Set<number>();
   private running = false;
   private stopped = false;
-  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0, procsSkipped: 0 };
+  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0, procsSkipped: 0, processesForgotten: 0 };
 
   constructor(
     private readonly maps: UnwindMaps,
@@ -127,10 +129,32 @@ export class UnwindLoader {
     while (this.running || this.queue.length) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /**
+   * Resolves true once `pid` is loaded; false when its load ended without tables (no CFI, gone,
+   * no room) or after `timeoutMs`.
+   */
+  async whenLoaded(pid: number, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.procs.has(pid) && !this.stopped && Date.now() < until && (this.queued.has(pid) || this.running)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.procs.has(pid);
+  }
+
+  /** Releases an exited process: its kernel mapping list and its hold on tables (which stay, LRU). */
   forgetProcess(pid: number): void {
-    this.skipped.delete(pid);
-    if (this.procs.delete(pid)) this.maps.mapDelete('unwind_procs', u32key(pid));
+    let had = this.skipped.delete(pid);
+    if (this.procs.delete(pid)) {
+      had = true;
+      if (!this.stopped) this.maps.mapDelete('unwind_procs', u32key(pid)); // once stopped the maps are closed
+    }
+    if (this.queued.delete(pid)) {
+      had = true;
+      const i = this.queue.indexOf(pid);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
     for (const t of this.tables.values()) t.users.delete(pid);
+    if (had) this.stats_.processesForgotten++;
   }
 
   stats(): UnwindLoaderStats {
@@ -174,7 +198,7 @@ export class UnwindLoader {
     let info = this.files.get(path);
     if (info !== undefined) return info;
     try {
-      const cfi = readElfCfi(procPath);
+      const cfi = readElfCfi(procPath, { withSections: false });
       info = { key: cfi.buildId ?? `path:${path}`, segments: cfi.execSegments };
     } catch {
       info = null;

@@ -109,7 +109,9 @@ function* compile(elf: ElfCfi, source: 'eh_frame' | 'debug_frame'): Generator<vo
     view.setInt16(o + 10, r.rbpOffset, true);
     last = r;
   };
+  let n = 0;
   for (const f of fdes) {
+    if (++n % FDES_PER_STEP === 0) yield;
     if (f.pcBegin < prevEnd) {
       stats.overlaps++; // overlapping FDEs (rare, linker leftovers): the first one wins
       continue;

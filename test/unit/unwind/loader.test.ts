@@ -123,4 +123,21 @@ describe('UnwindLoader', () => {
     expect(maps.maps.get('unwind_procs')!.has(a)).toBe(true);
     expect(loader.stats().tableBytes).toBeLessThanOrEqual(st.budgetBytes);
   }, 60_000);
+
+  it('forgetProcess releases an exited process: its mapping list goes, counted once; its tables stay for others', async () => {
+    const maps = new FakeMaps();
+    const loader = new UnwindLoader(maps);
+    const a = sleeper();
+    await started(a);
+    loader.notePids([a]);
+    expect(await loader.whenLoaded(a, 30_000)).toBe(true);
+    const tables = loader.stats().tablesLoaded;
+    children[0]!.kill('SIGKILL');
+    loader.forgetProcess(a);
+    loader.forgetProcess(a);
+    expect(maps.log).toContain(`unwind_procs:del:${a}`);
+    expect(maps.size('unwind_procs')).toBe(0);
+    expect(loader.stats()).toMatchObject({ processesLoaded: 0, processesForgotten: 1, tablesLoaded: tables });
+    expect(await loader.whenLoaded(a, 1000)).toBe(false);
+  }, 60_000);
 });
