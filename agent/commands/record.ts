@@ -5,6 +5,13 @@ import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index
 import { preflight } from '../preflight.js';
 import { installShutdownHandlers } from '../lifecycle.js';
 
+/**
+ * Longest `record --pid` waits for the process's unwind tables before it starts: ~0.3–3 s on a
+ * host, tens of seconds in a qemu TCG guest (the kernel matrix). A process without CFI ends
+ * the wait at once.
+ */
+const UNWIND_READY_TIMEOUT_MS = 120_000;
+
 export function register(program: Command): void {
   program
     .command('record')
@@ -34,7 +41,7 @@ export function register(program: Command): void {
       // One process: its unwind tables are loaded before the recording starts, so no sample of it
       // is a frame-pointer walk (a whole-host record loads each process at its first sample).
       if (pid && unwind === 'auto') {
-        if (!(await profiler.unwindReady(pid, 30_000))) log(`pid ${pid}: no unwind tables loaded; its stacks are walked by frame pointers`);
+        if (!(await profiler.unwindReady(pid, UNWIND_READY_TIMEOUT_MS))) log(`pid ${pid}: no unwind tables loaded; its stacks are walked by frame pointers`);
         fromMonoNs = process.hrtime.bigint(); // CLOCK_MONOTONIC, like the samples' bpf_ktime_get_ns
         samples.length = 0;
       }

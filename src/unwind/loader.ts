@@ -259,9 +259,10 @@ export class UnwindLoader {
     if (this.failed.has(key)) return null;
     let table: UnwindTable;
     try {
-      table = await buildTable(path, this.sliceMs);
+      table = await buildTable(path, this.sliceMs, () => this.stopped);
       this.stats_.tablesBuilt++;
     } catch (err) {
+      if (this.stopped) return null;
       this.stats_.buildErrors++;
       this.failed.add(key);
       this.opts.onError?.(err as Error);
