@@ -23,7 +23,8 @@ export const SamplerCounter = {
   UnwindComplete: 7,
   UnwindTruncated: 8,
   UnwindNoRegs: 9,
-  Count: 10,
+  UnwindSignalFrames: 10,
+  Count: 11,
 } as const;
 
 /** Unwind-table map layouts (bpf/hotspan.h, "unwinding"); src/unwind/ encodes them. */

@@ -63,6 +63,8 @@ export interface SamplerCounters {
   unwindComplete?: bigint;
   unwindTruncated?: bigint;
   unwindNoRegs?: bigint;
+  /** Signal frames walked through (the interrupted registers read from the ucontext). */
+  unwindSignalFrames?: bigint;
   unwindTableBytes?: number;
   unwindBudgetBytes?: number;
   unwindTablesLoaded?: number;
@@ -164,6 +166,7 @@ export class CpuSampler {
       unwindComplete: c[SamplerCounter.UnwindComplete],
       unwindTruncated: c[SamplerCounter.UnwindTruncated],
       unwindNoRegs: c[SamplerCounter.UnwindNoRegs],
+      unwindSignalFrames: c[SamplerCounter.UnwindSignalFrames],
       unwindTableBytes: t.tableBytes,
       unwindBudgetBytes: t.budgetBytes,
       unwindTablesLoaded: t.tablesLoaded,
