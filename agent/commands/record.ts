@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDurationMs, parseIntegerOption, parseUnwindMode } from '../../src/config/index.js';
+import { FEATURES, parseFeatureList } from '../../src/bpf/index.js';
 import { encodePprof, Profiler, type CpuSample } from '../../src/profiling/index.js';
 import { preflight } from '../preflight.js';
 import { installShutdownHandlers } from '../lifecycle.js';
@@ -26,12 +27,11 @@ export function register(program: Command): void {
       const pid = opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22);
       const frequencyHz = parseIntegerOption('--frequency', opts.frequency, 1, 10_000);
       let unwind = parseUnwindMode(opts.unwind ?? process.env.HOTSPAN_UNWIND ?? 'auto');
-      const features = preflight();
+      // The walker is not probed here: the sampler's own load is the probe (one verifier run, not
+      // two), and on failure it falls back to frame pointers and says so in one line.
+      preflight({ only: FEATURES.map((f) => f.id).filter((id) => id !== 'eh-frame-unwind') });
+      if (parseFeatureList(process.env.HOTSPAN_DISABLE_FEATURES).includes('eh-frame-unwind')) unwind = 'off';
       const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
-      if (unwind === 'auto' && !features.has('eh-frame-unwind')) {
-        log(`.eh_frame unwinding unavailable (${features.features.find((f) => f.id === 'eh-frame-unwind')?.detail}): user stacks walked by frame pointers only`);
-        unwind = 'off';
-      }
       const samples: CpuSample[] = [];
       let fromMonoNs = 0n;
       const onSamples = (batch: CpuSample[]) => {
@@ -41,7 +41,7 @@ export function register(program: Command): void {
       // One process: its unwind tables are loaded before the recording starts, so no sample of it
       // is a frame-pointer walk (a whole-host record loads each process at its first sample).
       if (pid && unwind === 'auto') {
-        if (!(await profiler.unwindReady(pid, UNWIND_READY_TIMEOUT_MS))) log(`pid ${pid}: no unwind tables loaded; its stacks are walked by frame pointers`);
+        if ((await profiler.unwindReady(pid, UNWIND_READY_TIMEOUT_MS)) === false) log(`pid ${pid}: no unwind tables loaded; its stacks are walked by frame pointers`);
         fromMonoNs = process.hrtime.bigint(); // CLOCK_MONOTONIC, like the samples' bpf_ktime_get_ns
         samples.length = 0;
       }

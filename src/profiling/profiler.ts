@@ -148,11 +148,12 @@ export class Profiler {
   }
 
   /**
-   * Resolves true once `pid`'s unwind tables are in the kernel (false: unwinding is off, or not
-   * loaded within `timeoutMs`). Until then its stacks are walked by frame pointers (counted).
+   * Resolves true once `pid`'s unwind tables are in the kernel, false when they were not loaded
+   * within `timeoutMs`, undefined when unwinding is off. Until then its stacks are walked by frame
+   * pointers (counted).
    */
-  unwindReady(pid: number, timeoutMs: number): Promise<boolean> {
-    return this.sampler.unwinder?.whenLoaded(pid, timeoutMs) ?? Promise.resolve(false);
+  unwindReady(pid: number, timeoutMs: number): Promise<boolean | undefined> {
+    return this.sampler.unwinder?.whenLoaded(pid, timeoutMs) ?? Promise.resolve(undefined);
   }
 
   programStats() {
