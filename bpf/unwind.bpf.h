@@ -106,8 +106,14 @@ static __always_inline int unwind_user_regs(struct bpf_perf_event_data *ctx, __u
 		return -1;
 	if (bpf_probe_read_kernel(&regs, sizeof(regs), stack + UNWIND_THREAD_SIZE - sizeof(regs)))
 		return -1;
-	if ((regs.cs & 3) != 3) /* kernel thread, or a THREAD_SIZE other than assumed */
-		return -1;
+	if ((regs.cs & 3) != 3) {
+		/* With FRED (CONFIG_X86_FRED, 6.9+) TOP_OF_KERNEL_STACK_PADDING is 16: the user
+		 * regs sit 16 bytes lower (seen on Debian's 7.3 backports kernel). */
+		if (bpf_probe_read_kernel(&regs, sizeof(regs), stack + UNWIND_THREAD_SIZE - 16 - sizeof(regs)))
+			return -1;
+		if ((regs.cs & 3) != 3) /* kernel thread, or a THREAD_SIZE other than assumed */
+			return -1;
+	}
 	*ip = regs.ip;
 	*sp = regs.sp;
 	*bp = regs.bp;

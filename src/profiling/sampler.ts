@@ -72,6 +72,10 @@ export interface SamplerCounters {
   unwindBuildErrors?: number;
   /** Processes whose unwind state was released after they exited. */
   unwindForgotten?: number;
+  /** Processes the kernel's table of walked processes had no room for (frame pointers). */
+  unwindProcsSkipped?: number;
+  /** Executable mappings beyond what the walker holds per process (frame pointers there). */
+  unwindMappingsDropped?: number;
 }
 
 /**
@@ -173,6 +177,8 @@ export class CpuSampler {
       unwindEvictions: t.evictions,
       unwindBuildErrors: t.buildErrors,
       unwindForgotten: t.processesForgotten,
+      unwindProcsSkipped: t.procsSkipped,
+      unwindMappingsDropped: t.mappingsDropped,
     };
   }
 
