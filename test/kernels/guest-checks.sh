@@ -66,15 +66,15 @@ record_split() {
 }
 
 UNWIND_RECORD_S=${HOTSPAN_MATRIX_UNWIND_RECORD_S:-4}
-# The .eh_frame walker in this kernel: a fixture with no frame pointers at all, recorded as a
-# user would (`record --pid` loads its tables before it starts counting samples).
+# The .eh_frame walker in this kernel: a fixture with no frame pointers at all. Under TCG its
+# tables take tens of seconds to build, so the recording starts once they are in (--unwind-wait).
 record_unwind() {
   "$BIN/unwind_chain" 0 &
   local fixture=$!
   pids+=("$fixture")
   local i
   for i in $(seq 1 100); do [ "$(readlink "/proc/$fixture/exe")" = "$PWD/$BIN/unwind_chain" ] && break; sleep 0.1; done
-  node "$CLI" record --duration "${UNWIND_RECORD_S}s" --pid "$fixture" -o "$out/unwind.pb.gz" >"$out/unwind-record.log" 2>&1
+  node "$CLI" record --duration "${UNWIND_RECORD_S}s" --pid "$fixture" --unwind-wait 150s -o "$out/unwind.pb.gz" >"$out/unwind-record.log" 2>&1
   local rc=$?
   kill "$fixture" 2>/dev/null
   return $rc

@@ -160,7 +160,7 @@ const UNWIND_CHAIN = ['chain_level5', 'chain_level4', 'chain_level3', 'chain_lev
 function checkUnwind(share: string): string {
   need(existsSync(join(share, 'unwind.pb.gz')), `no profile written: ${read(share, 'unwind-record.log').slice(-300)}`);
   const log = read(share, 'unwind-record.log');
-  need(!/unwinding unavailable|no unwind tables/.test(log), log.split('\n').find((l) => /unwind/.test(l)) ?? '');
+  need(!/unwinding unavailable|not loaded within/.test(log), log.split('\n').find((l) => /unwind/.test(l)) ?? '');
   const { samples } = readPprof(join(share, 'unwind.pb.gz'));
   // Samples in the chain's functions (main's own clock_gettime calls are not under the chain).
   const inFixture = samples.filter((s) => s.stack.some((f) => f.startsWith('chain_level')));
