@@ -33,6 +33,8 @@ export interface UnwindLoaderOptions {
   budgetBytes?: number;
   /** Longest a build or load step may hold the event loop. */
   sliceMs?: number;
+  /** How long a process unloaded by an eviction stays on frame pointers; EVICTED_COOLDOWN_MS by default. */
+  evictedCooldownMs?: number;
   onError?: (err: Error) => void;
 }
 
@@ -70,6 +72,8 @@ interface FileInfo {
 }
 
 const PAGE_BYTES = UNWIND_PAGE_LAYOUT.size;
+/** How long a process unloaded by an eviction stays on frame pointers before it may reload. */
+export const EVICTED_COOLDOWN_MS = 30_000;
 
 function u32key(v: number): Buffer {
   const b = Buffer.alloc(4);
@@ -98,6 +102,11 @@ export class UnwindLoader {
   private readonly procs = new Set<number>();
   /** Processes the walker map had no room for (UNWIND_MAX_PROCS): frame pointers until they exit. */
   private readonly skipped = new Set<number>();
+  /**
+   * Processes unloaded by an eviction, until when they stay on frame pointers: reloading them at
+   * their next sample would evict another table and rebuild this one, round and round.
+   */
+  private readonly cooldownUntilMs = new Map<number, number>();
   private readonly queue: number[] = [];
   private readonly queued = new Set<number>();
   private running = false;
@@ -118,6 +127,11 @@ export class UnwindLoader {
     if (this.stopped) return;
     for (const pid of pids) {
       if (pid <= 0 || this.procs.has(pid) || this.queued.has(pid) || this.skipped.has(pid)) continue;
+      const until = this.cooldownUntilMs.get(pid);
+      if (until !== undefined) {
+        if (Date.now() < until) continue;
+        this.cooldownUntilMs.delete(pid);
+      }
       this.queued.add(pid);
       this.queue.push(pid);
     }
@@ -144,6 +158,7 @@ export class UnwindLoader {
   /** Releases an exited process: its kernel mapping list and its hold on tables (which stay, LRU). */
   forgetProcess(pid: number): void {
     let had = this.skipped.delete(pid);
+    this.cooldownUntilMs.delete(pid);
     if (this.procs.delete(pid)) {
       had = true;
       if (!this.stopped) this.maps.mapDelete('unwind_procs', u32key(pid)); // once stopped the maps are closed
@@ -326,6 +341,7 @@ export class UnwindLoader {
     // in a stale mapping list. Then the table entry (row_count 0 = "not loaded"), then pages.
     for (const pid of t.users) {
       if (this.procs.delete(pid)) this.maps.mapDelete('unwind_procs', u32key(pid));
+      this.cooldownUntilMs.set(pid, Date.now() + (this.opts.evictedCooldownMs ?? EVICTED_COOLDOWN_MS));
     }
     this.maps.mapUpdate('unwind_tables', u32key(t.id), Buffer.alloc(8));
     for (let p = 0; p < t.pages; p++) this.maps.mapDelete('unwind_pages', u32key(t.id * 0x10000 + p));
