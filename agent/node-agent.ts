@@ -96,6 +96,7 @@ export async function startNodeAgent(
   profiler = Profiler.start({
     frequencyHz: cfg.frequencyHz,
     pid: cfg.pid,
+    unwind: features.has('eh-frame-unwind') ? cfg.unwind : 'off', log, // unavailable: said in the degraded-features line
     onSamples: (samples) => {
       // Idempotent; starts a process's metadata lookup at its first sample.
       for (const s of samples) resources.observe(s.pid);

@@ -1,4 +1,4 @@
-import { ensureTracefs, parseFeatureList, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
+import { ensureTracefs, parseFeatureList, probeFeatures, type FeatureId, type FeatureReport } from '../src/bpf/index.js';
 import { runChecks } from '../src/preflight/index.js';
 import { ExitCode } from './exit-codes.js';
 import { PreflightError } from './lifecycle.js';
@@ -9,7 +9,7 @@ import { PreflightError } from './lifecycle.js';
  * this kernel can do (probed, after tracefs is mounted), with the features named in
  * HOTSPAN_DISABLE_FEATURES turned off.
  */
-export function preflight(opts: { needTracefs?: boolean; env?: NodeJS.ProcessEnv } = {}): FeatureReport {
+export function preflight(opts: { needTracefs?: boolean; env?: NodeJS.ProcessEnv; only?: readonly FeatureId[] } = {}): FeatureReport {
   const env = opts.env ?? process.env;
   let disabled;
   try {
@@ -27,5 +27,5 @@ export function preflight(opts: { needTracefs?: boolean; env?: NodeJS.ProcessEnv
     throw new PreflightError(`${first.name}: ${first.detail}; fix: ${first.fix}`, code);
   }
   if (opts.needTracefs) ensureTracefs();
-  return probeFeatures({ disabled });
+  return probeFeatures({ disabled, ...(opts.only && { only: opts.only }) });
 }

@@ -37,7 +37,8 @@ enum hotspan_sampler_counter {
 	HOTSPAN_SAMPLER_UNWIND_COMPLETE = 7,   /* walks that reached the outermost frame (RA undefined or 0) */
 	HOTSPAN_SAMPLER_UNWIND_TRUNCATED = 8,  /* walks stopped early: unreadable stack, unsupported rule, depth */
 	HOTSPAN_SAMPLER_UNWIND_NO_REGS = 9,    /* user registers unreadable: walked by frame pointers */
-	HOTSPAN_SAMPLER_COUNTER_MAX = 10,
+	HOTSPAN_SAMPLER_UNWIND_SIGNAL_FRAMES = 10, /* signal frames walked through (registers from the ucontext) */
+	HOTSPAN_SAMPLER_COUNTER_MAX = 11,
 };
 
 /* One CPU sample, taken by a perf_event (cpu-clock) program. */
@@ -73,6 +74,7 @@ enum hotspan_unwind_cfa {
 	HOTSPAN_CFA_PLT = 3,         /* CFA = RSP + 8 + ((RIP & 15) >= cfa_offset ? 8 : 0) */
 	HOTSPAN_CFA_UNSUPPORTED = 4, /* expression or other register */
 	HOTSPAN_CFA_END = 5,         /* return address undefined: outermost frame */
+	HOTSPAN_CFA_SIGFRAME = 6,    /* signal trampoline: RSP points at the kernel's struct ucontext */
 };
 
 /* hotspan_unwind_row.rbp_type */

@@ -13,9 +13,9 @@
  * itself to go on: bounded loops only (5.3+), no bpf_loop (5.17+), each program far
  * below the verifier's 1M-instruction budget.
  *
- * Limits (documented): x86_64 only; the signal trampoline (__restore_rt) has no
- * usable CFI in the tables (its FDE uses expressions), so a walk through a signal
- * handler stops there and counts as truncated.
+ * Limits (documented): x86_64 only. The signal trampoline (__restore_rt, an FDE of an
+ * 'S' CIE) is walked by reading the interrupted RIP/RSP/RBP from the ucontext the kernel
+ * pushed (x86_64 rt_sigframe ABI), not by its CFI expressions.
  */
 #ifndef HOTSPAN_UNWIND_BPF_H
 #define HOTSPAN_UNWIND_BPF_H
@@ -54,6 +54,9 @@ struct unwind_walk_state {
 	__u64 bp;
 	__u32 depth;
 	__u32 runs;
+	/* pc is an interrupted instruction (after a signal frame), not a return address. */
+	__u32 pc_exact;
+	__u32 pad;
 	struct hotspan_cpu_sample sample;
 };
 
@@ -103,8 +106,14 @@ static __always_inline int unwind_user_regs(struct bpf_perf_event_data *ctx, __u
 		return -1;
 	if (bpf_probe_read_kernel(&regs, sizeof(regs), stack + UNWIND_THREAD_SIZE - sizeof(regs)))
 		return -1;
-	if ((regs.cs & 3) != 3) /* kernel thread, or a THREAD_SIZE other than assumed */
-		return -1;
+	if ((regs.cs & 3) != 3) {
+		/* With FRED (CONFIG_X86_FRED, 6.9+) TOP_OF_KERNEL_STACK_PADDING is 16: the user
+		 * regs sit 16 bytes lower (seen on Debian's 7.3 backports kernel). */
+		if (bpf_probe_read_kernel(&regs, sizeof(regs), stack + UNWIND_THREAD_SIZE - 16 - sizeof(regs)))
+			return -1;
+		if ((regs.cs & 3) != 3) /* kernel thread, or a THREAD_SIZE other than assumed */
+			return -1;
+	}
 	*ip = regs.ip;
 	*sp = regs.sp;
 	*bp = regs.bp;
@@ -140,6 +149,7 @@ static __always_inline int unwind_begin(void *ctx, __u32 tgid, __u32 tid)
 	s->ustack_bytes = 0;
 	st->depth = 0;
 	st->runs = 0;
+	st->pc_exact = 1;
 	bpf_tail_call(ctx, &unwind_progs, 0);
 	return 0; /* tail call failed: fall back to frame pointers */
 }
@@ -249,7 +259,8 @@ static __always_inline int unwind_step(struct unwind_walk_state *st, struct hots
 	st->depth = d + 1;
 
 	/* Return addresses point after the call: look up the call itself. */
-	__u64 lookup_pc = d == 0 ? st->pc : st->pc - 1;
+	__u64 lookup_pc = st->pc_exact ? st->pc : st->pc - 1;
+	st->pc_exact = 0;
 	struct hotspan_unwind_mapping *m = unwind_find_mapping(proc, lookup_pc);
 	struct hotspan_unwind_row *row = NULL;
 	if (m && m->table_id) {
@@ -279,6 +290,22 @@ static __always_inline int unwind_step(struct unwind_walk_state *st, struct hots
 				return UNWIND_STOP;
 			cfa = st->bp + row->cfa_offset;
 			break;
+		case HOTSPAN_CFA_SIGFRAME: {
+			/* struct ucontext at SP: uc_flags, uc_link, uc_stack (24 bytes), then
+			 * uc_mcontext (struct sigcontext_64): r8..r15, rdi, rsi, rbp (+80),
+			 * rbx, rdx, rax, rcx, rsp (+120), rip (+128). Same offsets as glibc's CFI. */
+			__u64 regs[7]; /* rbp .. rip */
+			if (bpf_probe_read_user(regs, sizeof(regs), (void *)(st->sp + 40 + 80)))
+				return UNWIND_STOP;
+			count(HOTSPAN_SAMPLER_UNWIND_SIGNAL_FRAMES);
+			if (regs[6] == 0)
+				return UNWIND_DONE;
+			st->pc = regs[6];
+			st->sp = regs[5];
+			st->bp = regs[0];
+			st->pc_exact = 1;
+			return UNWIND_GO_ON;
+		}
 		default: /* PLT */
 			cfa = st->sp + 8 + (((st->pc & 15) >= (__u64)row->cfa_offset) ? 8 : 0);
 			break;

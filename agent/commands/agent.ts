@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseFrequencyHz, parseIntegerOption, parseUiPort, resolveAgentConfig } from '../../src/config/index.js';
+import { parseFrequencyHz, parseIntegerOption, parseUiPort, parseUnwindMode, resolveAgentConfig } from '../../src/config/index.js';
 import { installShutdownHandlers } from '../lifecycle.js';
 import { preflight } from '../preflight.js';
 
@@ -17,8 +17,9 @@ export function register(program: Command): void {
     .option('--otlp-insecure', 'plaintext gRPC to the endpoint (no TLS)')
     .option('--otlp-headers <k=v,...>', 'headers sent with every export (e.g. authorization)')
     .option('--ui-port <port>', 'web UI and JSON API port (default 7071; 0 disables); also HOTSPAN_UI_PORT')
+    .option('--unwind <auto|off>', 'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND')
     .option('--ui-host <address>', 'address the UI binds (default 127.0.0.1: loopback only); also HOTSPAN_UI_HOST')
-    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string; uiPort?: string; uiHost?: string }) => {
+    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string; uiPort?: string; uiHost?: string; unwind?: string }) => {
       const cfg = resolveAgentConfig(
         {
           dataDir: opts.dataDir,
@@ -27,6 +28,7 @@ export function register(program: Command): void {
           network: opts.network === false ? false : undefined,
           uiPort: opts.uiPort === undefined ? undefined : parseUiPort(opts.uiPort),
           uiHost: opts.uiHost,
+          unwind: opts.unwind === undefined ? undefined : parseUnwindMode(opts.unwind),
         },
         process.env,
         opts.config,

@@ -8,6 +8,8 @@
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { loadAddon } from './addon.js';
+import { BpfObject } from './object.js';
+import { bpfObjectPath } from './paths.js';
 import { TRACEFS } from './tracefs.js';
 
 export type FeatureId =
@@ -17,7 +19,8 @@ export type FeatureId =
   | 'bpf-loop'
   | 'retransmits'
   | 'sock-lengths'
-  | 'uprobes';
+  | 'uprobes'
+  | 'eh-frame-unwind';
 
 export interface FeatureSpec {
   id: FeatureId;
@@ -95,6 +98,14 @@ export const FEATURES: readonly FeatureSpec[] = [
     needs: 'the uprobe perf PMU (CONFIG_UPROBE_EVENTS)',
     without: 'no user-space function probes (TLS libraries, runtimes)',
   },
+  {
+    id: 'eh-frame-unwind',
+    title: '.eh_frame stack unwinding',
+    // Tail calls from a program with BPF-to-BPF calls: x86-64 JIT, 5.10 (commit e411901c0b77).
+    minKernel: '5.10',
+    needs: 'the unwinder object (profile_unwind.bpf.o) loading: tail calls mixed with BPF-to-BPF calls, bounded loops, bpf_probe_read_user',
+    without: 'user stacks walked by frame pointers only: binaries built without them show 1–3 frames',
+  },
 ];
 
 export interface FeatureStatus extends FeatureSpec {
@@ -121,6 +132,8 @@ export interface KernelProbes {
   probeReadUserHelper(): number;
   btf(): boolean;
   uprobePmu(): boolean;
+  /** Loads (then closes) the sampler with the .eh_frame walker: the verifier is the only sure probe. */
+  unwinderLoads(): { ok: boolean; detail: string };
 }
 
 export function kernelProbes(tracefs = TRACEFS): KernelProbes {
@@ -133,7 +146,26 @@ export function kernelProbes(tracefs = TRACEFS): KernelProbes {
     probeReadUserHelper: () => addon().probeHelper(addon().uapi.BPF_PROG_TYPE_TRACEPOINT, addon().uapi.BPF_FUNC_probe_read_user),
     btf: () => existsSync('/sys/kernel/btf/vmlinux'),
     uprobePmu: () => existsSync('/sys/bus/event_source/devices/uprobe'),
+    unwinderLoads: probeUnwinderLoad,
   };
+}
+
+let unwinderVerdict: { ok: boolean; detail: string } | undefined;
+/** Real load of profile_unwind.bpf.o (~100 ms more than the plain sampler here), once per process. */
+function probeUnwinderLoad(): { ok: boolean; detail: string } {
+  if (unwinderVerdict) return unwinderVerdict;
+  const t0 = performance.now();
+  try {
+    BpfObject.load(bpfObjectPath('profile_unwind'), { target_tgid: 0x7fffffff }).close();
+    unwinderVerdict = { ok: true, detail: `unwinder loads (verified in ${Math.round(performance.now() - t0)} ms)` };
+  } catch (err) {
+    const e = err as Error & { errno?: number };
+    const first = e.message.split('\n')[0]!.slice(0, 300);
+    // Not cached when it could not tell (no privilege): a later probe as root may still succeed.
+    if (e.errno === 1 || /\bEPERM\b/.test(first)) return { ok: false, detail: `could not probe the unwinder (${first}; run as root)` };
+    unwinderVerdict = { ok: false, detail: `unwinder does not load: ${first}` };
+  }
+  return unwinderVerdict;
 }
 
 export interface FeatureProbeOptions {
@@ -216,6 +248,10 @@ export function probeFeatures(opts: FeatureProbeOptions = {}): FeatureReport {
     'bpf-loop': () => helperVerdict(p.bpfLoopHelper(), 'bpf_loop helper'),
     retransmits: () => tracepointVerdict(p, RETRANSMIT_TRACEPOINTS, tracefs),
     'sock-lengths': () => tracepointVerdict(p, SOCK_LENGTH_TRACEPOINTS, tracefs),
+    'eh-frame-unwind': () => {
+      const c = cpu(); // the walker is part of the sampler: without sampling it cannot load
+      return c.ok ? p.unwinderLoads() : c;
+    },
     uprobes: () => (p.uprobePmu() ? { ok: true, detail: 'uprobe PMU present' } : { ok: false, detail: 'no uprobe PMU (CONFIG_UPROBE_EVENTS off)' }),
   };
 

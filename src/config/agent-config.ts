@@ -44,8 +44,22 @@ export interface AgentConfig {
   uiHost: string;
   /** When set, /api/ requests must send `Authorization: Bearer <token>`. */
   uiToken?: string;
+  /**
+   * User stacks: `auto` walks them with .eh_frame unwind tables whenever the kernel loads the
+   * walker (else frame pointers, said in one log line); `off`: frame pointers only.
+   */
+  unwind: UnwindMode;
   /** The config file's `exporter:` section (OTLP settings; resolved by src/otlp with env and flags). */
   exporterFile: Record<string, unknown>;
+}
+
+export type UnwindMode = 'auto' | 'off';
+
+/** `auto` or `off` (flag --unwind, HOTSPAN_UNWIND, config file agent.unwind). */
+export function parseUnwindMode(v: string): UnwindMode {
+  const s = v.trim().toLowerCase();
+  if (s === 'auto' || s === 'off') return s;
+  throw new Error(`unwind must be auto or off (got ${JSON.stringify(v)}); off walks user stacks by frame pointers only`);
 }
 
 export const DEFAULT_AGENT_CONFIG: AgentConfig = {
@@ -64,6 +78,7 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   deploySettleMs: 5 * 60_000,
   uiPort: 7071,
   uiHost: '127.0.0.1',
+  unwind: 'auto',
   exporterFile: {},
 };
 
@@ -96,6 +111,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.HOTSPAN_UI_PORT) out.uiPort = parseUiPort(env.HOTSPAN_UI_PORT);
   if (env.HOTSPAN_UI_HOST) out.uiHost = env.HOTSPAN_UI_HOST;
   if (env.HOTSPAN_UI_TOKEN) out.uiToken = env.HOTSPAN_UI_TOKEN;
+  if (env.HOTSPAN_UNWIND) out.unwind = parseUnwindMode(env.HOTSPAN_UNWIND);
   return out;
 }
 
@@ -133,6 +149,8 @@ function fromFile(path: string | undefined): Partial_ {
   if (typeof agent.deploySettle === 'string') out.deploySettleMs = parseDurationMs(agent.deploySettle);
   if (typeof agent.uiPort === 'number' || typeof agent.uiPort === 'string') out.uiPort = parseUiPort(agent.uiPort);
   if (typeof agent.uiHost === 'string') out.uiHost = agent.uiHost;
+  // YAML 1.1 habits: `unwind: false` means off.
+  if (agent.unwind !== undefined) out.unwind = agent.unwind === false ? 'off' : parseUnwindMode(String(agent.unwind));
   if (doc?.exporter && typeof doc.exporter === 'object') out.exporterFile = doc.exporter as Record<string, unknown>;
   return out;
 }

@@ -30,7 +30,8 @@ export const HOTSPAN_SAMPLER_UNWIND_FP_FRAMES = 6;
 export const HOTSPAN_SAMPLER_UNWIND_COMPLETE = 7;
 export const HOTSPAN_SAMPLER_UNWIND_TRUNCATED = 8;
 export const HOTSPAN_SAMPLER_UNWIND_NO_REGS = 9;
-export const HOTSPAN_SAMPLER_COUNTER_MAX = 10;
+export const HOTSPAN_SAMPLER_UNWIND_SIGNAL_FRAMES = 10;
+export const HOTSPAN_SAMPLER_COUNTER_MAX = 11;
 // enum hotspan_unwind_cfa
 export const HOTSPAN_CFA_NONE = 0;
 export const HOTSPAN_CFA_RSP = 1;
@@ -38,6 +39,7 @@ export const HOTSPAN_CFA_RBP = 2;
 export const HOTSPAN_CFA_PLT = 3;
 export const HOTSPAN_CFA_UNSUPPORTED = 4;
 export const HOTSPAN_CFA_END = 5;
+export const HOTSPAN_CFA_SIGFRAME = 6;
 // enum hotspan_unwind_rbp
 export const HOTSPAN_RBP_UNCHANGED = 0;
 export const HOTSPAN_RBP_CFA_OFFSET = 1;
@@ -98,7 +100,8 @@ export const ENUMS = {
     HOTSPAN_SAMPLER_UNWIND_COMPLETE: 7,
     HOTSPAN_SAMPLER_UNWIND_TRUNCATED: 8,
     HOTSPAN_SAMPLER_UNWIND_NO_REGS: 9,
-    HOTSPAN_SAMPLER_COUNTER_MAX: 10
+    HOTSPAN_SAMPLER_UNWIND_SIGNAL_FRAMES: 10,
+    HOTSPAN_SAMPLER_COUNTER_MAX: 11
   },
   hotspan_unwind_cfa: {
     HOTSPAN_CFA_NONE: 0,
@@ -106,7 +109,8 @@ export const ENUMS = {
     HOTSPAN_CFA_RBP: 2,
     HOTSPAN_CFA_PLT: 3,
     HOTSPAN_CFA_UNSUPPORTED: 4,
-    HOTSPAN_CFA_END: 5
+    HOTSPAN_CFA_END: 5,
+    HOTSPAN_CFA_SIGFRAME: 6
   },
   hotspan_unwind_rbp: {
     HOTSPAN_RBP_UNCHANGED: 0,

@@ -26,6 +26,7 @@ export const SamplerCounter = {
   UnwindComplete: abi.HOTSPAN_SAMPLER_UNWIND_COMPLETE,
   UnwindTruncated: abi.HOTSPAN_SAMPLER_UNWIND_TRUNCATED,
   UnwindNoRegs: abi.HOTSPAN_SAMPLER_UNWIND_NO_REGS,
+  UnwindSignalFrames: abi.HOTSPAN_SAMPLER_UNWIND_SIGNAL_FRAMES,
   Count: abi.HOTSPAN_SAMPLER_COUNTER_MAX,
 } as const;
 

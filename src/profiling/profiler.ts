@@ -132,6 +132,7 @@ export class Profiler {
     this.processes.delete(pid);
     this.stacks.forget(pid);
     this.symbolizer.forgetProcess(pid);
+    this.sampler.unwinder?.forgetProcess(pid);
     return true;
   }
 
@@ -144,6 +145,15 @@ export class Profiler {
       processes: this.processes.size,
       ...failureCounts(),
     };
+  }
+
+  /**
+   * Resolves true once `pid`'s unwind tables are in the kernel, false when they were not loaded
+   * within `timeoutMs`, undefined when unwinding is off. Until then its stacks are walked by frame
+   * pointers (counted).
+   */
+  unwindReady(pid: number, timeoutMs: number): Promise<boolean | undefined> {
+    return this.sampler.unwinder?.whenLoaded(pid, timeoutMs) ?? Promise.resolve(undefined);
   }
 
   programStats() {

@@ -18,9 +18,31 @@ export interface SamplerOptions {
   onCallbackError?: (err: Error) => void;
   /**
    * Walk user stacks with .eh_frame unwind tables (src/unwind, bpf/unwind.bpf.h) instead of
-   * frame pointers only. Off by default.
+   * frame pointers only. `auto` (the default): whenever the walker loads on this kernel, else
+   * frame pointers and one `log` line; `true` or loader options: required (a failed load throws);
+   * `false` / `off`: frame pointers only.
    */
-  unwind?: boolean | UnwindLoaderOptions;
+  unwind?: boolean | 'auto' | 'off' | UnwindLoaderOptions;
+  /** Where the sampler says what it fell back to (one line each). */
+  log?: (msg: string) => void;
+}
+
+/**
+ * The sampler object with the .eh_frame walker when unwinding is on (or `auto` and it loads),
+ * else the frame-pointer-only one; the loader options when the walker is in.
+ */
+function loadSamplerObject(opts: SamplerOptions): { obj: BpfObject; unwind?: UnwindLoaderOptions } {
+  const tunables = { target_tgid: opts.pid ?? 0 };
+  const mode = opts.unwind ?? 'auto';
+  if (mode === false || mode === 'off') return { obj: BpfObject.load(bpfObjectPath('profile'), tunables) };
+  const loaderOpts = typeof mode === 'object' ? mode : {};
+  if (mode !== 'auto') return { obj: BpfObject.load(bpfObjectPath('profile_unwind'), tunables), unwind: loaderOpts };
+  try {
+    return { obj: BpfObject.load(bpfObjectPath('profile_unwind'), tunables), unwind: loaderOpts };
+  } catch (err) {
+    opts.log?.(`.eh_frame unwinding unavailable (${(err as Error).message.split('\n')[0]}): user stacks walked by frame pointers only`);
+    return { obj: BpfObject.load(bpfObjectPath('profile'), tunables) };
+  }
 }
 
 export interface SamplerCounters {
@@ -41,11 +63,19 @@ export interface SamplerCounters {
   unwindComplete?: bigint;
   unwindTruncated?: bigint;
   unwindNoRegs?: bigint;
+  /** Signal frames walked through (the interrupted registers read from the ucontext). */
+  unwindSignalFrames?: bigint;
   unwindTableBytes?: number;
   unwindBudgetBytes?: number;
   unwindTablesLoaded?: number;
   unwindEvictions?: number;
   unwindBuildErrors?: number;
+  /** Processes whose unwind state was released after they exited. */
+  unwindForgotten?: number;
+  /** Processes the kernel's table of walked processes had no room for (frame pointers). */
+  unwindProcsSkipped?: number;
+  /** Executable mappings beyond what the walker holds per process (frame pointers there). */
+  unwindMappingsDropped?: number;
 }
 
 /**
@@ -75,10 +105,14 @@ export class CpuSampler {
       throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
     }
     requireFeature('cpu-sampling');
-    const obj = BpfObject.load(bpfObjectPath(opts.unwind ? 'profile_unwind' : 'profile'), { target_tgid: opts.pid ?? 0 });
+    const { obj, unwind } = loadSamplerObject(opts);
     const cpus = onlineCpus();
     const sampler = new CpuSampler(obj, frequencyHz, cpus);
-    if (opts.unwind) sampler.unwinder = new UnwindLoader(obj, opts.unwind === true ? {} : opts.unwind);
+    if (unwind) {
+      sampler.unwinder = new UnwindLoader(obj, unwind);
+      // A one-process sampler knows its process now: its tables start building before the first sample.
+      if (opts.pid) sampler.unwinder.notePids([opts.pid]);
+    }
     try {
       sampler.stopReading = obj.readRingBuffer(
         'samples',
@@ -136,11 +170,15 @@ export class CpuSampler {
       unwindComplete: c[SamplerCounter.UnwindComplete],
       unwindTruncated: c[SamplerCounter.UnwindTruncated],
       unwindNoRegs: c[SamplerCounter.UnwindNoRegs],
+      unwindSignalFrames: c[SamplerCounter.UnwindSignalFrames],
       unwindTableBytes: t.tableBytes,
       unwindBudgetBytes: t.budgetBytes,
       unwindTablesLoaded: t.tablesLoaded,
       unwindEvictions: t.evictions,
       unwindBuildErrors: t.buildErrors,
+      unwindForgotten: t.processesForgotten,
+      unwindProcsSkipped: t.procsSkipped,
+      unwindMappingsDropped: t.mappingsDropped,
     };
   }
 

@@ -21,6 +21,11 @@ export const enum CfaType {
   Unsupported = 4,
   /** The return address is undefined: the outermost frame (_start, thread start). */
   End = 5,
+  /**
+   * The signal trampoline (__restore_rt; its CIE has the 'S' augmentation): SP points at the
+   * kernel's ucontext, which holds the interrupted RIP, RSP and RBP.
+   */
+  SigFrame = 6,
 }
 
 export const enum RbpType {
@@ -61,6 +66,8 @@ interface Cie {
   raReg: number;
   fdeEncoding: number;
   hasAugData: boolean;
+  /** 'S' augmentation: FDEs of this CIE describe a signal frame. */
+  signalFrame: boolean;
   addressSize: number;
   initial: FrameState;
 }
@@ -172,6 +179,7 @@ function parseCie(sec: CfiSectionInfo, start: number, end: number): Cie {
     raReg,
     fdeEncoding,
     hasAugData,
+    signalFrame: aug.startsWith('z') && aug.includes('S'),
     addressSize,
     initial: { cfaReg: REG_RSP, cfaOffset: 8, cfaExpr: 0, rbp: UNSET, ra: UNSET },
   };
@@ -405,6 +413,8 @@ export function* walkCfi(sec: CfiSectionInfo, stats: CfiStats): Generator<FdeRow
       };
       const loc = runProgram(c, cie, state, cie.initial, sec, pcBegin, pcEnd, push);
       if (loc < pcEnd) push(Math.max(loc, pcBegin), state);
+      // Its CFA program (expressions over the ucontext) is what the walker's SigFrame rule does.
+      if (cie.signalFrame) rows.splice(0, rows.length, { pc: pcBegin, cfaType: CfaType.SigFrame, cfaOffset: 0, rbpType: RbpType.Unchanged, rbpOffset: 0 });
       yield { pcBegin, pcEnd, rows };
     } catch (err) {
       fail(err);

@@ -60,8 +60,12 @@ function u64(buf: Buffer, off: number): number {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
 }
 
-/** Reads the CFI sections of an x86_64 ELF file. */
-export function readElfCfi(path: string): ElfCfi {
+/**
+ * Reads the CFI sections of an x86_64 ELF file. `withSections: false` reads only the headers,
+ * segments and build id (what a process's mapping needs), not the CFI bytes (node's are ~6 MiB).
+ */
+export function readElfCfi(path: string, opts: { withSections?: boolean } = {}): ElfCfi {
+  const withSections = opts.withSections ?? true;
   const fd = openSync(path, 'r');
   try {
     const fileSize = fstatSync(fd).size;
@@ -117,7 +121,7 @@ export function readElfCfi(path: string): ElfCfi {
       if (s.type === SHT_NOBITS) continue;
       const name = nameAt(s.name);
       const want = name === '.eh_frame' || name === '.eh_frame_hdr' || name === '.debug_frame';
-      if (want) {
+      if (want && withSections) {
         if (s.size > MAX_CFI_SECTION_BYTES) throw new UnwindFormatError(path, `${name} claims ${s.size} bytes`);
         const section = { addr: s.addr, data: readAt(fd, fileSize, s.offset, s.size, path, name) };
         if (name === '.eh_frame') out.ehFrame = section;

@@ -33,6 +33,8 @@ export interface UnwindLoaderOptions {
   budgetBytes?: number;
   /** Longest a build or load step may hold the event loop. */
   sliceMs?: number;
+  /** How long a process unloaded by an eviction stays on frame pointers; EVICTED_COOLDOWN_MS by default. */
+  evictedCooldownMs?: number;
   onError?: (err: Error) => void;
 }
 
@@ -51,6 +53,8 @@ export interface UnwindLoaderStats {
   overBudget: number;
   /** Processes the kernel's process map had no room for: walked by frame pointers. */
   procsSkipped: number;
+  /** Processes whose state was released after they exited (forgetProcess). */
+  processesForgotten: number;
 }
 
 interface LoadedTable {
@@ -68,6 +72,8 @@ interface FileInfo {
 }
 
 const PAGE_BYTES = UNWIND_PAGE_LAYOUT.size;
+/** How long a process unloaded by an eviction stays on frame pointers before it may reload. */
+export const EVICTED_COOLDOWN_MS = 30_000;
 
 function u32key(v: number): Buffer {
   const b = Buffer.alloc(4);
@@ -96,11 +102,16 @@ export class UnwindLoader {
   private readonly procs = new Set<number>();
   /** Processes the walker map had no room for (UNWIND_MAX_PROCS): frame pointers until they exit. */
   private readonly skipped = new Set<number>();
+  /**
+   * Processes unloaded by an eviction, until when they stay on frame pointers: reloading them at
+   * their next sample would evict another table and rebuild this one, round and round.
+   */
+  private readonly cooldownUntilMs = new Map<number, number>();
   private readonly queue: number[] = [];
   private readonly queued = new Set<number>();
   private running = false;
   private stopped = false;
-  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0, procsSkipped: 0 };
+  private stats_ = { tablesBuilt: 0, buildErrors: 0, evictions: 0, mappingsDropped: 0, overBudget: 0, procsSkipped: 0, processesForgotten: 0 };
 
   constructor(
     private readonly maps: UnwindMaps,
@@ -116,6 +127,11 @@ export class UnwindLoader {
     if (this.stopped) return;
     for (const pid of pids) {
       if (pid <= 0 || this.procs.has(pid) || this.queued.has(pid) || this.skipped.has(pid)) continue;
+      const until = this.cooldownUntilMs.get(pid);
+      if (until !== undefined) {
+        if (Date.now() < until) continue;
+        this.cooldownUntilMs.delete(pid);
+      }
       this.queued.add(pid);
       this.queue.push(pid);
     }
@@ -127,10 +143,33 @@ export class UnwindLoader {
     while (this.running || this.queue.length) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /**
+   * Resolves true once `pid` is loaded; false when its load ended without tables (no CFI, gone,
+   * no room) or after `timeoutMs`.
+   */
+  async whenLoaded(pid: number, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.procs.has(pid) && !this.stopped && Date.now() < until && (this.queued.has(pid) || this.running)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.procs.has(pid);
+  }
+
+  /** Releases an exited process: its kernel mapping list and its hold on tables (which stay, LRU). */
   forgetProcess(pid: number): void {
-    this.skipped.delete(pid);
-    if (this.procs.delete(pid)) this.maps.mapDelete('unwind_procs', u32key(pid));
+    let had = this.skipped.delete(pid);
+    this.cooldownUntilMs.delete(pid);
+    if (this.procs.delete(pid)) {
+      had = true;
+      if (!this.stopped) this.maps.mapDelete('unwind_procs', u32key(pid)); // once stopped the maps are closed
+    }
+    if (this.queued.delete(pid)) {
+      had = true;
+      const i = this.queue.indexOf(pid);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
     for (const t of this.tables.values()) t.users.delete(pid);
+    if (had) this.stats_.processesForgotten++;
   }
 
   stats(): UnwindLoaderStats {
@@ -174,7 +213,7 @@ export class UnwindLoader {
     let info = this.files.get(path);
     if (info !== undefined) return info;
     try {
-      const cfi = readElfCfi(procPath);
+      const cfi = readElfCfi(procPath, { withSections: false });
       info = { key: cfi.buildId ?? `path:${path}`, segments: cfi.execSegments };
     } catch {
       info = null;
@@ -235,9 +274,10 @@ export class UnwindLoader {
     if (this.failed.has(key)) return null;
     let table: UnwindTable;
     try {
-      table = await buildTable(path, this.sliceMs);
+      table = await buildTable(path, this.sliceMs, () => this.stopped);
       this.stats_.tablesBuilt++;
     } catch (err) {
+      if (this.stopped) return null;
       this.stats_.buildErrors++;
       this.failed.add(key);
       this.opts.onError?.(err as Error);
@@ -301,6 +341,7 @@ export class UnwindLoader {
     // in a stale mapping list. Then the table entry (row_count 0 = "not loaded"), then pages.
     for (const pid of t.users) {
       if (this.procs.delete(pid)) this.maps.mapDelete('unwind_procs', u32key(pid));
+      this.cooldownUntilMs.set(pid, Date.now() + (this.opts.evictedCooldownMs ?? EVICTED_COOLDOWN_MS));
     }
     this.maps.mapUpdate('unwind_tables', u32key(t.id), Buffer.alloc(8));
     for (let p = 0; p < t.pages; p++) this.maps.mapDelete('unwind_pages', u32key(t.id * 0x10000 + p));

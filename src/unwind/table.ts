@@ -109,7 +109,9 @@ function* compile(elf: ElfCfi, source: 'eh_frame' | 'debug_frame'): Generator<vo
     view.setInt16(o + 10, r.rbpOffset, true);
     last = r;
   };
+  let n = 0;
   for (const f of fdes) {
+    if (++n % FDES_PER_STEP === 0) yield;
     if (f.pcBegin < prevEnd) {
       stats.overlaps++; // overlapping FDEs (rare, linker leftovers): the first one wins
       continue;
@@ -130,6 +132,13 @@ function* compile(elf: ElfCfi, source: 'eh_frame' | 'debug_frame'): Generator<vo
   };
 }
 
+export class UnwindCancelledError extends Error {
+  constructor(file: string) {
+    super(`${file}: table build cancelled`);
+    this.name = 'UnwindCancelledError';
+  }
+}
+
 export function buildTableSync(path: string): UnwindTable {
   const it = buildTableSteps(path);
   for (;;) {
@@ -142,9 +151,11 @@ export function buildTableSync(path: string): UnwindTable {
  * Builds a table without holding the event loop: runs steps for at most `sliceMs`,
  * then yields with setImmediate.
  */
-export async function buildTable(path: string, sliceMs = 20): Promise<UnwindTable> {
+export async function buildTable(path: string, sliceMs = 20, cancelled: () => boolean = () => false): Promise<UnwindTable> {
   const it = buildTableSteps(path);
   for (;;) {
+    // A stopped agent must not keep building (node's table is seconds of CPU on a busy host).
+    if (cancelled()) throw new UnwindCancelledError(path);
     const deadline = performance.now() + sliceMs;
     while (performance.now() < deadline) {
       const r = it.next();

@@ -1,5 +1,8 @@
 // Benchmark: .eh_frame unwinding vs frame pointers only. Prints, asserts nothing.
-//  1. Table build time and size for libc, python3 and node (one cold build each, then warm).
+//  1. Table build time and size for libc, python3 and node (one cold build each, then warm),
+//     and the longest the agent's event loop is held while the loader builds them the way it
+//     does in the agent (buildTable: bounded steps, setImmediate between slices): the longest
+//     slice between two yields (wall and CPU) and monitorEventLoopDelay's max (issue #11: ≤ ~100 ms).
 //  2. The sampler on the same busy processes (the -O2 -fomit-frame-pointer C fixture and
 //     Debian's python3) twice, unwinding off then on: kernel-measured BPF run time per
 //     sample (kernel.bpf_stats_enabled; tail-called walker runs are inside the entry
@@ -10,7 +13,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CpuSampler } from '../../src/profiling/sampler.js';
-import { buildTableSync } from '../../src/unwind/index.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildTableSteps, buildTableSync } from '../../src/unwind/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -31,6 +35,38 @@ function tables(): void {
     const warm = performance.now() - t;
     const pages = Math.ceil(table.rowCount / 256);
     console.log(`  ${name.padEnd(8)} ${String(table.rowCount).padStart(8)} rows  ${(pages * 3072 / 2 ** 20).toFixed(2).padStart(6)} MiB  ${cold.toFixed(0).padStart(6)} ms  ${warm.toFixed(0).padStart(6)} ms  ${heap.toFixed(1)} MiB  (${table.stats.fdes} FDEs, ${table.stats.badEntries} bad)`);
+  }
+}
+
+/** Builds like buildTable (20 ms slices), timing each slice between yields. */
+async function loopBlock(path: string): Promise<{ wallMs: number; maxSliceMs: number; maxSliceCpuMs: number; loopDelayMaxMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const it = buildTableSteps(path);
+  let maxSliceMs = 0;
+  let maxSliceCpuMs = 0;
+  const t0 = performance.now();
+  for (let done = false; !done; ) {
+    const start = performance.now();
+    const cpu0 = process.cpuUsage();
+    while (performance.now() < start + 20) if (it.next().done) { done = true; break; }
+    const cpu = process.cpuUsage(cpu0);
+    maxSliceMs = Math.max(maxSliceMs, performance.now() - start);
+    maxSliceCpuMs = Math.max(maxSliceCpuMs, (cpu.user + cpu.system) / 1000);
+    await new Promise((r) => setImmediate(r));
+  }
+  const wallMs = performance.now() - t0;
+  h.disable();
+  return { wallMs, maxSliceMs, maxSliceCpuMs, loopDelayMaxMs: h.max / 1e6 };
+}
+
+async function eventLoopBlocks(): Promise<void> {
+  const libc = execFileSync('sh', ['-c', "ldd /bin/true | awk '/libc.so/ {print $3}'"], { encoding: 'utf8' }).trim();
+  const node = execFileSync('sh', ['-c', 'readlink -f "$(command -v node)"'], { encoding: 'utf8' }).trim();
+  console.log('event loop while building in 20 ms slices (longest slice wall / CPU, event-loop delay max; wall includes preemption on a busy host):');
+  for (const [name, path] of [['libc', libc], ['python3', '/usr/bin/python3.11'], ['node', node]] as const) {
+    const r = await loopBlock(path);
+    console.log(`  ${name.padEnd(8)} build ${r.wallMs.toFixed(0).padStart(5)} ms wall  longest slice ${r.maxSliceMs.toFixed(0)} ms wall / ${r.maxSliceCpuMs.toFixed(0)} ms CPU  loop delay max ${r.loopDelayMaxMs.toFixed(0)} ms`);
   }
 }
 
@@ -65,7 +101,10 @@ async function sampleRun(unwind: boolean, pid: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  console.log(`method: one process per run, ${SECONDS} s each, 99 Hz on every CPU; load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   tables();
+  await eventLoopBlocks();
+  if (process.env.BENCH_TABLES_ONLY) return;
   const prev = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
   writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
   try {

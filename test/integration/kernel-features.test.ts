@@ -248,6 +248,7 @@ describe.runIf(canRun)('a feature the kernel lacks costs only that feature', () 
         retransmits: 1,
         'sock-lengths': 0,
         uprobes: 1,
+        'eh-frame-unwind': 1,
       });
     } finally {
       const r = await agent.stop();

@@ -8,6 +8,8 @@
 #   out/kernel, btf          uname -r; whether /sys/kernel/btf/vmlinux exists
 #   out/doctor.json          hotspan doctor --json
 #   out/split.pb.gz          hotspan record of the 60/30/10 split fixture
+#   out/unwind.pb.gz         hotspan record of the -O2 -fomit-frame-pointer unwind_chain fixture
+#                            (unwinding on by default: every sample must reach main)
 #   out/sent-traces          the trace ids sent to the C http_server, one a line
 #   out/server.log           that server's own log of the requests it answered
 #   out/server.pid           its pid
@@ -60,6 +62,21 @@ record_split() {
   local rc=$?
   kill "$split" 2>/dev/null
   echo "$split" >"$out/split.pid"
+  return $rc
+}
+
+UNWIND_RECORD_S=${HOTSPAN_MATRIX_UNWIND_RECORD_S:-4}
+# The .eh_frame walker in this kernel: a fixture with no frame pointers at all. Under TCG its
+# tables take tens of seconds to build, so the recording starts once they are in (--unwind-wait).
+record_unwind() {
+  "$BIN/unwind_chain" 0 &
+  local fixture=$!
+  pids+=("$fixture")
+  local i
+  for i in $(seq 1 100); do [ "$(readlink "/proc/$fixture/exe")" = "$PWD/$BIN/unwind_chain" ] && break; sleep 0.1; done
+  node "$CLI" record --duration "${UNWIND_RECORD_S}s" --pid "$fixture" --unwind-wait 150s -o "$out/unwind.pb.gz" >"$out/unwind-record.log" 2>&1
+  local rc=$?
+  kill "$fixture" 2>/dev/null
   return $rc
 }
 
@@ -136,6 +153,7 @@ main() {
   step kernel kernel_facts
   step doctor doctor
   step record record_split
+  step unwind record_unwind
   if step agent-start start_agent; then
     step http http_traffic
     step refused refused_connect

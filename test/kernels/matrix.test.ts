@@ -5,6 +5,9 @@
  *
  *   record  the split fixture does 60/30/10 units of identical work in burn_a/b/c, so its CPU
  *           shares are 60/30/10 on any CPU, emulated or not;
+ *   unwind  the unwind_chain fixture (-O2 -fomit-frame-pointer) only ever runs under
+ *           main → chain_level1 → … → chain_level5: every sample in it must carry that chain,
+ *           which only the .eh_frame walker can find (frame pointers give 1–3 frames);
  *   spans   the C http_server logs the traceparent of every request it answered: each of those
  *           trace ids must be a SERVER span of the server's pid in the agent's store;
  *   refused the client itself saw errno 111 (ECONNREFUSED) on a closed port: the store must hold a
@@ -35,7 +38,7 @@ const GUEST_TIMEOUT_S = 420;
 const TRUTH: Record<string, number> = { burn_a: 60, burn_b: 30, burn_c: 10 };
 
 const root = requireRoot('the kernel matrix (qemu with the host root, BPF in each guest)');
-const CHECKS = ['boot', 'record', 'spans', 'refused', 'stop', 'doctor lacks'] as const;
+const CHECKS = ['boot', 'record', 'unwind', 'spans', 'refused', 'stop', 'doctor lacks'] as const;
 type Check = (typeof CHECKS)[number];
 const rows = new Map<string, { kernel: string; cells: Partial<Record<Check, string>>; seconds: number }>();
 
@@ -93,6 +96,7 @@ describe.runIf(root)('kernel matrix: the real agent on each kernel', () => {
       });
 
       judge(row.cells, 'record', () => checkRecord(share));
+      judge(row.cells, 'unwind', () => checkUnwind(share));
       await judgeAsync(row.cells, 'spans', () => checkSpans(share));
       await judgeAsync(row.cells, 'refused', () => checkRefused(share));
       judge(row.cells, 'stop', () => checkStop(share));
@@ -148,6 +152,25 @@ function checkRecord(share: string): string {
     parts.push(got.toFixed(0));
   }
   return `ok ${parts.join('/')} n=${nBurn}`;
+}
+
+const UNWIND_CHAIN = ['chain_level5', 'chain_level4', 'chain_level3', 'chain_level2', 'chain_level1', 'main'];
+
+/** ≥95% of the fixture's samples carry the whole chain to main (the host test's bound). */
+function checkUnwind(share: string): string {
+  need(existsSync(join(share, 'unwind.pb.gz')), `no profile written: ${read(share, 'unwind-record.log').slice(-300)}`);
+  const log = read(share, 'unwind-record.log');
+  need(!/unwinding unavailable|not loaded within/.test(log), log.split('\n').find((l) => /unwind/.test(l)) ?? '');
+  const { samples } = readPprof(join(share, 'unwind.pb.gz'));
+  // Samples in the chain's functions (main's own clock_gettime calls are not under the chain).
+  const inFixture = samples.filter((s) => s.stack.some((f) => f.startsWith('chain_level')));
+  const n = inFixture.reduce((a, s) => a + s.count, 0);
+  need(n >= 50, `only ${n} samples in the fixture`);
+  const full = inFixture.filter((s) => s.stack.join(' ').includes(UNWIND_CHAIN.join(' '))).reduce((a, s) => a + s.count, 0);
+  const pct = (100 * full) / n;
+  const partial = inFixture.find((s) => !s.stack.join(' ').includes(UNWIND_CHAIN.join(' ')));
+  need(pct >= 95, `${full}/${n} samples reach main (${pct.toFixed(1)}%; e.g. ${partial?.stack.slice(0, 6).join(' ← ')})`);
+  return `ok ${pct.toFixed(0)}% n=${n}`;
 }
 
 async function withStore<T>(share: string, f: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {

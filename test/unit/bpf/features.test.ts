@@ -20,6 +20,7 @@ function kernel510(over: Partial<KernelProbes> = {}): Partial<KernelProbes> {
     probeReadUserHelper: () => 1,
     btf: () => true,
     uprobePmu: () => true,
+    unwinderLoads: () => ({ ok: true, detail: 'unwinder loads (verified in 1 ms)' }),
     ...over,
   };
 }
@@ -59,6 +60,15 @@ describe('kernel features', () => {
     expect(cpu.minKernel).toBe('5.8');
     expect(r.has('l4-flows')).toBe(false);
     expect(r.has('payload-capture')).toBe(false);
+  });
+
+  it('eh-frame-unwind: the verdict of a real load of the walker; without CPU sampling it cannot load', () => {
+    const bad = probeFeatures({ tracefs, probes: kernel510({ unwinderLoads: () => ({ ok: false, detail: 'unwinder does not load: verifier rejected unwind_walk' }) }) });
+    expect(bad.degraded().map((f) => [f.id, f.detail])).toContainEqual(['eh-frame-unwind', 'unwinder does not load: verifier rejected unwind_walk']);
+    let probed = false;
+    const noRing = probeFeatures({ tracefs, probes: kernel510({ ringbufMap: () => 0, unwinderLoads: () => ((probed = true), { ok: true, detail: '' }) }) });
+    expect(noRing.has('eh-frame-unwind')).toBe(false);
+    expect(probed).toBe(false);
   });
 
   it('a probe that cannot run says so instead of claiming the kernel lacks it', () => {

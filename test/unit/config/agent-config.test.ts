@@ -27,6 +27,16 @@ describe('agent config: flags > HOTSPAN_* env > file > defaults', () => {
     expect(fromFlags).toMatchObject({ frequencyHz: 999, dataDir: '/from/flag', windowMs: 30_000 });
   });
 
+  it('unwind: auto by default; file, HOTSPAN_UNWIND and --unwind in that order; only auto|off', () => {
+    expect(resolveAgentConfig({}, {}).unwind).toBe('auto');
+    const file = configFile('agent:\n  unwind: off\n');
+    expect(resolveAgentConfig({}, {}, file).unwind).toBe('off');
+    expect(resolveAgentConfig({}, {}, configFile('agent:\n  unwind: false\n')).unwind).toBe('off');
+    expect(resolveAgentConfig({}, { HOTSPAN_UNWIND: 'AUTO' }, file).unwind).toBe('auto');
+    expect(resolveAgentConfig({ unwind: 'off' }, { HOTSPAN_UNWIND: 'auto' }, file).unwind).toBe('off');
+    expect(() => resolveAgentConfig({}, { HOTSPAN_UNWIND: 'dwarf' })).toThrow(/unwind must be auto or off \(got "dwarf"\)/);
+  });
+
   it('names the bad setting', () => {
     expect(() => resolveAgentConfig({}, { HOTSPAN_FREQUENCY: '0' })).toThrow(/frequency must be an integer between 1 and 10000/);
     expect(() => resolveAgentConfig({}, { HOTSPAN_WINDOW: 'soon' })).toThrow(/invalid duration "soon"/);

@@ -97,7 +97,7 @@ describe('UnwindLoader', () => {
     const sleepSetBytes = probe.stats().tableBytes; // sleep + libc + ld.so
     // Room for that set plus python3's own table less one page: loading python3 must evict.
     const pythonPages = Math.ceil(buildTableSync('/usr/bin/python3.11').rowCount / 256);
-    const loader = new UnwindLoader(maps, { budgetBytes: sleepSetBytes + (pythonPages - 1) * 3072 });
+    const loader = new UnwindLoader(maps, { budgetBytes: sleepSetBytes + (pythonPages - 1) * 3072, evictedCooldownMs: 300 });
     loader.notePids([a]);
     await loader.idle();
     expect(loader.stats().evictions).toBe(0);
@@ -117,10 +117,32 @@ describe('UnwindLoader', () => {
     expect(unloadA).toBeGreaterThanOrEqual(0);
     expect(unloadA).toBeLessThan(firstPageDel);
     expect(st.processesLoaded).toBe(1);
-    // Noted again (its next sample), it comes back, within budget (evicting python3's now).
+    // Noted again at once, it stays on frame pointers (no evict-rebuild round trip); after the
+    // cooldown it comes back, within budget (evicting python3's now).
+    loader.notePids([a]);
+    await loader.idle();
+    expect(maps.maps.get('unwind_procs')!.has(a)).toBe(false);
+    await new Promise((r) => setTimeout(r, 350));
     loader.notePids([a]);
     await loader.idle();
     expect(maps.maps.get('unwind_procs')!.has(a)).toBe(true);
     expect(loader.stats().tableBytes).toBeLessThanOrEqual(st.budgetBytes);
+  }, 60_000);
+
+  it('forgetProcess releases an exited process: its mapping list goes, counted once; its tables stay for others', async () => {
+    const maps = new FakeMaps();
+    const loader = new UnwindLoader(maps);
+    const a = sleeper();
+    await started(a);
+    loader.notePids([a]);
+    expect(await loader.whenLoaded(a, 30_000)).toBe(true);
+    const tables = loader.stats().tablesLoaded;
+    children[0]!.kill('SIGKILL');
+    loader.forgetProcess(a);
+    loader.forgetProcess(a);
+    expect(maps.log).toContain(`unwind_procs:del:${a}`);
+    expect(maps.size('unwind_procs')).toBe(0);
+    expect(loader.stats()).toMatchObject({ processesLoaded: 0, processesForgotten: 1, tablesLoaded: tables });
+    expect(await loader.whenLoaded(a, 1000)).toBe(false);
   }, 60_000);
 });
