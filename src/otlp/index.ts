@@ -4,6 +4,9 @@
  */
 export type * from './types.js';
 export { SIGNALS } from './types.js';
+export { SpanKind, StatusCode } from './enums.js';
+export { spanRecordOf } from './traces.js';
+export { flowMetricPoints, durationMetricPoints } from './metrics.js';
 export { resolveExporterConfig, parseHeaders, OtlpConfigError } from './config.js';
 export type { ExporterConfigInput, ExporterSettings, SignalExporterConfig, Compression } from './config.js';
 export { createOtlpExporter } from './exporter.js';

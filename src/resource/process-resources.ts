@@ -28,6 +28,8 @@ export class ProcessResources {
   private readonly pending = new Set<number>();
   /** of() per pid, computed once: it runs for every exported span and window. */
   private readonly computed = new Map<number, Attributes>();
+  /** identify() per pid, for the ProcessInfo it was made from. */
+  private readonly identities = new Map<number, { from: ProcessInfo; identity: Readonly<ProcessInfo> }>();
   lookupFailures = 0;
 
   constructor(
@@ -47,6 +49,7 @@ export class ProcessResources {
         for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') clean[k] = v;
         this.metadata.set(pid, clean);
         this.computed.delete(pid);
+        this.identities.delete(pid);
       })
       .catch(() => {
         this.lookupFailures++;
@@ -55,17 +58,29 @@ export class ProcessResources {
       .finally(() => this.pending.delete(pid));
   }
 
-  /** Fills service/container fields of a ProcessInfo from resolved metadata. */
-  enrich(p: ProcessInfo): ProcessInfo {
-    if (p.otelServiceName) p.serviceName ??= p.otelServiceName;
+  /**
+   * The process as exported: a frozen copy of `p` with its service name, version and container
+   * filled in from its own OTEL_SERVICE_NAME and its resolved metadata. `p` itself (the profiler's
+   * process table holds it) is never written to; windows and every sink share the copy.
+   */
+  identify(p: ProcessInfo): Readonly<ProcessInfo> {
+    const hit = this.identities.get(p.pid);
+    if (hit && hit.from === p) return hit.identity;
+    const out: ProcessInfo = { ...p };
+    if (p.otelServiceName) out.serviceName ??= p.otelServiceName;
     const m = this.metadata.get(p.pid);
-    if (!m) return p;
-    const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
-    p.containerId ??= str('container.id');
-    // Kubernetes labels name a process better than its executable (its own OTEL_SERVICE_NAME better still).
-    if (str('k8s.pod.name')) p.serviceName ??= str('service.name');
-    p.serviceVersion ??= str('service.version');
-    return p;
+    if (m) {
+      const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+      out.containerId ??= str('container.id');
+      // Kubernetes labels name a process better than its executable (its own OTEL_SERVICE_NAME better still).
+      if (str('k8s.pod.name')) out.serviceName ??= str('service.name');
+      out.serviceVersion ??= str('service.version');
+    }
+    for (const k of Object.keys(out) as Array<keyof ProcessInfo>) if (out[k] === undefined) delete out[k];
+    const identity = Object.freeze(out);
+    // Like of(): until its metadata arrives a process's identity may still change.
+    if (!this.lookup || m) this.identities.set(p.pid, { from: p, identity });
+    return identity;
   }
 
   /**
@@ -86,7 +101,7 @@ export class ProcessResources {
 
   private compute(p: ProcessInfo): Attributes {
     const resourceAttributes = [this.env.OTEL_RESOURCE_ATTRIBUTES, p.otelResourceAttributes].filter(Boolean).join(',');
-    const base = mergeResource(this.host, this.enrich(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
+    const base = mergeResource(this.host, this.identify(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
     const m = this.metadata.get(p.pid) ?? {};
     const out: Attributes = { ...base, ...m };
     if (p.otelServiceName) out['service.name'] = p.otelServiceName;
@@ -99,6 +114,7 @@ export class ProcessResources {
   forget(pid: number): void {
     this.metadata.delete(pid);
     this.computed.delete(pid);
+    this.identities.delete(pid);
   }
 }
 
