@@ -33,7 +33,7 @@ export function startMetadata(log: (msg: string) => void): { lookup: MetadataLoo
   }
   const resolver = createMetadataResolver({ pods: watcher, owners, nodeName });
   return {
-    lookup: (pid) => resolver.resolveProcessMetadata(pid),
+    lookup: (pid, known) => resolver.resolveProcessMetadata(pid, known),
     stop: () => void watcher?.stop(),
   };
 }

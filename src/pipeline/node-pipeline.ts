@@ -51,10 +51,12 @@ export function startNodePipeline(opts: NodePipelineOptions): NodePipeline {
   const periodNs = BigInt(Math.round(1e9 / opts.frequencyHz));
   const { resources } = opts;
   let profiler: Profiler | undefined;
+  // The profiler's process table: /proc/PID read once, at a process's first sample.
   const processOf = (pid: number, comm: string) => profiler!.processInfo(pid, comm);
+  const infoOf = (pid: number) => processOf(pid, String(pid));
   const resourceOf = (pid: number) => {
-    resources.observe(pid);
-    return resources.of(processOf(pid, String(pid)));
+    resources.observe(pid, infoOf);
+    return resources.of(infoOf(pid));
   };
 
   // With network capture, samples pass through the span join before windows; without it, straight in.
@@ -92,7 +94,7 @@ export function startNodePipeline(opts: NodePipelineOptions): NodePipeline {
     ...(opts.pid !== undefined && { pid: opts.pid }),
     onSamples: (samples) => {
       // Idempotent; starts a process's metadata lookup at its first sample.
-      for (const s of samples) resources.observe(s.pid);
+      for (const s of samples) resources.observe(s.pid, infoOf);
       flow.addSamples(samples);
     },
   });

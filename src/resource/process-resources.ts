@@ -13,8 +13,11 @@ export interface ProcessResourcesOptions {
   selfPid?: number;
 }
 
-/** Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). */
-export type MetadataLookup = (pid: number) => Promise<Record<string, string | number | boolean | undefined>>;
+/**
+ * Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). `known` is what
+ * the process table already read, so the lookup need not read /proc/PID/exe again.
+ */
+export type MetadataLookup = (pid: number, known?: { executableName?: string }) => Promise<Record<string, string | number | boolean | undefined>>;
 
 /**
  * The OTLP resource of every process the agent sees: host attributes (once),
@@ -39,11 +42,15 @@ export class ProcessResources {
     private readonly opts: ProcessResourcesOptions = {},
   ) {}
 
-  /** Starts resolving a process's metadata (idempotent). */
-  observe(pid: number): void {
+  /**
+   * Starts resolving a process's metadata (idempotent; cheap when already started, it runs per
+   * sample). `infoOf` gives what the process table read of it, asked only when the lookup starts.
+   */
+  observe(pid: number, infoOf?: (pid: number) => ProcessInfo | undefined): void {
     if (!this.lookup || this.metadata.has(pid) || this.pending.has(pid)) return;
     this.pending.add(pid);
-    this.lookup(pid)
+    const info = infoOf?.(pid);
+    this.lookup(pid, info && { executableName: info.name })
       .then((attrs) => {
         const clean: Attributes = {};
         for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') clean[k] = v;
