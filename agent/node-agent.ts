@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import type { AgentConfig } from '../src/config/index.js';
 import { DeployWatcher } from '../src/flamegraph/index.js';
-import { detectHostResource, startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
+import { startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
 import { PprofWindowWriter } from '../src/profiling/index.js';
 import { deployReportSink, startNodePipeline, type WindowSink } from '../src/pipeline/index.js';
-import { ProcessResources } from '../src/resource/index.js';
+import { detectHostResource, ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { DeployLog, startApi, type Api } from '../src/api/index.js';
 import { startBackend, type Backend } from './backend.js';

@@ -16,7 +16,7 @@ export type { BackoffPolicy } from './retry.js';
 export { createFileExporter, signalFile } from './file-exporter.js';
 export { startOtlpReceiver } from './receiver.js';
 export type { OtlpReceiver, ReceiverOptions, ReceiverStats } from './receiver.js';
-export { detectResource, detectHostResource, mergeResource, parseResourceAttributes } from './resource.js';
+export { processResourceAttributes, commandName } from './process-attributes.js';
 export { profilesToOtlp } from './convert-profiles.js';
 export type { ProfilesToOtlpOptions } from './convert-profiles.js';
 export { spansToOtlp, metricsToOtlp, logsToOtlp } from './convert-signals.js';

@@ -41,7 +41,7 @@ export interface SpanRecord {
   attributes: Attributes;
   statusCode?: StatusCode;
   statusMessage?: string;
-  /** Resource of the process the span belongs to (see detectResource). */
+  /** Resource of the process the span belongs to (decided by src/resource). */
   resource: Attributes;
 }
 

@@ -1,6 +1,6 @@
 import type { Attributes } from '../otlp/index.js';
-import { mergeResource } from '../otlp/index.js';
-import type { ProcessInfo } from '../profiling/types.js';
+import type { ProcessInfo } from '../profiling/index.js';
+import { mergeResource } from './merge.js';
 
 export interface ProcessResourcesOptions {
   /**
