@@ -19,3 +19,18 @@ export const StatusCode = {
   ERROR: 2,
 } as const;
 export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
+
+/** AggregationTemporality (metrics.proto): hotspan's sums and histograms are cumulative. */
+export const AggregationTemporality = {
+  UNSPECIFIED: 0,
+  DELTA: 1,
+  CUMULATIVE: 2,
+} as const;
+export type AggregationTemporality = (typeof AggregationTemporality)[keyof typeof AggregationTemporality];
+
+/** SeverityNumber (logs.proto), the levels hotspan emits. */
+export const SeverityNumber = {
+  INFO: 9,
+  WARN: 13,
+  ERROR: 17,
+} as const;

@@ -6,8 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeployDiffReport } from '../flamegraph/index.js';
-import { deployReportToLogRecord } from '../flamegraph/index.js';
-import type { Attributes, LogRecord } from '../otlp/index.js';
+import { deployReportToLogRecord, type Attributes, type LogRecord } from '../otlp/index.js';
 
 export interface DeployReportSinkOptions {
   reportsDir: string;
