@@ -2,11 +2,23 @@
  * Logs, the one place a log record becomes OTLP: hotspan's events (deploy diff reports) → LogRecord
  * → ExportLogsServiceRequest objects. A record that cannot be encoded is skipped and counted.
  */
-import type { DeployDiffReport } from '../flamegraph/index.js';
 import { anyValue, groupByResource, idBytes, keyValues, MalformedRecordError, nanos, tryEach, type Converted } from './attributes.js';
 import { SeverityNumber } from './enums.js';
 import { hotspanScope } from './scope.js';
 import type { ExportLogsServiceRequestObject, LogRecord, LogRecordObject } from './types.js';
+
+/** What a deploy diff report (src/flamegraph's DeployDiffReport) carries into its log record. */
+export interface DeployReportFields {
+  service: string;
+  fromVersion: string;
+  toVersion: string;
+  deployedAtUnixNs: bigint;
+  /** Biggest regression first. */
+  regressions: ReadonlyArray<{ name: string; deltaSelfShare: number }>;
+  improvements: ReadonlyArray<unknown>;
+  /** The rendered report: the record's body. */
+  text: string;
+}
 
 /**
  * The report as an OTLP log record (severity INFO, or WARN when something regressed), with
@@ -14,7 +26,7 @@ import type { ExportLogsServiceRequestObject, LogRecord, LogRecordObject } from 
  * `resource` adds attributes (host, cluster) but never renames the service: the record is
  * about the deployed service and files under it, as that service's profiles do.
  */
-export function deployReportToLogRecord(r: DeployDiffReport, resource: Record<string, string | number | boolean> = {}): LogRecord {
+export function deployReportToLogRecord(r: DeployReportFields, resource: Record<string, string | number | boolean> = {}): LogRecord {
   const top = r.regressions[0];
   const attributes: Record<string, string | number | boolean> = {
     'event.name': 'hotspan.deploy.diff',
