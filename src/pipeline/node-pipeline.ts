@@ -132,14 +132,13 @@ export function startNodePipeline(opts: NodePipelineOptions): NodePipeline {
       if (network) {
         // Capture first: the join then decides every pending sample with all it knows.
         await network.stopCapture();
-      }
-      flow.close(clock.nowMonoNs());
-      if (network) {
+        flow.drainJoin(clock.nowMonoNs());
         network.exportReadySpans(clock.nowMonoNs(), true);
         // The last interval's flows and durations: without this, whatever happened since the
         // previous 10 s export (a refused connect just before a rollout, say) was never exported.
         exportNetworkMetrics();
       }
+      flow.close(clock.nowMonoNs());
     },
   };
 }

@@ -71,11 +71,16 @@ export class SampleFlow {
     this.windows.flushExpired(nowUnixNs);
   }
 
-  /** On shutdown (after the sources stopped): decides every held sample and closes every window. */
+  /** On shutdown, after the sources stopped: decides every sample the join still holds. */
+  drainJoin(nowMonoNs: bigint): void {
+    if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, true)) this.windows.add(s);
+  }
+
+  /** On shutdown, last: decides every held sample, closes every window, then every sink. */
   close(nowMonoNs: bigint): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, true)) this.windows.add(s);
+    this.drainJoin(nowMonoNs);
     this.windows.flushAll();
     for (const sink of this.opts.sinks) this.guard(sink, () => sink.close?.());
   }
