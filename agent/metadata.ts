@@ -1,13 +1,12 @@
 import { createMetadataResolver, inClusterConfig, OwnerResolver, PodWatcher } from '../src/kube/index.js';
 import type { MetadataLookup } from '../src/resource/index.js';
-import type { Log } from './node-agent.js';
 
 /**
  * Container and Kubernetes metadata for processes. In a pod (service account
  * + NODE_NAME present) pods on this node are watched from the API server;
  * elsewhere only the container runtime's id and the process are used.
  */
-export function startMetadata(log: Log): { lookup: MetadataLookup; stop(): void } {
+export function startMetadata(log: (msg: string) => void): { lookup: MetadataLookup; stop(): void } {
   const nodeName = process.env.NODE_NAME;
   let watcher: PodWatcher | undefined;
   let owners: OwnerResolver | undefined;
@@ -34,7 +33,7 @@ export function startMetadata(log: Log): { lookup: MetadataLookup; stop(): void 
   }
   const resolver = createMetadataResolver({ pods: watcher, owners, nodeName });
   return {
-    lookup: (pid) => resolver.resolveProcessMetadata(pid),
+    lookup: (pid, known) => resolver.resolveProcessMetadata(pid, known),
     stop: () => void watcher?.stop(),
   };
 }

@@ -1,19 +1,18 @@
-// The daemon's wiring: profiler → (span join) → windows → pprof files, deploy
-// watcher and OTLP; network capture → L7 engine → spans; metadata on all of it.
-// Each part lives in src/; this file only connects them and owns their lifetimes.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The daemon's wiring: the backend (exporter + embedded store), the sample flow's sinks (pprof
+// files, deploy watcher, OTLP), the node pipeline (src/pipeline), metadata, health and UI.
+// Everything with behaviour lives in src/; this file only builds the parts and owns their lifetimes.
 import { join } from 'node:path';
 import type { AgentConfig } from '../src/config/index.js';
-import { DeployWatcher, deployReportToLogRecord, type DeployDiffReport } from '../src/flamegraph/index.js';
-import { detectHostResource, startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
-import { MonotonicClock, Profiler, PprofWindowWriter, WindowAggregator, type CpuSample, type ProfileWindow } from '../src/profiling/index.js';
-import { ProcessResources } from '../src/resource/index.js';
+import { DeployWatcher } from '../src/flamegraph/index.js';
+import { startSelfMetrics, type Attributes, type ExporterConfigInput } from '../src/otlp/index.js';
+import { PprofWindowWriter } from '../src/profiling/index.js';
+import { deployReportSink, startNodePipeline, type WindowSink } from '../src/pipeline/index.js';
+import { detectHostResource, ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { DeployLog, startApi, type Api } from '../src/api/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
-import { JOIN_MAX_DELAY_MS, startNetwork, type Network } from './network.js';
 
 export interface NodeAgent {
   ready(): boolean;
@@ -45,94 +44,52 @@ export async function startNodeAgent(
   log(`exporting ${backend.describe()}`);
 
   const writer = new PprofWindowWriter(join(cfg.dataDir, 'profiles'), cfg.pprofRetentionMs, (e) => log(`writing a profile failed: ${e.message}`));
-  const reportsDir = join(cfg.dataDir, 'reports');
+  const pruneTimer = setInterval(() => writer.prune(), 60_000);
+  const deployLog = new DeployLog(50, join(cfg.dataDir, 'reports'));
+  for (const skipped of deployLog.skipped) log(`deploy report not read back: ${skipped}`);
   const deploys = new DeployWatcher({
     keepMs: cfg.deployKeepMs,
     settleMs: cfg.deploySettleMs,
-    onReport: (r) => onDeployReport(r),
+    onReport: deployReportSink({
+      reportsDir: join(cfg.dataDir, 'reports'),
+      host,
+      keep: (r) => deployLog.add(r),
+      exportLogs: (logs) => backend.exporter.exportLogs(logs),
+      log,
+    }),
   });
-  const deployLog = new DeployLog(50, reportsDir);
-  for (const s of deployLog.skipped) log(`deploy report not read back: ${s}`);
-  const onDeployReport = (r: DeployDiffReport) => {
-    try {
-      deployLog.add(r);
-      mkdirSync(reportsDir, { recursive: true });
-      const file = join(reportsDir, `${safe(r.service)}-${r.deployedAtUnixNs / 1_000_000n}.txt`);
-      writeFileSync(file, r.text + '\n');
-      log(`deploy of ${r.service} ${r.fromVersion} → ${r.toVersion}: report in ${file}`);
-    } catch (e) {
-      log(`writing a deploy report failed: ${(e as Error).message}`);
-    }
-    // Filed under the deployed service on this host, not under the agent (whose pid is not the service's).
-    backend.exporter.exportLogs([deployReportToLogRecord(r, host)]);
-  };
+  const sinks: WindowSink[] = [
+    ...(cfg.writePprofWindows ? [{ name: 'pprof files', write: (w) => void writer.write(w) } satisfies WindowSink] : []),
+    { name: 'deploy watcher', write: (w) => deploys.add(w), close: () => deploys.close() },
+    { name: 'otlp profiles', write: (w) => backend.exporter.exportProfiles([w]) },
+  ];
 
-  let profiler: Profiler | undefined;
-  const onWindow = (w: ProfileWindow) => {
-    resources.enrich(w.process);
-    if (cfg.writePprofWindows) writer.write(w);
-    deploys.add(w);
-    backend.exporter.exportProfiles([w]);
-    if (profiler?.forgetIfExited(w.process.pid)) resources.forget(w.process.pid);
-  };
-  const periodNs = BigInt(Math.round(1e9 / cfg.frequencyHz));
-  const processOf = (pid: number) => {
-    resources.observe(pid);
-    return profiler!.processInfo(pid, String(pid));
-  };
-  // Samples leave the span join JOIN_MAX_DELAY_MS late: a window closed sooner would get a
-  // second window of the same start for its last seconds, whose file overwrites the first.
-  const windowGraceMs = cfg.network ? JOIN_MAX_DELAY_MS + 2_000 : undefined;
-  const windows = new WindowAggregator(cfg.windowMs, periodNs, (pid, comm) => profiler!.processInfo(pid, comm), onWindow, windowGraceMs);
-  const clock = new MonotonicClock();
-
-  // With network capture, samples pass through the span join before windows; without it, straight in.
-  const network: Network | undefined = cfg.network
-    ? startNetwork({ periodNs, processOf, resources, exporter: backend.exporter, log, keepQuery: cfg.keepQueryStrings, bounds: cfg.networkBounds, features })
-    : undefined;
-  const toWindows = (samples: CpuSample[]) => {
-    for (const s of samples) windows.add(s);
-  };
-  profiler = Profiler.start({
+  const pipeline = startNodePipeline({
     frequencyHz: cfg.frequencyHz,
-    pid: cfg.pid,
-    unwind: features.has('eh-frame-unwind') ? cfg.unwind : 'off', log, // unavailable: said in the degraded-features line
-    onSamples: (samples) => {
-      // Idempotent; starts a process's metadata lookup at its first sample.
-      for (const s of samples) resources.observe(s.pid);
-      if (network) network.addSamples(samples);
-      else toWindows(samples);
-    },
+    unwind: features.has('eh-frame-unwind') ? cfg.unwind : 'off', // unavailable: said in the degraded-features line
+    ...(cfg.pid !== undefined && { pid: cfg.pid }),
+    windowMs: cfg.windowMs,
+    ...(cfg.network && { network: { keepQuery: cfg.keepQueryStrings, ...(cfg.networkBounds && { bounds: cfg.networkBounds }), features } }),
+    resources,
+    sinks,
+    exportSpans: (spans) => backend.exporter.exportSpans(spans),
+    exportMetrics: (points) => backend.exporter.exportMetrics(points),
+    agentResource,
+    log,
   });
-  const tick = setInterval(() => {
-    const now = clock.nowMonoNs();
-    if (network) {
-      toWindows(network.drainSamples(now, false));
-      network.exportReadySpans(now, false);
-    }
-    windows.flushExpired(clock.toUnixNs(now));
-  }, 500);
-  const pruneTimer = setInterval(() => writer.prune(), 60_000);
-  const startedUnixNs = BigInt(Date.now()) * 1_000_000n;
-  const exportNetworkMetrics = () => {
-    if (!network) return;
-    const now = BigInt(Date.now()) * 1_000_000n;
-    backend.exporter.exportMetrics([...network.flowMetricPoints(agentResource, startedUnixNs, now), ...network.durationMetricPoints(startedUnixNs, now)]);
-  };
-  const metricsTimer = setInterval(exportNetworkMetrics, 10_000);
   const stopSelfMetrics = startSelfMetrics(backend.exporter, {
     intervalMs: 10_000,
     resource: agentResource,
     extra: () => {
-      const s = profiler!.stats();
-      return { 'hotspan.samples': s.samples, 'hotspan.samples.lost': Number(s.lost), 'hotspan.windows': s.windows, ...(network?.selfMetrics() ?? {}) };
+      const s = pipeline.stats();
+      return { 'hotspan.samples': s.samples, 'hotspan.samples.lost': Number(s.lost), 'hotspan.windows': s.windows, ...pipeline.networkMetrics() };
     },
   });
   let ready = true;
   let health: Health | undefined;
   if (cfg.healthPort) {
     try {
-      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...profiler!.stats(), ...(network?.selfMetrics() ?? {}) }), backend, () => network?.durationHistograms() ?? [], features);
+      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...pipeline.stats(), ...pipeline.networkMetrics() }), backend, () => pipeline.durationHistograms(), features);
     } catch (e) {
       // Profiling matters more than its health endpoint: say so and go on.
       log(`health endpoint not started on port ${cfg.healthPort}: ${(e as Error).message}; fix: set HOTSPAN_HEALTH_PORT to a free port`);
@@ -160,33 +117,16 @@ export async function startNodeAgent(
 
   return {
     ready: () => ready,
-    stats: () => ({ ...profiler!.stats(), windowsWritten: writer.written }),
+    stats: () => ({ ...pipeline.stats(), windowsWritten: writer.written }),
     async stop() {
       ready = false;
-      clearInterval(tick);
       clearInterval(pruneTimer);
-      clearInterval(metricsTimer);
       stopSelfMetrics();
-      await profiler!.stop();
-      if (network) {
-        // Capture first: the join then decides every pending sample with all it knows.
-        await network.stopCapture();
-        toWindows(network.drainSamples(clock.nowMonoNs(), true));
-        network.exportReadySpans(clock.nowMonoNs(), true);
-        // The last interval's flows and durations: without this, whatever happened since the
-        // previous 10 s export (a refused connect just before a rollout, say) was never exported.
-        exportNetworkMetrics();
-      }
-      windows.flushAll();
-      deploys.close();
+      await pipeline.stop();
       await api?.close();
       await health?.close();
       metadata.stop();
       await backend.close(5_000);
     },
   };
-}
-
-function safe(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_') || 'unknown';
 }

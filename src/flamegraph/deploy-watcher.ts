@@ -14,10 +14,9 @@
  *
  * Wiring (agent side): `new DeployWatcher({ onReport })`, call `add(window)` for each window
  * the profiler produces, and in `onReport` write `report.text` (and `renderDiffHtml(report.base,
- * report.head)`) to the data dir and export `deployReportToLogRecord(report, resource)` as an
+ * report.head)`) to the data dir and export `deployReportToLogRecord(report, resource)` (src/otlp/logs.ts) as an
  * OTLP log record. Call `close()` on shutdown.
  */
-import type { LogRecord } from '../otlp/index.js';
 import type { ProfileWindow } from '../profiling/types.js';
 import { diff, type DiffOptions, type FrameDiff, type ProfileDiff } from './diff.js';
 import { merge } from './merge.js';
@@ -203,34 +202,4 @@ export class DeployWatcher {
 
 function fmtSecs(ns: number | undefined): string {
   return ns === undefined ? 'unknown time' : `${(ns / 1e9).toFixed(1)} s`;
-}
-
-/**
- * The report as an OTLP log record (severity INFO, or WARN when something regressed), with
- * the top regression in attributes so backends can alert on it without parsing the body.
- * `resource` adds attributes (host, cluster) but never renames the service: the record is
- * about the deployed service and files under it, as that service's profiles do.
- */
-export function deployReportToLogRecord(r: DeployDiffReport, resource: Record<string, string | number | boolean> = {}): LogRecord {
-  const top = r.regressions[0];
-  const attributes: Record<string, string | number | boolean> = {
-    'event.name': 'hotspan.deploy.diff',
-    'service.name': r.service,
-    'hotspan.deploy.from_version': r.fromVersion,
-    'hotspan.deploy.to_version': r.toVersion,
-    'hotspan.deploy.regressions': r.regressions.length,
-    'hotspan.deploy.improvements': r.improvements.length,
-  };
-  if (top) {
-    attributes['hotspan.deploy.top_regression.function'] = top.name;
-    attributes['hotspan.deploy.top_regression.delta_self_share'] = top.deltaSelfShare;
-  }
-  return {
-    timeUnixNs: r.deployedAtUnixNs,
-    severityNumber: r.regressions.length > 0 ? 13 : 9,
-    severityText: r.regressions.length > 0 ? 'WARN' : 'INFO',
-    body: r.text,
-    attributes,
-    resource: { ...resource, 'service.name': r.service },
-  };
 }

@@ -29,7 +29,6 @@ export { fromMerged, selectorToQuery } from './store.js';
 export { loadInput, parseInput, profileFromBytes, InputError, type InputSpec, type LoadOptions } from './load.js';
 export {
   DeployWatcher,
-  deployReportToLogRecord,
   type DeployDiffReport,
   type DeployWatcherOptions,
 } from './deploy-watcher.js';

@@ -25,9 +25,15 @@ export interface MetadataResolverOptions {
   processCacheTtlMs?: number;
 }
 
+/** What the caller already read of the process (the agent's process table): not read again. */
+export interface KnownProcess {
+  /** Basename of /proc/PID/exe (else comm). */
+  executableName?: string;
+}
+
 export interface MetadataResolver {
   /** Resource attributes for a process; `{}` only when the process has exited. */
-  resolveProcessMetadata(pid: number): Promise<ResourceAttributes>;
+  resolveProcessMetadata(pid: number, known?: KnownProcess): Promise<ResourceAttributes>;
 }
 
 /** OTel's `k8s.<kind>.name` for the workload kinds it defines. */
@@ -75,11 +81,12 @@ export function createMetadataResolver(opts: MetadataResolverOptions = {}): Meta
   const ttlMs = opts.processCacheTtlMs ?? 10_000;
   const cache = new Map<number, { ref: CgroupContainerRef | undefined; exe: string | undefined; expiresAtMs: number }>();
 
-  async function processFacts(pid: number): Promise<{ ref: CgroupContainerRef | undefined; exe: string | undefined } | undefined> {
+  async function processFacts(pid: number, known: KnownProcess | undefined): Promise<{ ref: CgroupContainerRef | undefined; exe: string | undefined } | undefined> {
     const now = Date.now();
     const hit = cache.get(pid);
     if (hit && hit.expiresAtMs > now) return hit;
-    const [ref, exe] = await Promise.all([readContainerRef(pid, procRoot), executableName(procRoot, pid)]);
+    // /proc/PID/exe is read once per process, by the process table; standalone callers have none.
+    const [ref, exe] = await Promise.all([readContainerRef(pid, procRoot), known?.executableName ?? executableName(procRoot, pid)]);
     if (exe === undefined && ref === undefined) {
       cache.delete(pid);
       return undefined;
@@ -92,8 +99,8 @@ export function createMetadataResolver(opts: MetadataResolverOptions = {}): Meta
   }
 
   return {
-    async resolveProcessMetadata(pid: number): Promise<ResourceAttributes> {
-      const facts = await processFacts(pid);
+    async resolveProcessMetadata(pid: number, known?: KnownProcess): Promise<ResourceAttributes> {
+      const facts = await processFacts(pid, known);
       if (!facts) return {};
       const { ref, exe } = facts;
       let attrs: ResourceAttributes = {};

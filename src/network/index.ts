@@ -2,6 +2,7 @@
  * The user-side L7 engine: feed it the kernel side's connection events and data chunks, get
  * RequestRecords back. Pure TypeScript, no I/O.
  */
+import { hostClock } from '../clock/index.js';
 import { Connection, connKeyString } from './connection.js';
 import { resolveNetworkBounds, StreamSlots, type NetworkBounds } from './bounds.js';
 import { routeCacheStats } from './route.js';
@@ -27,7 +28,7 @@ export interface L7EngineOptions {
   maxHeadBytes?: number;
   /**
    * Wall clock for chunks without `timeUnixNs`: Unix ns = mono ns + this offset. Default: the
-   * offset between Date.now() and performance.now() at creation.
+   * agent's clock (src/clock), so a fallback time agrees with the capture's and the profiler's.
    */
   monoToUnixOffsetNs?: bigint;
   /** Memory bounds for all connections together (bounds.ts; defaults DEFAULT_NETWORK_BOUNDS). */
@@ -83,9 +84,7 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
   const table = new Map<bigint, Connection>();
   const shared = new Map<string, Connection>();
   let tick = 0;
-  const offsetNs =
-    opts.monoToUnixOffsetNs ??
-    BigInt(Math.round((Date.now() - performance.now()) * 1e6));
+  const fixedOffsetNs = opts.monoToUnixOffsetNs;
   const emit = (r: RequestRecord): void => {
     try {
       opts.onRequest(r);
@@ -102,7 +101,7 @@ export function createL7Engine(opts: L7EngineOptions): L7Engine {
   };
 
   function meta(t: { tid?: number; timeMonoNs: bigint; timeUnixNs?: bigint }): ChunkMeta {
-    return { tid: t.tid ?? 0, timeMonoNs: t.timeMonoNs, timeUnixNs: t.timeUnixNs ?? t.timeMonoNs + offsetNs };
+    return { tid: t.tid ?? 0, timeMonoNs: t.timeMonoNs, timeUnixNs: t.timeUnixNs ?? t.timeMonoNs + (fixedOffsetNs ?? hostClock.offsetNs) };
   }
 
   const owns = (c: Connection, k: ConnKey): boolean => c.ctx.pid === k.pid && c.ctx.fd === k.fd;

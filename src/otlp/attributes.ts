@@ -79,3 +79,25 @@ export function groupByResource<T extends { resource: Attributes }>(items: T[]):
   }
   return groups;
 }
+
+/** A conversion's request and what it had to skip. */
+export interface Converted<T> {
+  request: T;
+  /** Records skipped because they could not be encoded. */
+  malformed: number;
+  /** Message of the first malformed record, for one log line per batch. */
+  firstError?: string;
+}
+
+export function tryEach<I, O>(items: I[], fn: (item: I) => O, errors: string[]): O[] {
+  const out: O[] = [];
+  for (const item of items) {
+    try {
+      out.push(fn(item));
+    } catch (err) {
+      if (!(err instanceof MalformedRecordError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  return out;
+}

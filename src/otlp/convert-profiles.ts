@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { anyValue, idBytes, keyValues } from './attributes.js';
-import { processResourceAttributes } from './process-resource.js';
+import { processResourceAttributes } from './process-attributes.js';
 import { hotspanScope } from './scope.js';
 import type { CpuSample, ProfileWindow, ProcessInfo } from '../profiling/types.js';
 import type { Frame, MappingInfo } from '../symbols/types.js';

@@ -3,7 +3,10 @@
  * an OTLP/gRPC or OTLP/HTTP endpoint (createOtlpExporter; the same queue, bounds and self-metrics) or to JSON-lines files (createFileExporter, file-sink.ts).
  */
 import type { ProfileWindow } from '../profiling/types.js';
-import { metricsToOtlp, logsToOtlp, spansToOtlp, type Converted } from './convert-signals.js';
+import type { Converted } from './attributes.js';
+import { logsToOtlp } from './logs.js';
+import { metricsToOtlp } from './metrics.js';
+import { spansToOtlp } from './traces.js';
 import { profilesToOtlp, type ProfilesToOtlpOptions } from './convert-profiles.js';
 import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';

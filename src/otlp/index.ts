@@ -4,6 +4,10 @@
  */
 export type * from './types.js';
 export { SIGNALS } from './types.js';
+export { SpanKind, StatusCode, AggregationTemporality, SeverityNumber } from './enums.js';
+export { spanRecordOf, spansToOtlp } from './traces.js';
+export { flowMetricPoints, durationMetricPoints, metricsToOtlp } from './metrics.js';
+export { deployReportToLogRecord, logsToOtlp } from './logs.js';
 export { resolveExporterConfig, parseHeaders, OtlpConfigError } from './config.js';
 export type { ExporterConfigInput, ExporterSettings, SignalExporterConfig, Compression } from './config.js';
 export { createOtlpExporter } from './exporter.js';
@@ -13,10 +17,9 @@ export type { BackoffPolicy } from './retry.js';
 export { createFileExporter, signalFile } from './file-exporter.js';
 export { startOtlpReceiver } from './receiver.js';
 export type { OtlpReceiver, ReceiverOptions, ReceiverStats } from './receiver.js';
-export { detectResource, detectHostResource, mergeResource, parseResourceAttributes } from './resource.js';
+export { processResourceAttributes, commandName } from './process-attributes.js';
 export { profilesToOtlp } from './convert-profiles.js';
 export type { ProfilesToOtlpOptions } from './convert-profiles.js';
-export { spansToOtlp, metricsToOtlp, logsToOtlp } from './convert-signals.js';
 export { validateProfilesData } from './validate-profiles.js';
 export { htlHashOfFile, htlHashOfMapping } from './htlhash.js';
 export { attributesOf } from './attributes.js';

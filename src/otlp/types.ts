@@ -24,8 +24,7 @@ export type Attributes = Record<string, AttributeValue>;
 // Internal records (inputs to the exporter)
 // ---------------------------------------------------------------------------------------------
 
-/** OTel SpanKind numbering (proto enum values). */
-export type SpanKind = 0 | 1 | 2 | 3 | 4 | 5; // UNSPECIFIED, INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER
+import type { SpanKind, StatusCode } from './enums.js';
 
 /** One finished span. */
 export interface SpanRecord {
@@ -40,10 +39,9 @@ export interface SpanRecord {
   startUnixNs: bigint;
   endUnixNs: bigint;
   attributes: Attributes;
-  /** 0 UNSET, 1 OK, 2 ERROR. */
-  statusCode?: 0 | 1 | 2;
+  statusCode?: StatusCode;
   statusMessage?: string;
-  /** Resource of the process the span belongs to (see detectResource). */
+  /** Resource of the process the span belongs to (decided by src/resource). */
   resource: Attributes;
 }
 

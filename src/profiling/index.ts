@@ -13,8 +13,7 @@ export {
   LABEL_SPAN_NAME,
   LABEL_SPAN_ATTRIBUTION,
 } from './pprof.js';
-export { MonotonicClock } from './clock.js';
 export { WindowAggregator } from './windows.js';
-export { readProcessInfo } from './process-info.js';
+export { readProcessInfo, processAlive } from './process-info.js';
 export type { CpuSample, ProfileWindow, ProcessInfo } from './types.js';
 export { PprofWindowWriter, safePathComponent } from './window-writer.js';

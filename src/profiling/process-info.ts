@@ -17,7 +17,7 @@ export function readProcessInfo(pid: number, fallbackName: string, procRoot = '/
     // kernel thread, or already gone: keep the comm name
   }
   try {
-    // argv is kept for the opt-in only; by default just argv[0] is exported (src/otlp/process-resource.ts).
+    // argv is kept for the opt-in only; by default just argv[0] is exported (src/otlp/process-attributes.ts).
     const argv = readWorkloadFile(`${procRoot}/${pid}/cmdline`, 'proc').toString('utf8').split('\0');
     if (argv[argv.length - 1] === '') argv.pop();
     if (argv[0]) info.command = argv[0];

@@ -1,7 +1,7 @@
 import { Symbolizer } from '../symbols/index.js';
 import { countFailure, failureCounts } from '../workload-files/index.js';
 import type { RawCpuSample } from '../events/decode.js';
-import { MonotonicClock } from './clock.js';
+import { hostClock } from '../clock/index.js';
 import { processAlive, readProcessInfo } from './process-info.js';
 import { StackCache } from './stack-cache.js';
 import { CpuSampler, DEFAULT_FREQUENCY_HZ, type SamplerCounters, type SamplerOptions } from './sampler.js';
@@ -36,7 +36,7 @@ export interface ProfilerStats extends SamplerCounters {
  */
 export class Profiler {
   readonly periodNs: bigint;
-  private readonly clock = new MonotonicClock();
+  private readonly clock = hostClock;
   private readonly symbolizer: Symbolizer;
   private readonly processes = new Map<number, ProcessInfo>();
   private readonly stacks = new StackCache();

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployWatcher,
-  deployReportToLogRecord,
   diff,
   fromFolded,
   loadInput,
@@ -18,6 +17,7 @@ import {
   type FrameDiff,
   type Profile,
 } from '../../src/flamegraph/index.js';
+import { deployReportToLogRecord } from '../../src/otlp/index.js';
 import type { ProfileWindow } from '../../src/profiling/types.js';
 import { buildFixtures, buildIdOf, FIXTURE_BIN, fold, recordFixture, ROOT, SAMPLE_HZ, type PerfSample } from './flamegraph-perf.js';
 

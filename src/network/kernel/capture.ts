@@ -25,7 +25,7 @@ import {
   type RawNetConn,
   type RawNetData,
 } from '../../events/decode.js';
-import { MonotonicClock } from '../../profiling/index.js';
+import { hostClock } from '../../clock/index.js';
 import type { ConnClose, ConnOpen, ConnRole, DataChunk } from '../types.js';
 import { discoverConnections, type PreexistingConn } from './discovery.js';
 import { FlowTable, type FlowRecord } from './flows.js';
@@ -140,7 +140,7 @@ export function selectNetPrograms(features: FeatureReport): { load: Attachment[]
 
 export class NetCapture {
   private readonly flows: FlowTable;
-  private readonly clock = new MonotonicClock();
+  private readonly clock = hostClock;
   /** Connections announced to the engine and not closed yet: connId -> key parts. */
   private readonly announced = new Map<bigint, { pid: number; fd: number }>();
   private readonly preexisting = new Map<string, PreexistingConn>();

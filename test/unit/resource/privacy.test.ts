@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcessResources } from '../../../src/resource/index.js';
-import { processResourceAttributes, commandName } from '../../../src/otlp/process-resource.js';
+import { processResourceAttributes, commandName } from '../../../src/otlp/process-attributes.js';
 import { readProcessInfo } from '../../../src/profiling/process-info.js';
 import { resolveAgentConfig } from '../../../src/config/index.js';
 

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createL7Engine } from '../../../src/network/index.js';
 import type { RequestRecord } from '../../../src/network/index.js';
-import { createDurationHistograms, createSpanBuilder, spanAttributes, toSpanRecord, DURATION_BUCKETS_S } from '../../../src/tracing/index.js';
+import { createDurationHistograms, createSpanBuilder, spanAttributes, DURATION_BUCKETS_S } from '../../../src/tracing/index.js';
+import { spanRecordOf as toSpanRecord } from '../../../src/otlp/index.js';
 import type { Span } from '../../../src/tracing/index.js';
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -1,6 +1,6 @@
 import type { Attributes } from '../otlp/index.js';
-import { mergeResource } from '../otlp/index.js';
-import type { ProcessInfo } from '../profiling/types.js';
+import type { ProcessInfo } from '../profiling/index.js';
+import { mergeResource } from './merge.js';
 
 export interface ProcessResourcesOptions {
   /**
@@ -13,8 +13,11 @@ export interface ProcessResourcesOptions {
   selfPid?: number;
 }
 
-/** Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). */
-export type MetadataLookup = (pid: number) => Promise<Record<string, string | number | boolean | undefined>>;
+/**
+ * Resolves a process's container/Kubernetes attributes (src/kube's resolver fits). `known` is what
+ * the process table already read, so the lookup need not read /proc/PID/exe again.
+ */
+export type MetadataLookup = (pid: number, known?: { executableName?: string }) => Promise<Record<string, string | number | boolean | undefined>>;
 
 /**
  * The OTLP resource of every process the agent sees: host attributes (once),
@@ -28,6 +31,8 @@ export class ProcessResources {
   private readonly pending = new Set<number>();
   /** of() per pid, computed once: it runs for every exported span and window. */
   private readonly computed = new Map<number, Attributes>();
+  /** identify() per pid, for the ProcessInfo it was made from. */
+  private readonly identities = new Map<number, { from: ProcessInfo; identity: Readonly<ProcessInfo> }>();
   lookupFailures = 0;
 
   constructor(
@@ -37,16 +42,21 @@ export class ProcessResources {
     private readonly opts: ProcessResourcesOptions = {},
   ) {}
 
-  /** Starts resolving a process's metadata (idempotent). */
-  observe(pid: number): void {
+  /**
+   * Starts resolving a process's metadata (idempotent; cheap when already started, it runs per
+   * sample). `infoOf` gives what the process table read of it, asked only when the lookup starts.
+   */
+  observe(pid: number, infoOf?: (pid: number) => ProcessInfo | undefined): void {
     if (!this.lookup || this.metadata.has(pid) || this.pending.has(pid)) return;
     this.pending.add(pid);
-    this.lookup(pid)
+    const info = infoOf?.(pid);
+    this.lookup(pid, info && { executableName: info.name })
       .then((attrs) => {
         const clean: Attributes = {};
         for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== '') clean[k] = v;
         this.metadata.set(pid, clean);
         this.computed.delete(pid);
+        this.identities.delete(pid);
       })
       .catch(() => {
         this.lookupFailures++;
@@ -55,17 +65,29 @@ export class ProcessResources {
       .finally(() => this.pending.delete(pid));
   }
 
-  /** Fills service/container fields of a ProcessInfo from resolved metadata. */
-  enrich(p: ProcessInfo): ProcessInfo {
-    if (p.otelServiceName) p.serviceName ??= p.otelServiceName;
+  /**
+   * The process as exported: a frozen copy of `p` with its service name, version and container
+   * filled in from its own OTEL_SERVICE_NAME and its resolved metadata. `p` itself (the profiler's
+   * process table holds it) is never written to; windows and every sink share the copy.
+   */
+  identify(p: ProcessInfo): Readonly<ProcessInfo> {
+    const hit = this.identities.get(p.pid);
+    if (hit && hit.from === p) return hit.identity;
+    const out: ProcessInfo = { ...p };
+    if (p.otelServiceName) out.serviceName ??= p.otelServiceName;
     const m = this.metadata.get(p.pid);
-    if (!m) return p;
-    const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
-    p.containerId ??= str('container.id');
-    // Kubernetes labels name a process better than its executable (its own OTEL_SERVICE_NAME better still).
-    if (str('k8s.pod.name')) p.serviceName ??= str('service.name');
-    p.serviceVersion ??= str('service.version');
-    return p;
+    if (m) {
+      const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+      out.containerId ??= str('container.id');
+      // Kubernetes labels name a process better than its executable (its own OTEL_SERVICE_NAME better still).
+      if (str('k8s.pod.name')) out.serviceName ??= str('service.name');
+      out.serviceVersion ??= str('service.version');
+    }
+    for (const k of Object.keys(out) as Array<keyof ProcessInfo>) if (out[k] === undefined) delete out[k];
+    const identity = Object.freeze(out);
+    // Like of(): until its metadata arrives a process's identity may still change.
+    if (!this.lookup || m) this.identities.set(p.pid, { from: p, identity });
+    return identity;
   }
 
   /**
@@ -86,7 +108,7 @@ export class ProcessResources {
 
   private compute(p: ProcessInfo): Attributes {
     const resourceAttributes = [this.env.OTEL_RESOURCE_ATTRIBUTES, p.otelResourceAttributes].filter(Boolean).join(',');
-    const base = mergeResource(this.host, this.enrich(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
+    const base = mergeResource(this.host, this.identify(p), { OTEL_RESOURCE_ATTRIBUTES: resourceAttributes || undefined });
     const m = this.metadata.get(p.pid) ?? {};
     const out: Attributes = { ...base, ...m };
     if (p.otelServiceName) out['service.name'] = p.otelServiceName;
@@ -99,6 +121,7 @@ export class ProcessResources {
   forget(pid: number): void {
     this.metadata.delete(pid);
     this.computed.delete(pid);
+    this.identities.delete(pid);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Resource detection: host facts (systeminformation, detected once per agent), process facts
+ * Resource merging: host facts (systeminformation, detected once per agent), process facts
  * (ProcessInfo), OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME.
  *
  * Precedence for service.name: OTEL_SERVICE_NAME > service.name in OTEL_RESOURCE_ATTRIBUTES >
@@ -8,9 +8,8 @@
  * container.id: those describe the observed process, not the agent's environment.
  */
 import si from 'systeminformation';
-import type { ProcessInfo } from '../profiling/types.js';
-import { processResourceAttributes } from './process-resource.js';
-import type { Attributes } from './types.js';
+import type { ProcessInfo } from '../profiling/index.js';
+import { processResourceAttributes, type Attributes } from '../otlp/index.js';
 
 /** Node's process.arch → OTel host.arch values. */
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: 'x86', arm: 'arm32', ppc64: 'ppc64', s390x: 's390x' };

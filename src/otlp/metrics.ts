@@ -1,74 +1,59 @@
 /**
- * Internal spans, metric points and log records → OTLP export requests (plain objects in the
- * protobufjs shape of types.ts; encode with proto-root.encodeRequest). Pure functions.
- *
- * A record that cannot be encoded (bad id, negative time) is skipped and counted in `malformed`,
- * so one bad producer record never loses its whole batch.
+ * Metrics, the one place a series becomes OTLP: hotspan's cumulative series (L4 flow sums from src/network/kernel, request-duration
+ * histograms from src/tracing, self-metrics) → MetricPoint → ExportMetricsServiceRequest objects.
+ * Resources are decided by the caller (src/resource); a point that cannot be encoded is skipped
+ * and counted in `malformed`.
  */
-import { groupByResource, idBytes, keyValues, MalformedRecordError, nanos, anyValue } from './attributes.js';
+import type { FlowMetricPoint } from '../network/kernel/index.js';
+import type { HistogramPoint } from '../tracing/index.js';
+import { groupByResource, idBytes, keyValues, MalformedRecordError, nanos, type Converted } from './attributes.js';
+import { AggregationTemporality } from './enums.js';
 import { hotspanScope } from './scope.js';
 import type {
-  ExportLogsServiceRequestObject,
+  Attributes,
   ExportMetricsServiceRequestObject,
-  ExportTraceServiceRequestObject,
   HistogramDataPointObject,
-  LogRecord,
-  LogRecordObject,
   MetricObject,
   MetricPoint,
   NumberDataPointObject,
-  SpanObject,
-  SpanRecord,
 } from './types.js';
 
-export interface Converted<T> {
-  request: T;
-  /** Records skipped because they could not be encoded. */
-  malformed: number;
-  /** Message of the first malformed record, for one log line per batch. */
-  firstError?: string;
-}
-
-function tryEach<I, O>(items: I[], fn: (item: I) => O, errors: string[]): O[] {
-  const out: O[] = [];
-  for (const item of items) {
-    try {
-      out.push(fn(item));
-    } catch (err) {
-      if (!(err instanceof MalformedRecordError)) throw err;
-      errors.push(err.message);
-    }
-  }
-  return out;
-}
-
-export function spanObject(s: SpanRecord): SpanObject {
-  return {
-    traceId: idBytes(s.traceId, 16, 'traceId'),
-    spanId: idBytes(s.spanId, 8, 'spanId'),
-    traceState: '',
-    parentSpanId: idBytes(s.parentSpanId, 8, 'parentSpanId'),
-    flags: 0,
-    name: s.name,
-    kind: s.kind,
-    startTimeUnixNano: nanos(s.startUnixNs, 'startUnixNs'),
-    endTimeUnixNano: nanos(s.endUnixNs, 'endUnixNs'),
-    attributes: keyValues(s.attributes),
-    droppedAttributesCount: 0,
-    events: [],
-    links: [],
-    status: { message: s.statusMessage ?? '', code: s.statusCode ?? 0 },
-  };
-}
-
-export function spansToOtlp(spans: SpanRecord[]): Converted<ExportTraceServiceRequestObject> {
-  const errors: string[] = [];
-  const resourceSpans = [...groupByResource(spans).values()].map((g) => ({
-    resource: { attributes: keyValues(g.resource), droppedAttributesCount: 0 },
-    scopeSpans: [{ scope: hotspanScope(), spans: tryEach(g.items, spanObject, errors), schemaUrl: '' }],
-    schemaUrl: '',
+/** Flow counters as monotonic cumulative integer sums. */
+export function flowMetricPoints(points: readonly FlowMetricPoint[], resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[] {
+  return points.map((p) => ({
+    name: p.name,
+    unit: p.unit,
+    kind: 'sum' as const,
+    value: p.value,
+    isInt: true,
+    startUnixNs,
+    timeUnixNs: nowUnixNs,
+    attributes: { ...p.attributes },
+    resource,
   }));
-  return { request: { resourceSpans }, malformed: errors.length, firstError: errors[0] };
+}
+
+/** http.{server,client}.request.duration as cumulative explicit-bucket histograms, exemplars kept. */
+export function durationMetricPoints(points: readonly HistogramPoint[], resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[] {
+  return points.map((p) => ({
+    name: p.name,
+    unit: p.unit,
+    kind: 'histogram' as const,
+    value: 0,
+    startUnixNs,
+    timeUnixNs: nowUnixNs,
+    attributes: { ...p.attributes },
+    resource,
+    histogram: {
+      explicitBounds: p.boundsS,
+      bucketCounts: p.bucketCounts,
+      count: p.count,
+      sum: p.sumS,
+      min: p.minS,
+      max: p.maxS,
+      exemplars: p.exemplars.map((e) => ({ value: e.valueS, timeUnixNs: e.timeUnixNs, traceId: e.traceId, spanId: e.spanId })),
+    },
+  }));
 }
 
 function dataPoint(p: MetricPoint): NumberDataPointObject {
@@ -137,8 +122,8 @@ export function metricsToOtlp(points: MetricPoint[]): Converted<ExportMetricsSer
       if (!m) {
         m = { name: p.name, description: p.description ?? '', unit: p.unit ?? '' };
         if (p.kind === 'gauge') m.gauge = { dataPoints: [] };
-        else if (p.kind === 'histogram') m.histogram = { dataPoints: [], aggregationTemporality: 2 };
-        else m.sum = { dataPoints: [], aggregationTemporality: 2, isMonotonic: true };
+        else if (p.kind === 'histogram') m.histogram = { dataPoints: [], aggregationTemporality: AggregationTemporality.CUMULATIVE };
+        else m.sum = { dataPoints: [], aggregationTemporality: AggregationTemporality.CUMULATIVE, isMonotonic: true };
         metrics.set(key, m);
       }
       if (m.histogram) m.histogram.dataPoints.push(dp as HistogramDataPointObject);
@@ -151,33 +136,4 @@ export function metricsToOtlp(points: MetricPoint[]): Converted<ExportMetricsSer
     };
   });
   return { request: { resourceMetrics }, malformed: errors.length, firstError: errors[0] };
-}
-
-export function logObject(r: LogRecord): LogRecordObject {
-  if (!Number.isInteger(r.severityNumber) || r.severityNumber < 0 || r.severityNumber > 24) {
-    throw new MalformedRecordError(`log severityNumber ${r.severityNumber} is outside 0..24`);
-  }
-  return {
-    timeUnixNano: nanos(r.timeUnixNs, 'timeUnixNs'),
-    observedTimeUnixNano: nanos(r.observedUnixNs ?? r.timeUnixNs, 'observedUnixNs'),
-    severityNumber: r.severityNumber,
-    severityText: r.severityText ?? '',
-    body: anyValue(r.body),
-    attributes: keyValues(r.attributes),
-    droppedAttributesCount: 0,
-    flags: 0,
-    traceId: idBytes(r.traceId, 16, 'traceId'),
-    spanId: idBytes(r.spanId, 8, 'spanId'),
-    eventName: '',
-  };
-}
-
-export function logsToOtlp(records: LogRecord[]): Converted<ExportLogsServiceRequestObject> {
-  const errors: string[] = [];
-  const resourceLogs = [...groupByResource(records).values()].map((g) => ({
-    resource: { attributes: keyValues(g.resource), droppedAttributesCount: 0 },
-    scopeLogs: [{ scope: hotspanScope(), logRecords: tryEach(g.items, logObject, errors), schemaUrl: '' }],
-    schemaUrl: '',
-  }));
-  return { request: { resourceLogs }, malformed: errors.length, firstError: errors[0] };
 }

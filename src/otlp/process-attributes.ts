@@ -1,5 +1,9 @@
 /**
- * Resource attributes that follow from a ProcessInfo alone (pure; host facts come from resource.ts).
+ * The OTel semconv process.* attributes of a ProcessInfo (pure): the domain → OTLP mapping of a
+ * process. Which service a process is, and the rest of its resource, is decided in src/resource
+ * (ProcessResources) and handed to the exporter; processResourceAttributes' service.name (the
+ * process's own or its executable name) is only the default of a conversion run without one
+ * (`hotspan record`, tests).
  *
  * Privacy: the executable's name and path describe a process; its arguments and environment
  * often hold secrets (database passwords, API tokens, the agent's own --otlp-headers). So

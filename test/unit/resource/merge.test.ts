@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { detectHostResource, mergeResource, parseResourceAttributes } from '../../../src/otlp/index.js';
+import { detectHostResource, mergeResource, parseResourceAttributes } from '../../../src/resource/index.js';
 
 const proc = { pid: 31, name: 'nginx', executablePath: '/usr/sbin/nginx', command: 'nginx', commandArgs: ['nginx', '-g', 'daemon off;'], containerId: 'abc123', serviceVersion: '1.25' };
 

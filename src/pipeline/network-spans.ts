@@ -1,17 +1,20 @@
-// Network wiring: kernel capture → L7 engine → span builder, with the span ↔
-// CPU sample join between the profiler and the windows (src/tracing/README.md
-// says what the join needs from its caller; this file does exactly that).
-import { existsSync } from 'node:fs';
-import { NetCapture, createFlowMetrics, type FlowRecord } from '../src/network/kernel/index.js';
-import { createL7Engine, routeCacheStats, type NetworkBounds } from '../src/network/index.js';
-import type { Attributes, MetricPoint, OtlpExporter } from '../src/otlp/index.js';
-import type { CpuSample, ProcessInfo } from '../src/profiling/index.js';
-import type { ProcessResources } from '../src/resource/index.js';
-import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, toSpanRecord, type HistogramPoint, type Span } from '../src/tracing/index.js';
-import type { FeatureReport } from '../src/bpf/index.js';
-import type { Log } from './node-agent.js';
+/**
+ * The network side of the sample flow: kernel capture → L7 engine → spans, with the span ↔ CPU
+ * sample join between the profiler and the windows (src/tracing/README.md says what the join
+ * needs from its caller; this file does exactly that). Spans leave as SpanRecords with their
+ * process's resource; RED histograms are kept per process so each carries its service's resource.
+ */
+import { NetCapture, createFlowMetrics, type FlowRecord } from '../network/kernel/index.js';
+import { createL7Engine, routeCacheStats, type NetworkBounds } from '../network/index.js';
+import { durationMetricPoints, flowMetricPoints, spanRecordOf, type Attributes, type MetricPoint, type SpanRecord } from '../otlp/index.js';
+import type { CpuSample } from '../profiling/index.js';
+import { createDurationHistograms, createSpanBuilder, SpanProfileJoiner, type HistogramPoint, type Span } from '../tracing/index.js';
+import type { FeatureReport } from '../bpf/index.js';
 
-export interface Network {
+/** How long the span join holds a sample before deciding it (more while the capture lags). */
+export const JOIN_MAX_DELAY_MS = 3_000;
+
+export interface NetworkSpans {
   addSamples(samples: CpuSample[]): void;
   /** Samples whose span attribution is decided; force=true on shutdown (after stopCapture). */
   drainSamples(nowMonoNs: bigint, force: boolean): CpuSample[];
@@ -28,30 +31,27 @@ export interface Network {
   selfMetrics(): Record<string, number>;
 }
 
-export interface NetworkOptions {
+export interface NetworkSpansOptions {
   periodNs: bigint;
-  /** What is known of a process (read once from /proc). */
-  processOf: (pid: number) => ProcessInfo;
-  resources: ProcessResources;
-  exporter: OtlpExporter;
-  log: Log;
+  /** The resource of a process (src/resource decides it). */
+  resourceOf: (pid: number) => Attributes;
+  /** False once a process has exited: its last histogram values are out, its series ends. */
+  isAlive: (pid: number) => boolean;
+  exportSpans: (spans: SpanRecord[]) => void;
+  log: (msg: string) => void;
   keepQuery: boolean;
   /** L7 engine memory bounds (config: networkBounds). */
   bounds?: Partial<NetworkBounds>;
   features: FeatureReport;
 }
 
-/** How long the span join holds a sample before deciding it (more while the capture lags). */
-export const JOIN_MAX_DELAY_MS = 3_000;
-
 /**
  * Starts the network side; returns undefined (and says why) when the kernel
  * lacks what the capture needs — profiling goes on without it.
  */
-export function startNetwork(opts: NetworkOptions): Network | undefined {
+export function startNetworkSpans(opts: NetworkSpansOptions): NetworkSpans | undefined {
   const joiner = new SpanProfileJoiner({ periodNs: opts.periodNs, holdEndedSpans: true, maxDelayMs: JOIN_MAX_DELAY_MS });
   const builder = createSpanBuilder();
-  // Per process, so that each service's RED metrics carry that service's resource.
   const histograms = new Map<number, ReturnType<typeof createDurationHistograms>>();
   const flowMetrics = createFlowMetrics();
   let spansExported = 0;
@@ -60,7 +60,7 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
   const exportSpans = (spans: Span[]) => {
     if (!spans.length) return;
     spansExported += spans.length;
-    opts.exporter.exportSpans(spans.map((s) => toSpanRecord(s, opts.resources.of(opts.processOf(s.pid)))));
+    opts.exportSpans(spans.map((s) => spanRecordOf(s, opts.resourceOf(s.pid))));
   };
 
   const engine = createL7Engine({
@@ -114,49 +114,17 @@ export function startNetwork(opts: NetworkOptions): Network | undefined {
     drainSamples: (now, force) => joiner.drain(now, force),
     exportReadySpans: (now, force) => exportSpans(joiner.drainSpans(now, force)),
     stopCapture: () => capture.close(),
-    flowMetricPoints: (resource, startUnixNs, nowUnixNs) =>
-      flowMetrics.collect().map((p) => ({
-        name: p.name,
-        unit: p.unit,
-        kind: 'sum' as const,
-        value: p.value,
-        isInt: true,
-        startUnixNs,
-        timeUnixNs: nowUnixNs,
-        attributes: { ...p.attributes },
-        resource,
-      })),
+    flowMetricPoints: (resource, startUnixNs, nowUnixNs) => flowMetricPoints(flowMetrics.collect(), resource, startUnixNs, nowUnixNs),
     durationMetricPoints: (startUnixNs, nowUnixNs) => {
       const out: MetricPoint[] = [];
       for (const [pid, h] of histograms) {
-        const resource = opts.resources.of(opts.processOf(pid));
-        for (const p of h.collect({ endInterval: true })) {
-          out.push({
-            name: p.name,
-            unit: p.unit,
-            kind: 'histogram',
-            value: 0,
-            startUnixNs,
-            timeUnixNs: nowUnixNs,
-            attributes: { ...p.attributes },
-            resource,
-            histogram: {
-              explicitBounds: p.boundsS,
-              bucketCounts: p.bucketCounts,
-              count: p.count,
-              sum: p.sumS,
-              min: p.minS,
-              max: p.maxS,
-              exemplars: p.exemplars.map((e) => ({ value: e.valueS, timeUnixNs: e.timeUnixNs, traceId: e.traceId, spanId: e.spanId })),
-            },
-          });
-        }
+        out.push(...durationMetricPoints(h.collect({ endInterval: true }), opts.resourceOf(pid), startUnixNs, nowUnixNs));
         // Its last cumulative value is out: an exited process's series ends here.
-        if (!existsSync(`/proc/${pid}`)) histograms.delete(pid);
+        if (!opts.isAlive(pid)) histograms.delete(pid);
       }
       return out;
     },
-    durationHistograms: () => [...histograms].map(([pid, h]) => ({ resource: opts.resources.of(opts.processOf(pid)), points: h.collect() })),
+    durationHistograms: () => [...histograms].map(([pid, h]) => ({ resource: opts.resourceOf(pid), points: h.collect() })),
     selfMetrics: () => {
       const j = joiner.stats();
       const c = engine.counters;

@@ -1,0 +1,108 @@
+/**
+ * The sample flow's core, with no kernel in it: samples → (optional span join) → per-process
+ * windows → sinks. Fed by the profiler (node-pipeline.ts), driven by a tick; testable with
+ * hand-made samples.
+ *
+ * Ownership: a window is built once and handed to every sink read-only; its process is a frozen
+ * copy carrying the process's identity (src/resource decides it), so no sink sees another's edits
+ * and the profiler's own process table is never written to.
+ */
+import type { CpuSample, ProcessInfo, ProfileWindow } from '../profiling/index.js';
+import { WindowAggregator } from '../profiling/index.js';
+
+/** A consumer of closed windows (pprof files, deploy watcher, OTLP export). Must not mutate them. */
+export interface WindowSink {
+  /** For log lines when it throws. */
+  readonly name: string;
+  write(window: Readonly<ProfileWindow>): void;
+  /** Called once on shutdown, after the last window. */
+  close?(): void;
+}
+
+/** Holds samples until their span attribution is decided (the span ↔ profile join). */
+export interface SampleJoin {
+  addSamples(samples: CpuSample[]): void;
+  drainSamples(nowMonoNs: bigint, force: boolean): CpuSample[];
+}
+
+export interface SampleFlowOptions {
+  windowMs: number;
+  periodNs: bigint;
+  /** What /proc said of a process (read once per process lifetime by its owner). */
+  processOf: (pid: number, comm: string) => ProcessInfo;
+  /** The process as exported: its identity (service name, version, container) filled in, never mutated in place. */
+  identify: (p: ProcessInfo) => ProcessInfo;
+  /** Called after a process's window is out; returns true when the process has exited and was forgotten. */
+  forgetIfExited: (pid: number) => void;
+  sinks: readonly WindowSink[];
+  /** Present with network capture: samples wait here for their spans. */
+  join?: SampleJoin;
+  /** How long after its end a window may still receive samples. */
+  windowGraceMs?: number;
+  log: (msg: string) => void;
+}
+
+export interface SampleFlowStats {
+  /** Windows closed and handed to the sinks. */
+  windows: number;
+  /** Sink calls that threw (each logged; the other sinks still got the window). */
+  sinkErrors: number;
+}
+
+export class SampleFlow {
+  private readonly windows: WindowAggregator;
+  private windowCount = 0;
+  private sinkErrors = 0;
+  private closed = false;
+
+  constructor(private readonly opts: SampleFlowOptions) {
+    this.windows = new WindowAggregator(opts.windowMs, opts.periodNs, opts.processOf, (w) => this.onWindow(w), opts.windowGraceMs);
+  }
+
+  /** Every symbolized sample, as the profiler delivers it. */
+  addSamples(samples: CpuSample[]): void {
+    if (this.opts.join) this.opts.join.addSamples(samples);
+    else for (const s of samples) this.windows.add(s);
+  }
+
+  /** Moves decided samples into windows and closes windows past their grace period. */
+  tick(nowMonoNs: bigint, nowUnixNs: bigint): void {
+    if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, false)) this.windows.add(s);
+    this.windows.flushExpired(nowUnixNs);
+  }
+
+  /** On shutdown, after the sources stopped: decides every sample the join still holds. */
+  drainJoin(nowMonoNs: bigint): void {
+    if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, true)) this.windows.add(s);
+  }
+
+  /** On shutdown, last: decides every held sample, closes every window, then every sink. */
+  close(nowMonoNs: bigint): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.drainJoin(nowMonoNs);
+    this.windows.flushAll();
+    for (const sink of this.opts.sinks) this.guard(sink, () => sink.close?.());
+  }
+
+  stats(): SampleFlowStats {
+    return { windows: this.windowCount, sinkErrors: this.sinkErrors };
+  }
+
+  private onWindow(raw: ProfileWindow): void {
+    this.windowCount++;
+    const w: ProfileWindow = { ...raw, process: this.opts.identify(raw.process) };
+    for (const sink of this.opts.sinks) this.guard(sink, () => sink.write(w));
+    this.opts.forgetIfExited(raw.process.pid);
+  }
+
+  /** One sink's failure (a full disk, a bug) must not cost the other sinks their windows. */
+  private guard(sink: WindowSink, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.sinkErrors++;
+      this.opts.log(`window sink ${sink.name} failed: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { SampleFlow, type WindowSink } from '../../../src/pipeline/index.js';
+import type { CpuSample, ProcessInfo, ProfileWindow } from '../../../src/profiling/index.js';
+import { ProcessResources } from '../../../src/resource/index.js';
+
+const S = 1_000_000_000n;
+const T0 = 1_700_000_000n * S; // a 10 s boundary
+const sample = (pid: number, atS: bigint): CpuSample => ({
+  timeUnixNs: T0 + atS * S,
+  timeMonoNs: atS * S,
+  pid,
+  tid: pid,
+  cpu: 0,
+  threadName: 't',
+  processName: `p${pid}`,
+  frames: [{ name: 'main' } as CpuSample['frames'][number]],
+});
+
+function flowWith(sinks: WindowSink[], resources = new ProcessResources({ 'host.name': 'h' }, undefined, {})) {
+  const table = new Map<number, ProcessInfo>();
+  const processOf = (pid: number, comm: string) => {
+    let p = table.get(pid);
+    if (!p) table.set(pid, (p = { pid, name: comm, otelServiceName: pid === 2 ? 'checkout' : undefined }));
+    return p;
+  };
+  const flow = new SampleFlow({
+    windowMs: 10_000,
+    periodNs: 10_101_010n,
+    processOf,
+    identify: (p) => resources.identify(p),
+    forgetIfExited: () => {},
+    sinks,
+    log: () => {},
+  });
+  return { flow, table };
+}
+
+describe('SampleFlow: samples → windows → sinks', () => {
+  it('counts every window it hands to the sinks (the hotspan.windows self-metric)', () => {
+    const got: ProfileWindow[] = [];
+    const { flow } = flowWith([{ name: 'collect', write: (w) => void got.push(w) }]);
+    flow.addSamples([sample(1, 1n), sample(2, 2n), sample(1, 3n)]);
+    flow.addSamples([sample(1, 12n)]); // pid 1's first window closes: a later window began
+    expect(flow.stats().windows).toBe(1);
+    flow.tick(30n * S, T0 + 30n * S); // both open windows are past end + grace
+    expect(flow.stats().windows).toBe(3);
+    flow.addSamples([sample(3, 31n)]);
+    flow.close(31n * S);
+    expect(flow.stats().windows).toBe(4);
+    expect(got.length).toBe(4);
+    expect(got.map((w) => [w.process.pid, w.samples.length])).toEqual([[1, 2], [2, 1], [1, 1], [3, 1]]);
+  });
+
+  it('hands every sink the same window with a frozen process, never touching the process table', () => {
+    const seen: ProfileWindow[][] = [[], []];
+    const { flow, table } = flowWith([
+      { name: 'a', write: (w) => void seen[0]!.push(w as ProfileWindow) },
+      { name: 'b', write: (w) => void seen[1]!.push(w as ProfileWindow) },
+    ]);
+    flow.addSamples([sample(2, 1n)]);
+    flow.close(2n * S);
+    const [w] = seen[0]!;
+    expect(seen[1]![0]).toBe(w);
+    expect(w!.process.serviceName).toBe('checkout'); // identity decided by src/resource
+    expect(Object.isFrozen(w!.process)).toBe(true);
+    expect(() => {
+      (w!.process as ProcessInfo).serviceName = 'mutated';
+    }).toThrow(TypeError);
+    expect(table.get(2)!.serviceName).toBeUndefined(); // the profiler's ProcessInfo is unchanged
+  });
+
+  it('a throwing sink costs only itself: the others still get the window', () => {
+    const got: ProfileWindow[] = [];
+    const { flow } = flowWith([
+      { name: 'broken', write: () => { throw new Error('disk full'); } },
+      { name: 'ok', write: (w) => void got.push(w) },
+    ]);
+    flow.addSamples([sample(1, 1n)]);
+    flow.close(2n * S);
+    expect(got.length).toBe(1);
+    expect(flow.stats()).toEqual({ windows: 1, sinkErrors: 1 });
+  });
+});
