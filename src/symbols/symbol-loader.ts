@@ -26,6 +26,12 @@ export const SYMBOL_LOAD_BOUNDS = {
   maxQueued: 1024,
   /** The worker's heap: the largest file ELF_BOUNDS allows parses in about half of it. */
   workerHeapMb: 768,
+  /**
+   * Files up to this size load in their own worker: a big binary's seconds of parsing never
+   * delay the libraries and small programs behind it (a short-lived process's window closes
+   * a couple of seconds after it exits, and its names must have landed by then).
+   */
+  smallFileBytes: 8 * 1024 * 1024,
 } as const;
 
 /** What the worker is asked (fds belong to the main thread). */
@@ -60,18 +66,17 @@ export type LoadReply =
 
 export type LoadOutcome = { ok: true; syms: ElfSymbols } | { ok: false; reason: FailureReason; message: string };
 
-export type LoadJob = Omit<LoadRequest, 'id'>;
+export type LoadJob = Omit<LoadRequest, 'id'> & {
+  /** The binary's size: picks the lane. */
+  size: number;
+};
 
 interface Queued {
   req: LoadRequest;
   done: (o: LoadOutcome) => void;
 }
 
-let worker: Worker | undefined;
-let queue: Queued[] = [];
-let running: { job: Queued; timer: NodeJS.Timeout; worker: Worker } | undefined;
 let nextId = 1;
-let idleWaiters: Array<() => void> = [];
 let timeoutMs: number = SYMBOL_LOAD_BOUNDS.timeoutMs;
 
 /**
@@ -97,42 +102,6 @@ function bootData(): { entry: string; tsxApi?: string } {
     return { entry: new URL('./symbol-load-worker.ts', here).href, tsxApi };
   }
   return { entry: new URL('./symbol-load-worker.js', here).href };
-}
-
-function startWorker(): Worker {
-  const w = new Worker(BOOT_SOURCE, {
-    eval: true,
-    workerData: bootData(),
-    execArgv: [],
-    // The worker closes fds the addon opened (debug files) and never closes the main thread's:
-    // Node's per-worker fd tracking would warn on the first and close the second at exit.
-    trackUnmanagedFds: false,
-    resourceLimits: { maxOldGenerationSizeMb: SYMBOL_LOAD_BOUNDS.workerHeapMb },
-  });
-  w.unref();
-  w.on('message', (reply: LoadReply) => {
-    if (!running || running.worker !== w || running.job.req.id !== reply.id) return;
-    const { job, timer } = running;
-    clearTimeout(timer);
-    running = undefined;
-    for (const [reason, n] of reply.failures) countFailure(reason, n);
-    finish(job, reply.ok ? { ok: true, syms: toSymbols(reply) } : { ok: false, reason: reply.reason, message: reply.message });
-    pump();
-  });
-  const lost = (why: string) => {
-    if (worker === w) worker = undefined;
-    if (running?.worker === w) {
-      const { job, timer } = running;
-      clearTimeout(timer);
-      running = undefined;
-      // The heap limit or a crash: that file costs its names, the next load gets a fresh worker.
-      finish(job, { ok: false, reason: 'io', message: `symbol loader worker ${why}` });
-      pump();
-    }
-  };
-  w.on('error', (err) => lost(`failed: ${err.message}`));
-  w.on('exit', (code) => lost(`exited (${code})`));
-  return w;
 }
 
 function toSymbols(r: Extract<LoadReply, { ok: true }>): ElfSymbols {
@@ -166,56 +135,126 @@ function finish(job: Queued, outcome: LoadOutcome): void {
   }
 }
 
-function pump(): void {
-  if (running) return;
-  const job = queue.shift();
-  if (!job) {
-    worker?.unref();
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const w of waiters) w();
-    return;
+/** One worker and its queue, one load at a time. */
+class Lane {
+  private worker: Worker | undefined;
+  readonly queue: Queued[] = [];
+  running: { job: Queued; timer: NodeJS.Timeout; worker: Worker } | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  get pending(): number {
+    return this.queue.length + (this.running ? 1 : 0);
   }
-  try {
-    worker ??= startWorker();
-  } catch (err) {
-    finish(job, { ok: false, reason: 'io', message: `symbol loader worker did not start: ${(err as Error).message}` });
-    pump();
-    return;
+
+  add(job: Queued): void {
+    this.queue.push(job);
+    this.pump();
   }
-  const w = worker;
-  w.ref();
-  const timer = setTimeout(() => {
-    if (running?.job !== job) return;
-    running = undefined;
-    worker = undefined;
-    // The fds are closed only once the thread is gone: it may still be inside a read of them.
-    void w.terminate().finally(() => finish(job, { ok: false, reason: 'timeout', message: `symbol load took over ${timeoutMs} ms` }));
-    pump();
-  }, timeoutMs);
-  running = { job, timer, worker: w };
-  w.postMessage(job.req);
+
+  whenIdle(cb: () => void): void {
+    if (this.pending === 0) cb();
+    else this.idleWaiters.push(cb);
+  }
+
+  prewarm(): void {
+    try {
+      this.worker ??= this.startWorker();
+    } catch {
+      // Started again (and failing visibly per load) at the first load.
+    }
+  }
+
+  private startWorker(): Worker {
+    const w = new Worker(BOOT_SOURCE, {
+      eval: true,
+      workerData: bootData(),
+      execArgv: [],
+      // The worker closes fds the addon opened (debug files) and never closes the main thread's:
+      // Node's per-worker fd tracking would warn on the first and close the second at exit.
+      trackUnmanagedFds: false,
+      resourceLimits: { maxOldGenerationSizeMb: SYMBOL_LOAD_BOUNDS.workerHeapMb },
+    });
+    w.unref();
+    w.on('message', (reply: LoadReply) => {
+      const r = this.running;
+      if (!r || r.worker !== w || r.job.req.id !== reply.id) return;
+      clearTimeout(r.timer);
+      this.running = undefined;
+      for (const [reason, n] of reply.failures) countFailure(reason, n);
+      finish(r.job, reply.ok ? { ok: true, syms: toSymbols(reply) } : { ok: false, reason: reply.reason, message: reply.message });
+      this.pump();
+    });
+    const lost = (why: string) => {
+      if (this.worker === w) this.worker = undefined;
+      const r = this.running;
+      if (r?.worker === w) {
+        clearTimeout(r.timer);
+        this.running = undefined;
+        // The heap limit or a crash: that file costs its names, the next load gets a fresh worker.
+        finish(r.job, { ok: false, reason: 'io', message: `symbol loader worker ${why}` });
+        this.pump();
+      }
+    };
+    w.on('error', (err) => lost(`failed: ${err.message}`));
+    w.on('exit', (code) => lost(`exited (${code})`));
+    return w;
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const job = this.queue.shift();
+    if (!job) {
+      this.worker?.unref();
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const cb of waiters) cb();
+      return;
+    }
+    let w: Worker;
+    try {
+      w = this.worker ??= this.startWorker();
+    } catch (err) {
+      finish(job, { ok: false, reason: 'io', message: `symbol loader worker did not start: ${(err as Error).message}` });
+      this.pump();
+      return;
+    }
+    w.ref();
+    const timer = setTimeout(() => {
+      if (this.running?.job !== job) return;
+      this.running = undefined;
+      this.worker = undefined;
+      // The fds are closed only once the thread is gone: it may still be inside a read of them.
+      void w.terminate().finally(() => finish(job, { ok: false, reason: 'timeout', message: `symbol load took over ${timeoutMs} ms` }));
+      this.pump();
+    }, timeoutMs);
+    this.running = { job, timer, worker: w };
+    w.postMessage(job.req);
+  }
 }
+
+const small = new Lane();
+const big = new Lane();
 
 /**
  * Queues a load; the fds are the loader's from here on (closed when it ends, also when refused).
- * `done` is called once (synchronously only if no worker can start). Returns false when the queue is full: the fds are
- * closed and `done` is not called (the caller counts 'busy').
+ * `done` is called once (synchronously only if no worker can start). Returns false when the
+ * queue is full: the fds are closed and `done` is not called (the caller counts 'busy').
  */
 export function loadSymbols(job: LoadJob, done: (o: LoadOutcome) => void): boolean {
-  const req: LoadRequest = { ...job, id: nextId++ };
-  if (queue.length >= SYMBOL_LOAD_BOUNDS.maxQueued) {
+  const { size, ...rest } = job;
+  const req: LoadRequest = { ...rest, id: nextId++ };
+  const lane = size <= SYMBOL_LOAD_BOUNDS.smallFileBytes ? small : big;
+  if (lane.queue.length >= SYMBOL_LOAD_BOUNDS.maxQueued) {
     closeFds(req);
     return false;
   }
-  queue.push({ req, done });
-  pump();
+  lane.add({ req, done });
   return true;
 }
 
 /** Loads queued or running. */
 export function pendingLoads(): number {
-  return queue.length + (running ? 1 : 0);
+  return small.pending + big.pending;
 }
 
 /** Resolves once no load is queued or running, or after `waitMs` (whichever is first). */
@@ -223,20 +262,20 @@ export function loadsSettled(waitMs: number = timeoutMs): Promise<void> {
   if (pendingLoads() === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, waitMs);
-    idleWaiters.push(() => {
+    let left = 2;
+    const one = () => {
+      if (--left > 0) return;
       clearTimeout(timer);
       resolve();
-    });
+    };
+    small.whenIdle(one);
+    big.whenIdle(one);
   });
 }
 
-/** Boots the worker now, so the first binary seen does not wait for it. */
+/** Boots the small-file worker now (the big one boots when a big file first appears). */
 export function prewarmSymbolLoader(): void {
-  try {
-    worker ??= startWorker();
-  } catch {
-    // Started again (and failing visibly per load) at the first load.
-  }
+  small.prewarm();
 }
 
 /** For tests: a shorter per-load time (restored with no argument). */

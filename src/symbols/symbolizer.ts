@@ -510,6 +510,7 @@ export class Symbolizer {
         // was read through map_files: a path beside it on the host is the workload's to choose.
         logicalPath: this.inRootPath(pid, ms.map.path),
         binaryId: `${f.dev}:${f.ino}`,
+        size: f.size,
         debugDirs: [...this.debugDirs],
       },
       (outcome) => this.landed(load, outcome),
