@@ -244,6 +244,10 @@ export function loadSymbols(job: LoadJob, done: (o: LoadOutcome) => void): boole
   const { size, ...rest } = job;
   const req: LoadRequest = { ...rest, id: nextId++ };
   const lane = size <= SYMBOL_LOAD_BOUNDS.smallFileBytes ? small : big;
+  // Both workers boot with the first load: a boot (seconds of module compiling when run from
+  // source under tsx) is then part of the agent's start, not of the first big binary's load.
+  small.prewarm();
+  big.prewarm();
   if (lane.queue.length >= SYMBOL_LOAD_BOUNDS.maxQueued) {
     closeFds(req);
     return false;
@@ -273,9 +277,10 @@ export function loadsSettled(waitMs: number = timeoutMs): Promise<void> {
   });
 }
 
-/** Boots the small-file worker now (the big one boots when a big file first appears). */
+/** Boots the workers now. */
 export function prewarmSymbolLoader(): void {
   small.prewarm();
+  big.prewarm();
 }
 
 /** For tests: a shorter per-load time (restored with no argument). */
