@@ -212,7 +212,7 @@ describe.runIf(root)('symbols of a big binary', () => {
     // The short-lived process: named although it was gone long before its symbols landed.
     const shortNames = windowFiles(dataDir, procs.short!.pid!).flatMap((f) => readPprof(f).samples.flatMap((s) => s.stack));
     expect(shortNames.length).toBeGreaterThan(0);
-    expect(shortNames).toContain('burn_a');
+    expect(shortNames, `short-lived process frames: ${[...new Set(shortNames)].join(', ')}`).toContain('burn_a');
     expect(shortNames.filter((n) => n.startsWith('split-short+0x'))).toEqual([]);
   }, 300_000);
 });
