@@ -168,6 +168,8 @@ export class Profiler {
     // Resolves once the reader's last batch has landed (a fixed wait was too short under qemu,
     // and a batch arriving after shutdown hit closed consumers).
     await this.sampler.stop();
+    // Frames of files still loading in the symbol worker are renamed in place when they land.
+    await this.symbolizer.settled();
     this.windows?.flushAll();
   }
 }

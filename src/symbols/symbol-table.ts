@@ -25,6 +25,20 @@ export interface SymbolHit {
   tag?: string;
 }
 
+/**
+ * A built table as plain data: what the loader worker hands the main thread (the typed arrays
+ * are transferred, not copied; the one names string is copied once).
+ */
+export interface SymbolTableData {
+  base: bigint;
+  starts: Float64Array;
+  ends: Float64Array;
+  allNames: string;
+  nameStarts: Uint32Array;
+  tagIds?: Uint16Array;
+  tagNames: Array<string | undefined>;
+}
+
 /** Unknown-size symbols end at the next symbol, but no further than this. */
 const MAX_IMPLICIT_SIZE = 1 << 20;
 const LAST_SYMBOL_SIZE = 4096;
@@ -47,7 +61,18 @@ export class SymbolTable {
   /** Names handed out so far, demangled: demangling costs microseconds, most symbols are never hit. */
   private readonly named = new Map<number, string>();
 
-  constructor(symbols: SymbolInput[], opts: { demangle?: boolean } = {}) {
+  constructor(symbols: SymbolInput[] | SymbolTableData, opts: { demangle?: boolean } = {}) {
+    this.demangleNames = opts.demangle !== false;
+    if (!Array.isArray(symbols)) {
+      this.base = symbols.base;
+      this.starts = symbols.starts;
+      this.ends = symbols.ends;
+      this.allNames = symbols.allNames;
+      this.nameStarts = symbols.nameStarts;
+      this.tagIds = symbols.tagIds;
+      this.tagNames = symbols.tagNames;
+      return;
+    }
     // Sort on float64 offsets from the lowest address: bigint comparisons would
     // dominate the load time of large tables (node's 78k symbols).
     let base = symbols.length > 0 ? symbols[0]!.start : 0n;
@@ -99,7 +124,21 @@ export class SymbolTable {
     this.nameStarts[n] = offset;
     this.allNames = names.join('\0');
     this.tagIds = tagIds;
-    this.demangleNames = opts.demangle !== false;
+  }
+
+  /** The table as plain data (for postMessage), with the buffers to transfer. */
+  toData(): { data: SymbolTableData; transfer: ArrayBuffer[] } {
+    const data: SymbolTableData = {
+      base: this.base,
+      starts: this.starts,
+      ends: this.ends,
+      allNames: this.allNames,
+      nameStarts: this.nameStarts,
+      tagNames: this.tagNames,
+      ...(this.tagIds && { tagIds: this.tagIds }),
+    };
+    const transfer = [this.starts.buffer, this.ends.buffer, this.nameStarts.buffer, ...(this.tagIds ? [this.tagIds.buffer] : [])] as ArrayBuffer[];
+    return { data, transfer };
   }
 
   get size(): number {

@@ -1,17 +1,26 @@
 /**
  * The on-node symbolizer: names kernel and user frames of CPU samples.
  *
- * Synchronous by design: it runs per sample batch on the agent's hot path, and after
+ * Lookups are synchronous: it runs per sample batch on the agent's hot path, and after
  * warm-up a frame costs a mapping binary search plus a symbol binary search. Files
  * are cached by GNU build id (or dev+inode+mtime), bounded by count and bytes;
  * process maps are read once and re-read only when an address falls outside them.
  * Nothing here throws for a process that exited: its frames become placeholders.
+ *
+ * Loading an ELF's symbols is not: a big binary takes seconds to read and sort. At a file's
+ * first sighting the main thread only opens it (and the process's root) while the process is
+ * alive, and hands the fds to the loader worker (symbol-loader.ts). Frames of that file are
+ * handed out at once as `module+0xoffset` placeholders and renamed in place when the table
+ * lands: no sample waits and none is lost, and the profile consumers (windows, the span join,
+ * `hotspan record` after `settled()`) read names when they close, seconds later. A load that
+ * fails or times out leaves those placeholders, counted by reason.
  */
-import { readlinkSync, openSync, readSync, closeSync } from 'node:fs';
+import { readlinkSync, openSync, readSync, closeSync, constants as fsConstants } from 'node:fs';
 import { basename } from 'node:path';
-import { countFailure, readWorkloadFile, WorkloadFileError } from '../workload-files/index.js';
-import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type ByteSource, type FileByteSource, type LoadSegment } from './elf.js';
+import { countFailure, openWorkloadFile, readWorkloadFile, WorkloadFileError, type WorkloadFile } from '../workload-files/index.js';
+import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
 import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
+import { loadsSettled, loadSymbols, pendingLoads, type LoadOutcome } from './symbol-loader.js';
 import { DEFAULT_DEBUG_DIRS } from './debug-file.js';
 import { readKallsyms } from './kallsyms.js';
 import { prewarmDemangler } from './demangle.js';
@@ -45,8 +54,12 @@ export interface SymbolizerStats {
   misses: number;
   /** ELF files parsed (cache misses). */
   fileLoads: number;
-  /** Wall time spent opening and parsing files since start, ms. */
+  /** Main-thread time spent opening files and wrapping loaded tables since start, ms. */
   loadMs: number;
+  /** Symbol loads queued or running in the loader worker (all symbolizers). */
+  pendingLoads: number;
+  /** Placeholder frames renamed in place when their file's symbols landed. */
+  renamedFrames: number;
   /** /proc/PID/maps reads, first reads included. */
   mapsReads: number;
   cachedFileBytes: number;
@@ -78,6 +91,17 @@ interface MappingState {
    * without the -1): one shared Frame per address, so profiles intern by identity.
    */
   frames?: Map<number, Frame>;
+  /** The load of this mapping's file, while it runs in the worker. */
+  loading?: PendingLoad;
+  /** Placeholders handed out while loading, by the same key as `frames`: renamed when it lands. */
+  pendingFrames?: Map<number, Frame>;
+}
+
+/** One file's symbols loading in the worker, and the mappings waiting for it. */
+interface PendingLoad {
+  statKey: string;
+  waiters: Array<{ ms: MappingState; openPath: string }>;
+  startedMs: number;
 }
 
 interface ProcessState {
@@ -125,6 +149,9 @@ export class Symbolizer {
   private readonly processes: LruCache<number, ProcessState>;
   /** dev:ino:mtime → file key, so a second process mapping the same file skips parsing. */
   private readonly statKeys = new Map<string, string>();
+  /** dev:ino:mtime → its load in the worker: a file is loaded once however many map it. */
+  private readonly loading = new Map<string, PendingLoad>();
+  private renamedFrames = 0;
   private readonly mapsRereadIntervalMs: number;
   private readonly kallsymsRefreshIntervalMs: number;
   private kernel?: SymbolTable;
@@ -150,6 +177,8 @@ export class Symbolizer {
     this.mapsRereadIntervalMs = opts.mapsRereadIntervalMs ?? 200;
     this.kallsymsRefreshIntervalMs = opts.kallsymsRefreshIntervalMs ?? 30_000;
     // The demangler's worker boots off this path, so the first C++ name does not wait for it.
+    // The symbol loader's boots at the first file to load (its frames are renamed when it lands):
+    // booted here, from source under tsx, it took seconds of CPU from whatever ran beside it.
     prewarmDemangler();
   }
 
@@ -289,13 +318,13 @@ export class Symbolizer {
       const key = i > 0 ? Number(address) : -Number(address);
       // Frames of a file the LRU dropped go with it: the byte bound covers them too.
       if (ms.frames && ms.syms?.evicted) ms.frames = undefined;
-      const cached = ms.frames?.get(key);
+      const cached = ms.frames?.get(key) ?? ms.pendingFrames?.get(key);
       if (cached) {
         out[i] = cached;
         this.touch(ms);
         continue;
       }
-      const frame = this.fileFrame(pid, state, ms, address, probe);
+      const frame = this.fileFrame(pid, state, ms, address, probe, key);
       // Placeholders are not kept: the file may become readable, or its symbols reload.
       if (frame.resolved) {
         ms.frames ??= new Map();
@@ -315,7 +344,7 @@ export class Symbolizer {
     }
   }
 
-  private fileFrame(pid: number, state: ProcessState, ms: MappingState, address: bigint, probe: bigint): Frame {
+  private fileFrame(pid: number, state: ProcessState, ms: MappingState, address: bigint, probe: bigint, key: number): Frame {
     const fileOffset = Number(probe) - ms.startNum + ms.fileOffsetNum;
     let syms: ElfSymbols | undefined;
     if (ms.syms && !ms.syms.evicted) {
@@ -324,22 +353,29 @@ export class Symbolizer {
     } else {
       syms = this.symbolsFor(pid, state, ms);
     }
-    if (syms && ms.loads) {
-      const vaddr = fileOffsetToVaddr(ms.loads, fileOffset);
-      if (vaddr !== undefined) {
-        const t = syms.table;
-        const j = t.indexOf(vaddr - Number(t.base));
-        if (j >= 0) {
-          // A name still being demangled is handed out mangled but not cached as final: the
-          // stack cache asks again shortly and then gets the demangled one.
-          const { name, final } = t.nameAtFinal(j);
-          return { name, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: final };
-        }
-      }
-    }
+    const named = syms ? this.nameIn(ms, syms, fileOffset) : undefined;
+    if (named) return { name: named.name, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: named.final };
     this.misses++;
     // Offset of the probed byte, so addr2line on the unstripped file names the caller.
-    return { name: `${ms.module}+0x${fileOffset.toString(16)}`, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: false };
+    const frame: Frame = { name: `${ms.module}+0x${fileOffset.toString(16)}`, kind: 'native', address, module: ms.module, mapping: ms.info, resolved: false };
+    // Loading: the same object is handed out for this address until the table lands and names it.
+    if (ms.loading) {
+      ms.pendingFrames ??= new Map();
+      if (ms.pendingFrames.size < MAX_CACHED_FRAMES) ms.pendingFrames.set(key, frame);
+    }
+    return frame;
+  }
+
+  /** The symbol at a file offset of a mapping, if its table has one. */
+  private nameIn(ms: MappingState, syms: ElfSymbols, fileOffset: number): { name: string; final: boolean } | undefined {
+    if (!ms.loads) return undefined;
+    const vaddr = fileOffsetToVaddr(ms.loads, fileOffset);
+    if (vaddr === undefined) return undefined;
+    const t = syms.table;
+    const j = t.indexOf(vaddr - Number(t.base));
+    // A name still being demangled is handed out mangled but not cached as final: the
+    // stack cache asks again shortly and then gets the demangled one.
+    return j >= 0 ? t.nameAtFinal(j) : undefined;
   }
 
   private mayRereadMaps(state: ProcessState): boolean {
@@ -405,6 +441,7 @@ export class Symbolizer {
   }
 
   private symbolsFor(pid: number, state: ProcessState, ms: MappingState): ElfSymbols | undefined {
+    if (ms.loading) return undefined;
     if (ms.resolved) {
       if (!ms.fileKey) return undefined;
       const cached = this.files.get(ms.fileKey);
@@ -418,9 +455,9 @@ export class Symbolizer {
     try {
       if (ms.map.path === '[vdso]') return this.vdsoSymbols(pid, ms);
       for (const where of this.openPaths(pid, ms.map)) {
-        let src: FileByteSource;
+        let f: WorkloadFile;
         try {
-          src = fileSource(where.path, { root: where.root, count: false });
+          f = openWorkloadFile(where.path, 'elf', { root: where.root, count: false });
         } catch (err) {
           const reason = err instanceof WorkloadFileError ? err.reason : 'io';
           // Missing at one place is normal (the next candidate may have it); the rest is counted.
@@ -429,26 +466,123 @@ export class Symbolizer {
         }
         try {
           // A path that now names another file (upgraded package) is not what is mapped.
-          if (ms.map.inode !== 0 && src.ino !== ms.map.inode && where.root !== undefined) continue;
-          const statKey = `${src.dev}:${src.ino}:${src.mtimeMs}`;
+          if (ms.map.inode !== 0 && f.ino !== ms.map.inode && where.root !== undefined) continue;
+          const statKey = `${f.dev}:${f.ino}:${f.mtimeMs}`;
           const known = this.statKeys.get(statKey);
           const cached = known ? this.files.get(known) : undefined;
           if (cached) return this.attach(ms, known!, where.path, cached);
-          // Parsed now, not deferred to a later batch: a short-lived process (a job, a request
-          // handler that forks) is often gone by then and would never be named. Each parse is
-          // bounded per file (ELF_BOUNDS); splitting one parse into steps is still to do.
-          // Debug links are always searched inside the process's root, even when the binary itself
-          // was read through map_files: a path beside it on the host is the workload's to choose.
-          const loaded = this.loadFile(src, `${this.procRoot}/${pid}/root`, this.inRootPath(pid, ms.map.path), statKey);
-          if (loaded) return this.attach(ms, loaded.key, where.path, loaded.syms);
+          const running = this.loading.get(statKey);
+          if (running) {
+            running.waiters.push({ ms, openPath: where.path });
+            ms.loading = running;
+            return undefined;
+          }
+          // Opened now, at first sight, not deferred: a short-lived process (a job, a request
+          // handler that forks) is often gone a moment later, and its files with it. The fds
+          // keep the binary and the process's root readable for the worker after it exits.
+          this.startLoad(pid, ms, f, where.path, statKey);
+          return undefined;
         } finally {
-          src.close();
+          f.close();
         }
       }
       return undefined;
     } finally {
       this.loadMs += Date.now() - t0;
     }
+  }
+
+  private startLoad(pid: number, ms: MappingState, f: WorkloadFile, openPath: string, statKey: string): void {
+    const load: PendingLoad = { statKey, waiters: [{ ms, openPath }], startedMs: Date.now() };
+    this.loading.set(statKey, load);
+    ms.loading = load;
+    const rootDisplay = `${this.procRoot}/${pid}/root`;
+    const rootFd = this.openDir(rootDisplay);
+    this.fileLoads++;
+    const accepted = loadSymbols(
+      {
+        fd: f.detach(),
+        name: f.name,
+        ...(rootFd !== undefined && { rootFd }),
+        root: rootDisplay,
+        rootDisplay,
+        // Debug links are always searched inside the process's root, even when the binary itself
+        // was read through map_files: a path beside it on the host is the workload's to choose.
+        logicalPath: this.inRootPath(pid, ms.map.path),
+        binaryId: `${f.dev}:${f.ino}`,
+        size: f.size,
+        debugDirs: [...this.debugDirs],
+      },
+      (outcome) => this.landed(load, outcome),
+    );
+    if (!accepted) {
+      // The worker's queue is full: not started, and tried again at this mapping's next sample.
+      countFailure('busy');
+      this.loading.delete(statKey);
+      ms.loading = undefined;
+      ms.resolved = false;
+    }
+  }
+
+  /** A directory opened for reading (the process's root), or undefined when it is gone. */
+  private openDir(path: string): number | undefined {
+    try {
+      return openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A load finished: the table is cached, and every frame handed out while it ran is named. */
+  private landed(load: PendingLoad, outcome: LoadOutcome): void {
+    const t0 = Date.now();
+    if (this.loading.get(load.statKey) === load) this.loading.delete(load.statKey);
+    let key: string | undefined;
+    if (outcome.ok) {
+      // Keyed by the file itself, not by its build id alone: a build id is bytes the workload
+      // chose, and a binary claiming libc's build id must not lend its names to every libc.
+      key = outcome.syms.buildId ? `build-id:${outcome.syms.buildId}:${load.statKey}` : `stat:${load.statKey}`;
+      this.statKeys.set(load.statKey, key);
+      this.trimStatKeys();
+      this.files.set(key, outcome.syms, outcome.syms.table.approxBytes());
+    } else {
+      // Not ELF, truncated, out of bounds, vanished mid-read, or past its time: placeholders stay.
+      countFailure(outcome.reason);
+    }
+    for (const { ms, openPath } of load.waiters) {
+      if (ms.loading !== load) continue;
+      ms.loading = undefined;
+      const pending = ms.pendingFrames;
+      ms.pendingFrames = undefined;
+      if (!outcome.ok || key === undefined) continue;
+      this.attach(ms, key, openPath, outcome.syms);
+      if (pending) this.rename(ms, outcome.syms, pending);
+    }
+    this.loadMs += Date.now() - t0;
+  }
+
+  /** Names, in place, the placeholders a mapping handed out while its file was loading. */
+  private rename(ms: MappingState, syms: ElfSymbols, pending: Map<number, Frame>): void {
+    for (const [key, frame] of pending) {
+      // Non-leaf frames (key > 0) hold return addresses: the call is the byte before.
+      const probe = key > 0 && frame.address > 0n ? frame.address - 1n : frame.address;
+      const named = this.nameIn(ms, syms, Number(probe) - ms.startNum + ms.fileOffsetNum);
+      if (!named) continue;
+      frame.name = named.name;
+      frame.resolved = named.final;
+      this.renamedFrames++;
+      this.misses--;
+      if (named.final) {
+        ms.frames ??= new Map();
+        if (ms.frames.size >= MAX_CACHED_FRAMES) ms.frames.clear();
+        ms.frames.set(key, frame);
+      }
+    }
+  }
+
+  /** Resolves once every symbol load queued so far has landed (or after `waitMs`). */
+  settled(waitMs?: number): Promise<void> {
+    return loadsSettled(waitMs);
   }
 
   private attach(ms: MappingState, key: string, openPath: string, syms: ElfSymbols): ElfSymbols {
@@ -458,32 +592,6 @@ export class Symbolizer {
     ms.loads = syms.loads;
     if (syms.buildId) ms.info.buildId = syms.buildId;
     return syms;
-  }
-
-  private loadFile(src: ByteSource, root: string, logicalPath: string, statKey: string): { key: string; syms: ElfSymbols } | undefined {
-    try {
-      const headers = readElfHeaders(src);
-      // Keyed by the file itself, not by its build id alone: a build id is bytes the workload
-      // chose, and a binary claiming libc's build id must not lend its names to every libc.
-      const key = headers.buildId ? `build-id:${headers.buildId}:${statKey}` : `stat:${statKey}`;
-      this.statKeys.set(statKey, key);
-      this.trimStatKeys();
-      const cached = this.files.get(key);
-      if (cached) return { key, syms: cached };
-      this.fileLoads++;
-      const syms = readElfSymbolsFrom(src, headers, {
-        root,
-        logicalPath,
-        binaryId: statKey.split(':').slice(0, 2).join(':'),
-        debugDirs: this.debugDirs,
-      });
-      this.files.set(key, syms, syms.table.approxBytes());
-      return { key, syms };
-    } catch (err) {
-      // Not ELF, truncated, out of bounds, or vanished mid-read: the frames stay placeholders.
-      countFailure(err instanceof WorkloadFileError ? err.reason : err instanceof ElfFormatError ? 'parse' : 'io');
-      return undefined;
-    }
   }
 
   /** The stat index only saves work; bound it to a multiple of the file cache. */
@@ -584,6 +692,8 @@ export class Symbolizer {
       misses: this.misses,
       fileLoads: this.fileLoads,
       loadMs: this.loadMs,
+      pendingLoads: pendingLoads(),
+      renamedFrames: this.renamedFrames,
       mapsReads: this.mapsReads,
       cachedFileBytes: this.files.bytes,
       kernelSymbols: this.kernel?.size ?? 0,

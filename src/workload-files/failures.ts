@@ -27,12 +27,16 @@ export type FailureReason =
   /** A demangled name over the cap: the mangled name is kept. */
   | 'demangle-cap'
   /** Something threw where nothing should: caught at the ring-buffer callback, batch kept going. */
-  | 'callback-error';
+  | 'callback-error'
+  /** A symbol load ran past its time in the loader worker (the worker is replaced). */
+  | 'timeout'
+  /** Too many symbol loads queued: this one was not started (retried at the mapping's next sample). */
+  | 'busy';
 
 const counts = new Map<FailureReason, number>();
 
-export function countFailure(reason: FailureReason): void {
-  counts.set(reason, (counts.get(reason) ?? 0) + 1);
+export function countFailure(reason: FailureReason, n = 1): void {
+  counts.set(reason, (counts.get(reason) ?? 0) + n);
 }
 
 /** Counts so far, keyed `workloadFile.<reason>`, for the agent's counters. */
@@ -40,6 +44,11 @@ export function failureCounts(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of counts) out[`workloadFile.${k}`] = v;
   return out;
+}
+
+/** Counts so far by reason, for a worker to hand its own counts to the main thread's table. */
+export function failureCountsByReason(): Map<FailureReason, number> {
+  return new Map(counts);
 }
 
 /** For tests: the count of one reason. */

@@ -7,7 +7,8 @@
  * what is read, not what it claims). Needs Linux 5.6+ (openat2).
  */
 import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
-import { loadAddon } from '../bpf/index.js';
+// addon.js, not the bpf index: the symbol loader's worker imports this, and needs nothing else of bpf/.
+import { loadAddon } from '../bpf/addon.js';
 import { countFailure, type FailureReason } from './failures.js';
 
 export type FileKind = 'elf' | 'debug-file' | 'perf-map' | 'proc' | 'htlhash';
@@ -59,6 +60,8 @@ export interface WorkloadFile {
   /** Up to `length` bytes at `offset`; fewer at end of file. Throws WorkloadFileError past the read budget. */
   read(offset: number, length: number): Buffer;
   close(): void;
+  /** Hands the open fd to the caller (who closes it); this reader is closed without closing it. */
+  detach(): number;
 }
 
 interface OpenAddon {
@@ -133,13 +136,35 @@ export function displayName(path: string, root?: string): string {
 
 /** Opens a workload's file for bounded reading. Throws WorkloadFileError (counted by reason). */
 export function openWorkloadFile(path: string, kind: FileKind, opts: OpenOptions = {}): WorkloadFile {
-  const fail = failer(path, opts);
   const { fd, st } = openChecked(path, kind, opts);
+  return boundedReader(fd, st, kind, displayName(path, opts.root), failer(path, opts), true);
+}
+
+/**
+ * A bounded reader over an fd another thread opened with openWorkloadFile's checks (the
+ * symbolizer opens a binary at first sight, while its process lives, and hands the fd to the
+ * loader worker: fds are process-wide). The caller keeps owning the fd: close() here does not
+ * close it. The kind's caps apply again, on a fresh fstat.
+ */
+export function adoptWorkloadFile(fd: number, kind: FileKind, name: string, opts: Pick<OpenOptions, 'count'> = {}): WorkloadFile {
+  const fail = failer(name, opts);
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch (err) {
+    return fail('io', (err as Error).message);
+  }
+  if (!st.isFile()) return fail('not-regular', 'not a regular file');
+  if (st.size > FILE_BOUNDS[kind].maxFileBytes) return fail('too-large', `${st.size} bytes is over the ${kind} cap of ${FILE_BOUNDS[kind].maxFileBytes}`);
+  return boundedReader(fd, st, kind, name, fail, false);
+}
+
+function boundedReader(fd: number, st: Stats, kind: FileKind, name: string, fail: (reason: FailureReason, detail: string) => never, owned: boolean): WorkloadFile {
   const bounds = FILE_BOUNDS[kind];
   let bytesRead = 0;
   let closed = false;
   const file: WorkloadFile = {
-    name: displayName(path, opts.root),
+    name,
     kind,
     size: st.size,
     dev: st.dev,
@@ -150,6 +175,7 @@ export function openWorkloadFile(path: string, kind: FileKind, opts: OpenOptions
       return bytesRead;
     },
     read(offset, length) {
+      if (closed) return fail('io', 'read after close');
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
         return fail('parse', `bad read range ${offset}+${length}`);
       }
@@ -173,8 +199,13 @@ export function openWorkloadFile(path: string, kind: FileKind, opts: OpenOptions
       return got === want ? buf : buf.subarray(0, got);
     },
     close() {
-      if (!closed) closeSync(fd);
+      if (!closed && owned) closeSync(fd);
       closed = true;
+    },
+    detach() {
+      if (closed) return fail('io', 'detach after close');
+      closed = true;
+      return fd;
     },
   };
   return file;

@@ -3,6 +3,7 @@
 // symbolizer's own parsers.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Frame, Symbolizer } from '../../src/symbols/index.js';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -152,4 +153,14 @@ export function llvmSymbolizerFunctions(file: string, vaddrs: number[]): string[
     .trim()
     .split(/\n\n/);
   return vaddrs.map((_, i) => out[i]!.split('\n')[0]!);
+}
+
+/**
+ * Frames of `addrs` once their files' symbols have landed: the symbolizer loads a file in its
+ * worker and renames, in place, the placeholders it handed out meanwhile.
+ */
+export async function settledFrames(sym: Symbolizer, pid: number, addrs: readonly bigint[]): Promise<Frame[]> {
+  const frames = sym.userFrames(pid, addrs);
+  await sym.settled();
+  return frames;
 }

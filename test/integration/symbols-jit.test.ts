@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Symbolizer } from '../../src/symbols/index.js';
-import { mapsOf, nmSymbol, REPO_ROOT, runtimeAddress, startFixture, type Fixture } from './symbols-helpers.js';
+import { mapsOf, nmSymbol, REPO_ROOT, runtimeAddress, settledFrames, startFixture, type Fixture } from './symbols-helpers.js';
 
 const SCRIPT = `${REPO_ROOT}test/fixtures/js/split.js`;
 const LINES: Record<string, number> = { burnA: 9, burnB: 13, burnC: 17 };
@@ -61,7 +61,7 @@ describe('perf maps (node --perf-basic-prof)', () => {
     const exe = sym.processExecutable(node.pid)!;
     expect(exe.path).toBe(process.execPath);
     const main = nmSymbol(exe.path, 'main');
-    const [mainFrame] = sym.userFrames(node.pid, [runtimeAddress(node.pid, exe.path, exe.path, main.vaddr + 1)]);
+    const [mainFrame] = await settledFrames(sym, node.pid, [runtimeAddress(node.pid, exe.path, exe.path, main.vaddr + 1)]);
     expect(mainFrame).toMatchObject({ name: 'main', kind: 'native', module: 'node', resolved: true });
   });
 });

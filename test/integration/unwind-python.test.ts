@@ -20,7 +20,10 @@ describe.runIf(root)('unwinding Debian python3 (no frame pointers)', () => {
     await sleep(300);
     const run = await sampleWithUnwinding(child.pid!, 8);
     const symbolizer = new Symbolizer();
-    const names = run.samples.map((s) => symbolizer.userFrames(s.pid, s.userStack).map((f) => f.name));
+    const stacks = run.samples.map((s) => symbolizer.userFrames(s.pid, s.userStack));
+    // python3's and libc's symbols load in the symbolizer's worker; the frames are named in place.
+    await symbolizer.settled();
+    const names = stacks.map((frames) => frames.map((f) => f.name));
     // Debian strips python3's local symbols: `main` itself has no name there, Py_RunMain (exported) does.
     const reach = names.filter((n) => n.includes('Py_RunMain')).length;
     console.log(`unwind-python: ${reach}/${names.length} reach Py_RunMain (${((100 * reach) / names.length).toFixed(1)}%), tables loaded in ${run.loadMs} ms`, run.counters);
