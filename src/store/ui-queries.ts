@@ -190,10 +190,17 @@ export interface NamedProfile {
  * distinct name list. Converting whole frame structs (file, module, build id) to JS costs most of
  * a large merge; the flame graph and folded text need the names alone.
  */
-export async function mergeStackNames(
-  conn: DuckDBConnection,
-  q: { service?: string; version?: string; pid?: number; spanId?: string; traceId?: string; fromUnixNs?: bigint; toUnixNs?: bigint },
-): Promise<NamedProfile> {
+export interface StackNamesQuery {
+  service?: string;
+  version?: string;
+  pid?: number;
+  spanId?: string;
+  traceId?: string;
+  fromUnixNs?: bigint;
+  toUnixNs?: bigint;
+}
+
+export async function mergeStackNames(conn: DuckDBConnection, q: StackNamesQuery): Promise<NamedProfile> {
   const conds = [`sample_type = 'samples/count'`];
   const params: Params = {};
   if (q.pid !== undefined) (conds.push('pid = $pid'), (params.pid = q.pid));
