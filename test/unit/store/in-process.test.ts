@@ -99,6 +99,20 @@ describe('span join data through the OTLP conversion into the store', () => {
       expect(summary(a)).toEqual(EXPECTED);
       expect(summary(b)).toEqual(summary(a));
       expect(a.stacks.map((s) => s.frames)).toEqual(b.stacks.map((s) => s.frames));
+      // The flame graph's names-only merge agrees with the full merge, odd names intact.
+      const odd = window();
+      odd.samples = odd.samples.slice(9, 12).map((x) => ({ ...x, frames: [f('we"ird\n名\\x', 0x409000n), ...POLL], timeUnixNs: x.timeUnixNs + 1n }));
+      await direct.ingestProfiles(profilesToOtlp([odd]).request);
+      const full = await direct.mergeProfile({});
+      const named = await direct.mergeStackNames({});
+      const fromFull = new Map<string, bigint>();
+      for (const st of full.stacks) {
+        const k = JSON.stringify(st.frames.map((x) => x.name).reverse());
+        fromFull.set(k, (fromFull.get(k) ?? 0n) + st.count);
+      }
+      expect(new Map(named.stacks.map((st) => [JSON.stringify(st.names), st.count]))).toEqual(fromFull);
+      expect(named.stacks.map((st) => st.names)).toContainEqual(['main', 'epoll_wait', 'we"ird\n名\\x']);
+      expect(named.totalCount).toBe(17n);
       // What `hotspan profile --span` asks for.
       const bySpan = await direct.mergeProfile({ spanId: SPAN_A, labels: ['traceId', 'spanId', 'spanName'] });
       expect(bySpan.stacks.map((s) => s.labels.spanName)).toEqual(['GET /burn']);
