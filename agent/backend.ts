@@ -10,7 +10,7 @@ import {
   type OtlpExporter,
   type OtlpReceiver,
 } from '../src/otlp/index.js';
-import { Store } from '../src/store/index.js';
+import { openStoreWorker, type Store } from '../src/store/index.js';
 
 export interface Backend {
   exporter: OtlpExporter;
@@ -38,7 +38,8 @@ export async function startBackend(
   let embedded: Backend['embedded'];
   let configs = configured;
   if (toEmbedded.length) {
-    const store = await Store.open({ dataDir: join(dataDir, 'store') });
+    // On its own thread: DuckDB's appends and queries never hold the agent's event loop.
+    const store = await openStoreWorker({ dataDir: join(dataDir, 'store') });
     const receiver = await startOtlpReceiver({ host: '127.0.0.1', port: 0, sink: store, log: options.log });
     embedded = { receiver, store };
     const overrides: ExporterConfigInput = { ...cliConfig };

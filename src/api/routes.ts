@@ -5,12 +5,7 @@
  */
 import { diff, parseSelector, selectorToQuery, toFolded, type Profile } from '../flamegraph/index.js';
 import {
-  flowSummary,
-  listSpans,
-  serviceSummaries,
-  spanById,
   toPprof,
-  traceSpans,
   type MergeLabel,
   type MergeQuery,
   type Store,
@@ -61,7 +56,7 @@ const services: Handler = async (deps, q) => {
   const p = new Params(q, ['from', 'to', 'since']);
   needStore(deps);
   const r = range(p, deps.now(), q.has('since') ? 'since' : 'from');
-  const rows = await deps.read((s) => s.read((c) => serviceSummaries(c, r)));
+  const rows = await deps.read((s) => s.serviceSummaries(r));
   return { from: r.fromUnixNs, to: r.toUnixNs, services: rows };
 };
 
@@ -80,7 +75,7 @@ const spans: Handler = async (deps, q) => {
     ...(p.text('route') !== undefined && { route: p.text('route')! }),
     ...(status !== 'any' && { status }),
   };
-  const rows = await deps.read((s) => s.read((c) => listSpans(c, query)));
+  const rows = await deps.read((s) => s.listSpans(query));
   return { spans: rows };
 };
 
@@ -88,10 +83,10 @@ const span: Handler = async (deps, q, arg) => {
   new Params(q, []);
   needStore(deps);
   const id = checkSpanId(arg);
-  const found = await deps.read((s) => s.read((c) => spanById(c, id)));
+  const found = await deps.read((s) => s.spanById(id));
   const one = found[0];
   if (!one) throw notFound(`no span ${id} in this node's store (older than retention, or not seen here)`);
-  const trace = await deps.read((s) => s.read((c) => traceSpans(c, one.traceId)));
+  const trace = await deps.read((s) => s.traceSpans(one.traceId));
   return { span: one, trace };
 };
 
@@ -129,7 +124,7 @@ const SPAN_MARGIN_NS = 2_000_000_000n;
 async function boundBySpans(deps: RouteDeps, query: MergeQuery): Promise<void> {
   if (query.fromUnixNs !== undefined || query.toUnixNs !== undefined) return;
   if (query.spanId === undefined && query.traceId === undefined) return;
-  const spans = await deps.read((s) => s.read((c) => (query.spanId !== undefined ? spanById(c, query.spanId) : traceSpans(c, query.traceId!, 100_000))));
+  const spans = await deps.read((s) => query.spanId !== undefined ? s.spanById(query.spanId) : s.traceSpans(query.traceId!, 100_000));
   if (spans.length === 0) return; // samples without a stored span: scan (rare, and still correct)
   let from = spans[0]!.startUnixNs;
   let to = spans[0]!.endUnixNs;
@@ -229,7 +224,7 @@ const flows: Handler = async (deps, q) => {
   const p = new Params(q, ['since', 'until']);
   needStore(deps);
   const r = range(p, deps.now(), 'since', 'until');
-  const series = await deps.read((s) => s.read((c) => flowSummary(c, r)));
+  const series = await deps.read((s) => s.flowSummary(r));
   const sum = (pred: (x: (typeof series)[number]) => boolean) => series.filter(pred);
   return {
     from: r.fromUnixNs,

@@ -4,8 +4,7 @@
  * Also the compact wire form of that model (`format=model`), which the CLI turns back into it.
  */
 import { aggregate, NameTable, type Profile, type Stack } from '../flamegraph/model.js';
-// Straight from the query module: importing the store's index would load DuckDB in every CLI command.
-import { mergeStackNames, type NamedProfile } from '../store/ui-queries.js';
+import type { NamedProfile } from '../store/ui-queries.js';
 import type { MergeQuery, Store } from '../store/index.js';
 
 /** Same duration rule as flamegraph's fromMerged: first to last sample plus one period. */
@@ -28,7 +27,7 @@ export function fromNamed(m: NamedProfile): Profile {
 
 export async function selectionProfile(store: Store, q: MergeQuery): Promise<Profile> {
   if (q.labels?.length) throw new Error('selectionProfile: labels are not kept (use Store.mergeProfile)');
-  return fromNamed(await store.read((c) => mergeStackNames(c, q)));
+  return fromNamed(await store.mergeStackNames(q));
 }
 
 /** The model on the wire: names once, stacks as [frame ids root first, samples, cpuNs]. */

@@ -5,7 +5,8 @@
  *
  * Conventions (OTel profiles semantic conventions, honoured by Pyroscope):
  *  - sample type samples/count, period type cpu/nanoseconds, period = window.periodNs;
- *  - sample attributes thread.id, thread.name, cpu.logical_number;
+ *  - sample attributes thread.id, thread.name, cpu.logical_number; from the span join
+ *    hotspan.span.name (with a link) or hotspan.span.attribution=ambiguous + hotspan.span.candidates;
  *  - location attribute profile.frame.type (kernel | native | v8js);
  *  - mapping attribute process.executable.build_id.gnu, else process.executable.build_id.htlhash;
  *  - a sample that ran for a traced request carries a Link (trace id, span id).
@@ -135,6 +136,13 @@ class Dictionary {
   }
 }
 
+/** Sample attributes carrying the span join (hotspan's namespace: OTel has no convention for these). */
+export const ATTR_SPAN_NAME = 'hotspan.span.name';
+/** 'ambiguous': several requests were in flight on the thread, none is linked. */
+export const ATTR_SPAN_ATTRIBUTION = 'hotspan.span.attribution';
+/** With attribution 'ambiguous': how many requests were candidates. */
+export const ATTR_SPAN_CANDIDATES = 'hotspan.span.candidates';
+
 function mappingIndex(d: Dictionary, f: Frame, pid: number, opts: ProfilesToOtlpOptions): number {
   const m = f.mapping;
   if (!m) return 0;
@@ -212,6 +220,13 @@ function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtl
     d.attr('thread.name', s.threadName),
     d.attr('cpu.logical_number', s.cpu),
   ];
+  // The span join's result beyond the link: the span's name (the link carries ids only), and for
+  // a sample several requests could have run, how many — part of the merge key, so samples of one
+  // stack with different candidate counts stay apart.
+  if (s.spanName && linkIndex !== 0) attributeIndices.push(d.attr(ATTR_SPAN_NAME, s.spanName));
+  if (s.spanAttribution === 'ambiguous') {
+    attributeIndices.push(d.attr(ATTR_SPAN_ATTRIBUTION, 'ambiguous'), d.attr(ATTR_SPAN_CANDIDATES, s.spanCandidates ?? 0));
+  }
   return { key: `${stackIndex}|${attributeIndices.join(',')}|${linkIndex}`, stackIndex, attributeIndices, linkIndex };
 }
 

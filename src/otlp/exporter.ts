@@ -12,7 +12,7 @@ import { htlHashOfMapping } from './htlhash.js';
 import { encodeRequest } from './proto-root.js';
 import { createGrpcTransport } from './grpc-transport.js';
 import { createHttpTransport } from './http-transport.js';
-import { SignalPipeline, type SignalStats } from './pipeline.js';
+import { SignalPipeline, type Body, type SignalStats } from './pipeline.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy, type ExportResult } from './retry.js';
 import type { SignalExporterConfig } from './config.js';
 import type { LogRecord, MetricPoint, Signal, SpanRecord } from './types.js';
@@ -38,17 +38,22 @@ export interface ExporterOptions {
   profiles?: ProfilesToOtlpOptions;
 }
 
-/** Encodes one batch of a signal into its transport body. */
-export interface SignalEncoder {
-  encode(signal: Signal, request: object): Uint8Array;
+/**
+ * Turns one converted request into its transport body: protobuf or JSON bytes for the network and
+ * file exporters; the request object itself for the in-process exporter. `concat` joins the
+ * bodies of a batch (default: byte concatenation, which appends protobuf's repeated top-level field).
+ */
+export interface SignalEncoder<B extends Body = Uint8Array> {
+  encode(signal: Signal, request: object): B;
+  concat?(bodies: B[]): B;
 }
 
 const defaultLog = (m: string) => process.stderr.write(`${m}\n`);
 
 
 /** One encoded request (or, for traces/metrics/logs, a concatenable piece of one) and its record count. */
-interface EncodedChunk {
-  body: Uint8Array;
+interface EncodedChunk<B extends Body> {
+  body: B;
   records: number;
 }
 
@@ -58,13 +63,13 @@ interface EncodedChunk {
  * windows) and, being a few large buffers instead of many small objects, does not bloat V8's old
  * space while a backend is down. `pending` holds records only until that tick.
  */
-function stage<T>(
+function stage<T, B extends Body>(
   signal: Signal,
-  pipeline: SignalPipeline<EncodedChunk>,
+  pipeline: SignalPipeline<EncodedChunk<B>, B>,
   recordsPerChunk: number,
   maxPending: number,
   convert: (records: T[]) => Converted<object>,
-  enc: SignalEncoder,
+  enc: SignalEncoder<B>,
   log: (m: string) => void,
   /** Profiles: malformed samples do not drop a window; other signals: a malformed record is dropped. */
   malformedDropsRecords: boolean,
@@ -112,29 +117,30 @@ function stage<T>(
 }
 
 /** Joins encoded pieces of a request whose only top-level field is repeated (protobuf concatenation appends). */
-function concat(chunks: EncodedChunk[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!.body;
-  return Buffer.concat(chunks.map((c) => c.body));
+function concatBytes(bodies: Uint8Array[]): Uint8Array {
+  if (bodies.length === 1) return bodies[0]!;
+  return Buffer.concat(bodies);
 }
 
 /** Builds the four pipelines over caller-supplied encoders and senders (shared by gRPC and file exporters). */
-export function buildExporter(
+export function buildExporter<B extends Body = Uint8Array>(
   configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'maxConcurrentExports' | 'maxQueueBytes'>>,
-  enc: SignalEncoder,
-  sendFor: (signal: Signal) => { send(body: Uint8Array, timeoutMs?: number): Promise<ExportResult>; close(): void | Promise<void> },
+  enc: SignalEncoder<B>,
+  sendFor: (signal: Signal) => { send(body: B, timeoutMs?: number): Promise<ExportResult>; close(): void | Promise<void> },
   options: ExporterOptions = {},
 ): OtlpExporter {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const log = options.log ?? defaultLog;
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
-  const pipelines = {} as Record<Signal, SignalPipeline<EncodedChunk>>;
+  const pipelines = {} as Record<Signal, SignalPipeline<EncodedChunk<B>, B>>;
+  const concat = enc.concat ?? (concatBytes as unknown as (bodies: B[]) => B);
   const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void; pendingCount(): number }>;
 
   const make = <T>(signal: Signal, convert: (records: T[]) => Converted<object>) => {
     const cfg = configs[signal];
     senders[signal] = sendFor(signal);
     const profiles = signal === 'profiles';
-    pipelines[signal] = new SignalPipeline<EncodedChunk>({
+    pipelines[signal] = new SignalPipeline<EncodedChunk<B>, B>({
       signal,
       ...cfg,
       countOf: (c) => c.records,
@@ -145,10 +151,10 @@ export function buildExporter(
         : { maxQueueSize: cfg.maxQueueSize, weightOf: (c) => c.records, maxQueueWeight: cfg.maxQueueSize, maxBatchWeight: cfg.maxExportBatchSize }),
       backoff,
       log,
-      encode: (batch) => ({ body: concat(batch), malformed: 0 }),
+      encode: (batch) => ({ body: concat(batch.map((c) => c.body)), malformed: 0 }),
       send: (body, timeoutMs) => senders[signal].send(body, timeoutMs),
     });
-    stages[signal] = stage<T>(signal, pipelines[signal], cfg.maxExportBatchSize, cfg.maxQueueSize, convert, enc, log, !profiles) as (typeof stages)[Signal];
+    stages[signal] = stage<T, B>(signal, pipelines[signal], cfg.maxExportBatchSize, cfg.maxQueueSize, convert, enc, log, !profiles) as (typeof stages)[Signal];
   };
   make<SpanRecord>('traces', spansToOtlp);
   make<MetricPoint>('metrics', metricsToOtlp);

@@ -18,7 +18,7 @@ export { createFileExporter, signalFile } from './file-exporter.js';
 export { startOtlpReceiver } from './receiver.js';
 export type { OtlpReceiver, ReceiverOptions, ReceiverStats } from './receiver.js';
 export { processResourceAttributes, commandName } from './process-attributes.js';
-export { profilesToOtlp } from './convert-profiles.js';
+export { profilesToOtlp, ATTR_SPAN_NAME, ATTR_SPAN_ATTRIBUTION, ATTR_SPAN_CANDIDATES } from './convert-profiles.js';
 export type { ProfilesToOtlpOptions } from './convert-profiles.js';
 export { validateProfilesData } from './validate-profiles.js';
 export { htlHashOfFile, htlHashOfMapping } from './htlhash.js';

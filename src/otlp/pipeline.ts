@@ -14,14 +14,19 @@
 import { backoffDelayMs, type BackoffPolicy, type ExportResult } from './retry.js';
 import type { Signal } from './types.js';
 
-export interface Encoded {
-  body: Uint8Array;
+/** What a batch becomes before it is sent: protobuf/JSON bytes, or (in-process) a request object with its estimated size. */
+export interface Body {
+  readonly byteLength: number;
+}
+
+export interface Encoded<B extends Body = Uint8Array> {
+  body: B;
   /** Items in the batch that could not be encoded (skipped). */
   malformed: number;
   firstError?: string;
 }
 
-export interface PipelineOptions<T> {
+export interface PipelineOptions<T, B extends Body = Uint8Array> {
   signal: Signal;
   maxQueueSize: number;
   maxExportBatchSize: number;
@@ -39,8 +44,8 @@ export interface PipelineOptions<T> {
   /** Requests in flight at once (default 1). More hides round trips; each holds one encoded batch. */
   maxConcurrentExports?: number;
   backoff: BackoffPolicy;
-  encode(batch: T[]): Encoded;
-  send(body: Uint8Array, timeoutMs?: number): Promise<ExportResult>;
+  encode(batch: T[]): Encoded<B>;
+  send(body: B, timeoutMs?: number): Promise<ExportResult>;
   log(message: string): void;
 }
 
@@ -60,7 +65,7 @@ export interface SignalStats {
   malformed: number;
   /** Requests sent (first attempts and retries). */
   requests: number;
-  /** Encoded bytes sent (first attempts and retries). */
+  /** Encoded bytes sent (first attempts and retries); in-process: the requests' estimated encoded size. */
   bytesSent: number;
 }
 
@@ -68,7 +73,7 @@ export function emptyStats(): SignalStats {
   return { exported: 0, dropped: 0, droppedOverflow: 0, retries: 0, queueDepth: 0, rejected: 0, malformed: 0, requests: 0, bytesSent: 0 };
 }
 
-export class SignalPipeline<T> {
+export class SignalPipeline<T, B extends Body = Uint8Array> {
   /** Items queued; the live part is queue[head..]. A head index makes drop-oldest O(1). */
   private queue: T[] = [];
   private head = 0;
@@ -88,7 +93,7 @@ export class SignalPipeline<T> {
   private readonly sleepers = new Set<() => void>();
   private failing = false;
 
-  constructor(private readonly o: PipelineOptions<T>) {}
+  constructor(private readonly o: PipelineOptions<T, B>) {}
 
   private count(items: readonly T[]): number {
     if (!this.o.countOf) return items.length;
@@ -254,7 +259,7 @@ export class SignalPipeline<T> {
   }
 
   private async exportBatch(batch: T[]): Promise<void> {
-    let encoded: Encoded;
+    let encoded: Encoded<B>;
     try {
       encoded = this.o.encode(batch);
     } catch (err) {

@@ -5,9 +5,14 @@
  * Row rule: a sample with timestamps gives one row per timestamp (value = values[i], or 1 when the
  * sample has no values); a sample without timestamps gives one row at the profile's time whose value
  * is the sum of its values.
+ *
+ * Columns from sample attributes (the ones convert-profiles.ts writes): thread.id, thread.name,
+ * cpu.logical_number, hotspan.span.name; every other attribute (hotspan.span.attribution and
+ * .candidates among them) is kept in `labels` JSON, which queries read (queries.ts).
  */
 
 import { createHash } from 'node:crypto';
+import { ATTR_SPAN_NAME } from '../otlp/convert-profiles.js';
 import type { FrameKind } from '../symbols/types.js';
 import type {
   ExportProfilesServiceRequestObject,
@@ -62,7 +67,7 @@ export interface DecodedProfiles {
 
 const FRAME_KINDS: ReadonlySet<string> = new Set(['kernel', 'native', 'v8js']);
 /** Sample attributes that get their own column instead of landing in `labels`. */
-const COLUMN_ATTRS = new Set(['thread.id', 'thread.name', 'cpu.logical_number', 'span.name', 'hotspan.span.name']);
+const COLUMN_ATTRS = new Set(['thread.id', 'thread.name', 'cpu.logical_number', ATTR_SPAN_NAME]);
 
 /** Content hash of a stack: equal frame lists get equal ids in every request and every process. */
 export function stackIdOf(frames: readonly StoredFrame[]): bigint {
@@ -119,7 +124,7 @@ export function decodeProfiles(req: ExportProfilesServiceRequestObject): Decoded
             stackId: stack.stackId,
             traceId: link?.traceId ?? null,
             spanId: link?.spanId ?? null,
-            spanName: stringAttr(attrs, 'span.name') ?? stringAttr(attrs, 'hotspan.span.name'),
+            spanName: stringAttr(attrs, ATTR_SPAN_NAME),
             sampleType,
             periodNs,
             labelsJson: Object.keys(labels).length ? JSON.stringify(labels) : null,

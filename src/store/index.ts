@@ -2,7 +2,19 @@
  * Embedded analytical store (DuckDB) for the four OTLP signals. See store.ts for the design and
  * types.ts for what queries return.
  */
-export { Store, StoreError, defaultDataDir, DB_FILE_NAME, DEFAULT_MAX_BYTES, DEFAULT_RETENTION_MS } from './store.js';
+import { Store as LocalStore } from './store.js';
+import type { StoreApi } from './api.js';
+
+/**
+ * `Store.open()` opens the store in this thread (CLI commands reading a store no agent holds);
+ * `openStoreWorker()` opens it on its own thread (the agent). As a type, `Store` is the async
+ * surface both have, so callers take either.
+ */
+export const Store = LocalStore;
+export type Store = StoreApi;
+export type { LocalStore, StoreApi };
+export { openStoreWorker } from './remote.js';
+export { StoreError, defaultDataDir, DB_FILE_NAME, DEFAULT_MAX_BYTES, DEFAULT_RETENTION_MS } from './store.js';
 export type { StoreErrorCode } from './store.js';
 export { toPprof, mergedToPprofProfile } from './pprof.js';
 export type {
@@ -18,4 +30,4 @@ export type {
   StoredFrame,
 } from './types.js';
 export { serviceSummaries, listSpans, spanById, traceSpans, flowSummary, mergeStackNames, SPAN_KIND_SERVER } from './ui-queries.js';
-export type { ServiceSummary, SpanListQuery, FlowSeries, NamedProfile, NamedStack } from './ui-queries.js';
+export type { ServiceSummary, SpanListQuery, FlowSeries, NamedProfile, NamedStack, StackNamesQuery } from './ui-queries.js';

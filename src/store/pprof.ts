@@ -1,7 +1,8 @@
 /**
  * MergedProfile → pprof (profile.proto), gzipped, so CLI commands can write files `go tool pprof`
  * reads. Sample values are [samples/count, cpu/nanoseconds]; label columns become pprof labels
- * (`pid`, `tid` numeric; `thread_name`, `trace_id`, `span_id`, `span_name`, `service_name` strings).
+ * (`pid`, `tid` numeric; `thread_name`, `trace_id`, `span_id`, `span_name`, `service_name`,
+ * `span_attribution` strings).
  */
 
 import { gzipSync } from 'node:zlib';
@@ -16,6 +17,8 @@ const LABEL_KEYS: Record<MergeLabel, string> = {
   spanId: 'span_id',
   spanName: 'span_name',
   service: 'service_name',
+  // The key and value `hotspan record`'s pprof files use (src/profiling/pprof.ts): `ambiguous:N`.
+  spanAttribution: 'span_attribution',
 };
 const NUMERIC_LABELS = new Set<MergeLabel>(['pid', 'tid']);
 

@@ -4,6 +4,7 @@
  */
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { ATTR_SPAN_ATTRIBUTION, ATTR_SPAN_CANDIDATES } from '../otlp/convert-profiles.js';
 import type { FrameKind } from '../symbols/types.js';
 import type {
   MergeLabel,
@@ -24,6 +25,17 @@ const LABEL_COLUMNS: Record<MergeLabel, string> = {
   spanId: 'span_id',
   spanName: 'span_name',
   service: 'service_name',
+  spanAttribution: 'span_attribution',
+};
+
+/**
+ * Labels computed from the `labels` JSON instead of read from a column. span_attribution:
+ * `ambiguous:N` for a sample N requests could have run (convert-profiles.ts writes the
+ * attributes), as the pprof files of `hotspan record` label it; null otherwise.
+ */
+const LABEL_EXPRESSIONS: Partial<Record<MergeLabel, string>> = {
+  spanAttribution: `CASE WHEN json_extract_string(labels, '$."${ATTR_SPAN_ATTRIBUTION}"') = 'ambiguous'
+      THEN 'ambiguous:' || coalesce(json_extract_string(labels, '$."${ATTR_SPAN_CANDIDATES}"'), '0') END`,
 };
 
 export const DEFAULT_SAMPLE_TYPE = 'samples/count';
@@ -51,11 +63,12 @@ export async function mergeProfile(conn: DuckDBConnection, q: MergeQuery): Promi
     throw new Error(`mergeProfile: unknown label in ${JSON.stringify(q.labels)}; use ${Object.keys(LABEL_COLUMNS).join(', ')}`);
   }
   const groupCols = ['stack_id', ...labelCols].join(', ');
+  const selectCols = ['stack_id', ...labels.map((l, i) => (LABEL_EXPRESSIONS[l] ? `${LABEL_EXPRESSIONS[l]} AS ${labelCols[i]}` : labelCols[i]))].join(', ');
   // Stacks may (briefly, see Store.collectStacks) exist twice; any_value keeps the join 1:1.
   const rows = await readObjects(
     conn,
     `WITH agg AS (
-       SELECT ${groupCols}, sum(value) AS count, sum(value::HUGEINT * period_ns) AS cpu_ns
+       SELECT ${selectCols}, sum(value) AS count, sum(value::HUGEINT * period_ns) AS cpu_ns
          FROM samples WHERE ${where} GROUP BY ${groupCols})
      SELECT agg.*, st.frames FROM agg
        LEFT JOIN (SELECT stack_id, any_value(frames) AS frames FROM stacks

@@ -25,6 +25,8 @@ import { decodeProfiles, type StackRow } from './decode-profiles.js';
 import { decodeTraces } from './decode-traces.js';
 import * as queries from './queries.js';
 import * as retention from './retention.js';
+import * as ui from './ui-queries.js';
+import type { FlowSeries, NamedProfile, ServiceSummary, SpanListQuery, StackNamesQuery } from './ui-queries.js';
 import { LOGS, METRICS, RESOURCES, SAMPLES, SCHEMA_VERSION, SPANS, STACKS, schemaSql, type TableSpec } from './schema.js';
 import type {
   MergeQuery,
@@ -208,13 +210,39 @@ export class Store implements OtlpSink {
     return queries.spanSamples(this.queryConn, spanId);
   }
 
-  /**
-   * Runs read queries defined outside this file (ui-queries.ts) on the read connection. Callers
-   * serialize their calls (src/api queues them): one connection runs one query at a time.
-   */
-  read<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  // The API's reads (ui-queries.ts). Callers serialize their calls (src/api queues them): one
+  // connection runs one query at a time. Every query is a method of its own, so the worker proxy
+  // (remote.ts) forwards it by name: a function cannot cross a thread boundary.
+
+  serviceSummaries(q: { fromUnixNs: bigint; toUnixNs: bigint }): Promise<ServiceSummary[]> {
     this.assertOpen();
-    return fn(this.queryConn);
+    return ui.serviceSummaries(this.queryConn, q);
+  }
+
+  listSpans(q: SpanListQuery): Promise<SpanRow[]> {
+    this.assertOpen();
+    return ui.listSpans(this.queryConn, q);
+  }
+
+  spanById(spanId: string): Promise<SpanRow[]> {
+    this.assertOpen();
+    return ui.spanById(this.queryConn, spanId);
+  }
+
+  traceSpans(traceId: string, limit?: number): Promise<SpanRow[]> {
+    this.assertOpen();
+    return ui.traceSpans(this.queryConn, traceId, limit);
+  }
+
+  flowSummary(q: { fromUnixNs: bigint; toUnixNs: bigint }): Promise<FlowSeries[]> {
+    this.assertOpen();
+    return ui.flowSummary(this.queryConn, q);
+  }
+
+  /** Like mergeProfile without labels, stacks as frame names only (what flame graphs need). */
+  mergeStackNames(q: StackNamesQuery): Promise<NamedProfile> {
+    this.assertOpen();
+    return ui.mergeStackNames(this.queryConn, q);
   }
 
   serviceVersions(service: string): Promise<ServiceVersion[]> {
@@ -242,7 +270,8 @@ export class Store implements OtlpSink {
     return retention.storeSizeBytes(this.queryConn, this.dbPath);
   }
 
-  stats(): StoreStats {
+  /** Async like every other method, so the worker proxy has the same surface. */
+  async stats(): Promise<StoreStats> {
     return structuredClone(this.counters);
   }
 

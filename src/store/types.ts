@@ -31,7 +31,7 @@ export interface StoredFrame {
 }
 
 /** Columns a merged stack can be split by; each becomes a pprof label. */
-export type MergeLabel = 'pid' | 'tid' | 'threadName' | 'traceId' | 'spanId' | 'spanName' | 'service';
+export type MergeLabel = 'pid' | 'tid' | 'threadName' | 'traceId' | 'spanId' | 'spanName' | 'service' | 'spanAttribution';
 
 export interface MergeQuery {
   pid?: number;

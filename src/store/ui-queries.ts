@@ -190,10 +190,17 @@ export interface NamedProfile {
  * distinct name list. Converting whole frame structs (file, module, build id) to JS costs most of
  * a large merge; the flame graph and folded text need the names alone.
  */
-export async function mergeStackNames(
-  conn: DuckDBConnection,
-  q: { service?: string; version?: string; pid?: number; spanId?: string; traceId?: string; fromUnixNs?: bigint; toUnixNs?: bigint },
-): Promise<NamedProfile> {
+export interface StackNamesQuery {
+  service?: string;
+  version?: string;
+  pid?: number;
+  spanId?: string;
+  traceId?: string;
+  fromUnixNs?: bigint;
+  toUnixNs?: bigint;
+}
+
+export async function mergeStackNames(conn: DuckDBConnection, q: StackNamesQuery): Promise<NamedProfile> {
   const conds = [`sample_type = 'samples/count'`];
   const params: Params = {};
   if (q.pid !== undefined) (conds.push('pid = $pid'), (params.pid = q.pid));
@@ -204,16 +211,24 @@ export async function mergeStackNames(
   if (q.fromUnixNs !== undefined) (conds.push('time_unix_ns >= $fromNs'), (params.fromNs = q.fromUnixNs));
   if (q.toUnixNs !== undefined) (conds.push('time_unix_ns < $toNs'), (params.toNs = q.toUnixNs));
   const where = conds.join(' AND ');
-  const rows = await readObjects(
-    conn,
+  // Each stack's names come back as one JSON text (root first), made per stored stack before the
+  // dedup (any_value over text is cheap, over a list of structs it is not) and parsed here:
+  // converting 100k DuckDB lists value by value cost most of a 10-minute flame graph. Columns, not
+  // row objects: the node API's per-row conversion is the other big cost. JSON keeps any name intact.
+  const reader = await conn.runAndReadAll(
     `WITH agg AS (
        SELECT stack_id, sum(value) AS count, sum(value::HUGEINT * period_ns) AS cpu_ns FROM samples WHERE ${where} GROUP BY stack_id),
-     st AS (SELECT stack_id, any_value(frames) AS frames FROM stacks WHERE stack_id IN (SELECT stack_id FROM agg) GROUP BY stack_id)
-     SELECT list_reverse(list_transform(coalesce(st.frames, []), f -> f.name)) AS names, sum(agg.count) AS count, sum(agg.cpu_ns) AS cpu_ns
+     st AS (
+       SELECT stack_id, any_value(names) AS names FROM (
+         SELECT stack_id, to_json(list_reverse(list_transform(frames, f -> coalesce(f.name, ''))))::VARCHAR AS names
+           FROM stacks WHERE stack_id IN (SELECT stack_id FROM agg))
+        GROUP BY stack_id)
+     SELECT coalesce(st.names, '[]') AS names, sum(agg.count)::BIGINT AS count, sum(agg.cpu_ns)::BIGINT AS cpu_ns
        FROM agg LEFT JOIN st USING (stack_id)
-      GROUP BY names ORDER BY count DESC, names`,
+      GROUP BY 1 ORDER BY count DESC, names`,
     params,
   );
+  const [namesCol, countCol, cpuCol] = reader.getColumnsJS() as [string[], bigint[], (bigint | null)[]];
   const summary = await readObjects(
     conn,
     `SELECT min(time_unix_ns) AS first_ns, max(time_unix_ns) AS last_ns, sum(value) AS total,
@@ -228,10 +243,10 @@ export async function mergeStackNames(
     firstUnixNs: BigInt((s.first_ns as bigint | null) ?? 0n),
     lastUnixNs: BigInt((s.last_ns as bigint | null) ?? 0n),
     totalCount: BigInt((s.total as bigint | null) ?? 0n),
-    stacks: rows.map((r) => ({
-      names: (r.names as unknown[]).map((n) => String(n ?? '')),
-      count: BigInt(r.count as bigint),
-      cpuNs: BigInt((r.cpu_ns as bigint | null) ?? 0n),
+    stacks: namesCol.map((names, i) => ({
+      names: JSON.parse(names) as string[],
+      count: countCol[i]!,
+      cpuNs: cpuCol[i] ?? 0n,
     })),
   };
 }

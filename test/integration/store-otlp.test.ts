@@ -94,7 +94,7 @@ describe('store ← OTLP profiles (wire round trip)', () => {
       expect(validateProfilesData(decoded)).toEqual([]);
       await store.ingestProfiles(decoded);
     }
-    expect(store.stats().malformed).toEqual({});
+    expect((await store.stats()).malformed).toEqual({});
   });
   afterAll(async () => {
     await store?.close();

@@ -24,7 +24,7 @@ describe('decodeProfiles', () => {
             cpu: 1,
             traceId: '0af7651916cd43dd8448eb211c80319c',
             spanId: 'b7ad6b7169203331',
-            extraAttrs: { 'span.name': 'GET /burn', 'hotspan.custom': 'x' },
+            extraAttrs: { 'hotspan.span.name': 'GET /burn', 'hotspan.custom': 'x' },
           },
         ],
       },

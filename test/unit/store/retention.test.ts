@@ -34,7 +34,7 @@ describe('Store retention', () => {
     // 300 samples + 1 span, plus stacks only the old window used.
     const oldOnly = [...expectedByStack([old], () => true).keys()].filter((k) => !left.has(k)).length;
     expect(deletedRows).toBe(300 + 1 + oldOnly);
-    expect(store.stats().retentionDeletedRows).toBe(deletedRows);
+    expect((await store.stats()).retentionDeletedRows).toBe(deletedRows);
     // A second pass at the same time finds nothing more.
     expect((await store.applyRetention(now)).deletedRows).toBe(0);
   });

@@ -50,8 +50,8 @@ describe('Store', () => {
 
     const whole = await store.mergeProfile({});
     expect(byStack(whole)).toEqual(expectedByStack(all, () => true));
-    expect(store.stats().rowsIngested.samples).toBe(1800);
-    expect(store.stats().rowsIngested.stacks).toBe(new Set([...expectedByStack(all, () => true).keys()]).size);
+    expect((await store.stats()).rowsIngested.samples).toBe(1800);
+    expect((await store.stats()).rowsIngested.stacks).toBe(new Set([...expectedByStack(all, () => true).keys()]).size);
   });
 
   it('splits merged stacks by labels when asked and filters by service, version and span', async () => {
@@ -132,7 +132,7 @@ describe('Store', () => {
     expect((await store.slowestSpans({ limit: 5 })).length).toBe(1);
     // Re-ingesting the same stacks after reopen must not duplicate stack rows.
     await store.ingestProfiles(buildProfilesRequest([p]));
-    expect(store.stats().rowsIngested.stacks).toBe(0);
+    expect((await store.stats()).rowsIngested.stacks).toBe(0);
     const doubled = await store.mergeProfile({ pid: 77 });
     expect(doubled.totalCount).toBe(400n);
     // A data dir under a regular file cannot be created (ENOTDIR): the error names cause and fix.
@@ -183,7 +183,7 @@ describe('Store', () => {
         },
       ],
     });
-    expect(store.stats().malformed).toEqual({ 'metrics: data point without an integer time or a number value': 1 });
+    expect((await store.stats()).malformed).toEqual({ 'metrics: data point without an integer time or a number value': 1 });
     await store.close();
     // Read the file with a separate DuckDB instance: what the store wrote is really there.
     const db = await DuckDBInstance.create(`${t.dir}/store.duckdb`);
