@@ -38,6 +38,11 @@ const ncpu = cpus().length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Every process this bench started, killed on the way out whatever happens (Ctrl-C included). */
 const children = new Set<ChildProcess>();
+/** Resolves once `c` has exited (at once if it already has: a second 'exit' never comes). */
+function exited(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => c.once('exit', () => r()));
+}
 function track(c: ChildProcess): ChildProcess {
   children.add(c);
   c.once('exit', () => children.delete(c));
@@ -152,10 +157,10 @@ async function startAgent(name: string, args: string[] = [], envExtra: Record<st
     rssSeries,
     async stop() {
       clearInterval(rssTimer);
-      const exited = new Promise((r) => child.once('exit', r));
+      const gone = exited(child);
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
+      await gone;
       clearTimeout(t);
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -169,6 +174,7 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
   const cpu0 = treeCpuSeconds(pid);
   const bpf0 = treeBpfPrograms(pid);
   const win0 = countFiles(join(agent.dataDir, 'profiles'));
+  const t0 = Date.now();
   let lagMax = 0;
   let lagP99 = 0;
   let scrapeFailures = 0;
@@ -189,6 +195,8 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
   }
   const cpuS = treeCpuSeconds(pid) - cpu0;
   const bpf1 = treeBpfPrograms(pid);
+  // Scrapes that time out can stretch the window past `seconds`: rates use the time that passed.
+  const elapsedS = (Date.now() - t0) / 1000;
   const sampler = samplerIds();
   const split = (pick: (id: number) => boolean) =>
     bpfSecondsBetween(new Map([...bpf0].filter(([id]) => pick(id))), new Map([...bpf1].filter(([id]) => pick(id))));
@@ -200,7 +208,7 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
   const samples = fromAgent ? (last!.counters.get('samples') ?? 0) - (first!.counters.get('samples') ?? 0) : Number(kernelSamples);
   const row: Row = {
     label,
-    seconds,
+    seconds: elapsedS,
     cpuS,
     bpfSamplerS: split((id) => sampler.has(id)),
     bpfOtherS: split((id) => !sampler.has(id)),
@@ -228,7 +236,6 @@ function samplerProgramIds(pid: number): () => Set<number> {
 
 async function measurePeer(label: string, cmd: string, args: string[]): Promise<Row> {
   const child = track(spawn(cmd, args, { stdio: 'ignore' }));
-  const exited = new Promise((r) => child.once('exit', r));
   await sleep(5_000); // attached and past start-up
   const pid = child.pid!;
   const cpu0 = treeCpuSeconds(pid);
@@ -238,8 +245,9 @@ async function measurePeer(label: string, cmd: string, args: string[]): Promise<
   const bpfS = bpfSecondsBetween(bpf0, treeBpfPrograms(pid));
   const { rssMb, peakMb } = treeRssMb(pid);
   // Measured already; SIGKILL spares bpftrace printing its whole map and perf writing its file.
+  const gone = exited(child);
   child.kill('SIGKILL');
-  await exited;
+  await gone;
   const row: Row = { label, seconds: STEADY_S, cpuS, bpfSamplerS: bpfS, bpfOtherS: 0, samples: ncpu * 99 * STEADY_S, samplesNominal: true, rssMb, peakMb };
   log(`${label}: ${pctOfCore(row).toFixed(2)}% of one core, RSS ${rssMb.toFixed(0)} MB`);
   return row;
@@ -251,7 +259,7 @@ function printTable(rows: Row[]): void {
   for (const r of rows) {
     const pct = (s: number) => ((100 * s) / r.seconds).toFixed(2);
     console.log(
-      `| ${r.label} | ${r.seconds} | ${(r.samples / r.seconds).toFixed(0)}${r.samplesNominal ? '*' : ''}${r.kernelSamples === undefined ? '' : ` (${(r.kernelSamples / r.seconds).toFixed(0)})`} | ${r.windows === undefined ? '–' : (r.windows / r.seconds).toFixed(1)} | ${pct(r.cpuS)} | ${pct(r.bpfSamplerS)} | ${pct(r.bpfOtherS)} | **${pctOfCore(r).toFixed(2)}** | ${usPerSample(r).toFixed(0)} | ${r.rssMb.toFixed(0)} (${r.peakMb.toFixed(0)}) | ${r.lagMaxMs === undefined ? '–' : `${r.lagMaxMs.toFixed(0)} (${r.lagP99Ms!.toFixed(0)})`} |`,
+      `| ${r.label} | ${r.seconds.toFixed(0)} | ${(r.samples / r.seconds).toFixed(0)}${r.samplesNominal ? '*' : ''}${r.kernelSamples === undefined ? '' : ` (${(r.kernelSamples / r.seconds).toFixed(0)})`} | ${r.windows === undefined ? '–' : (r.windows / r.seconds).toFixed(1)} | ${pct(r.cpuS)} | ${pct(r.bpfSamplerS)} | ${pct(r.bpfOtherS)} | **${pctOfCore(r).toFixed(2)}** | ${usPerSample(r).toFixed(0)} | ${r.rssMb.toFixed(0)} (${r.peakMb.toFixed(0)}) | ${r.lagMaxMs === undefined ? '–' : `${r.lagMaxMs.toFixed(0)} (${r.lagP99Ms!.toFixed(0)})`} |`,
     );
   }
 }
@@ -293,7 +301,7 @@ async function main() {
       rows.push(base);
       for (const n of PROCESS_COUNTS) {
         const burnUs = Math.min(10_000, Math.floor(1_000_000 / n));
-        const fixture = track(spawn(join(ROOT, 'test/fixtures/bin/many_procs'), [String(n), String(SETTLE_S + PHASE_S + 30), String(burnUs)], { stdio: 'ignore' }));
+        const fixture = track(spawn(join(ROOT, 'test/fixtures/bin/many_procs'), [String(n), String(4 * (SETTLE_S + PHASE_S) + 120), String(burnUs)], { stdio: 'ignore' }));
         try {
           await sleep(SETTLE_S * 1000);
           const r = await measureAgent(`  + ${n} live processes`, agent, PHASE_S, samplers);
@@ -302,7 +310,7 @@ async function main() {
           const dCpu = (r.cpuS + r.bpfSamplerS + r.bpfOtherS) / r.seconds - (base.cpuS + base.bpfSamplerS + base.bpfOtherS) / base.seconds;
           if (dWindows > 0.5) extra.push(`per window (+${n} processes vs default row): ${((1e6 * dCpu) / dWindows).toFixed(0)} µs of CPU per extra window (Δcost ${(100 * dCpu).toFixed(2)}% / Δ ${dWindows.toFixed(1)} windows/s)`);
         } finally {
-          const gone = new Promise((r) => fixture.once('exit', r));
+          const gone = exited(fixture);
           fixture.kill('SIGKILL');
           await gone;
         }
