@@ -48,9 +48,13 @@ function track(c: ChildProcess): ChildProcess {
   c.once('exit', () => children.delete(c));
   return c;
 }
+/** kernel.bpf_stats_enabled as found, put back on the way out (it costs every BPF program a little). */
+const STATS_PATH = '/proc/sys/kernel/bpf_stats_enabled';
+let statsBefore: string | undefined;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     for (const c of children) c.kill('SIGKILL');
+    if (statsBefore !== undefined) writeFileSync(STATS_PATH, statsBefore);
     process.exit(130);
   });
 }
@@ -283,9 +287,8 @@ The host is shared: other work on it shows up in the network-capture BPF time (e
 
 async function main() {
   execFileSync('make', ['-s', '-C', join(ROOT, 'test/fixtures')]);
-  const statsPath = '/proc/sys/kernel/bpf_stats_enabled';
-  const statsBefore = readFileSync(statsPath, 'utf8').trim();
-  writeFileSync(statsPath, '1');
+  statsBefore = readFileSync(STATS_PATH, 'utf8').trim();
+  writeFileSync(STATS_PATH, '1');
   const totalS = 4 * WARMUP_S + STEADY_S * 3 + PROCESS_COUNTS.length * (SETTLE_S + PHASE_S) + FREQUENCIES.length * PHASE_S + 300;
   // A busy host: one CPU-bound process per CPU, for the whole run.
   const load = Array.from({ length: ncpu }, () => track(spawn(join(ROOT, 'test/fixtures/bin/split'), [String(totalS)], { stdio: 'ignore' })));
@@ -348,7 +351,7 @@ async function main() {
     rows.push(await measurePeer('perf record -F 99 -a -g', 'perf', ['record', '-q', '-F', '99', '-a', '-g', '-o', join(tmp, 'perf.data')]));
   } finally {
     for (const l of load) l.kill('SIGKILL');
-    writeFileSync(statsPath, statsBefore);
+    writeFileSync(STATS_PATH, statsBefore);
     rmSync(tmp, { recursive: true, force: true });
   }
 
