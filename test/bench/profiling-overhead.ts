@@ -71,6 +71,8 @@ interface Row {
   samplesNominal: boolean;
   /** Runs of the sampler program in the window (kernel bpf stats): samples taken, kept up with or not. */
   kernelSamples?: number;
+  /** Samples the agent says it processed (its /metrics counter); NaN when it did not answer. */
+  agentSamples?: number;
   /** pprof files written: one per process per window. */
   windows?: number;
   rssMb: number;
@@ -194,8 +196,8 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
       continue;
     }
     last = now;
-    lagMax = Math.max(lagMax, now.lagMaxS);
-    lagP99 = Math.max(lagP99, now.lagP99S);
+    if (Number.isFinite(now.lagMaxS)) lagMax = Math.max(lagMax, now.lagMaxS);
+    if (Number.isFinite(now.lagP99S)) lagP99 = Math.max(lagP99, now.lagP99S);
   }
   const cpuS = treeCpuSeconds(pid) - cpu0;
   const bpf1 = treeBpfPrograms(pid);
@@ -209,7 +211,10 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
   let kernelSamples = 0n;
   for (const id of sampler) kernelSamples += (bpf1.get(id)?.runCount ?? 0n) - (bpf0.get(id)?.runCount ?? 0n);
   const fromAgent = first && last && first !== last;
-  const samples = fromAgent ? (last!.counters.get('samples') ?? 0) - (first!.counters.get('samples') ?? 0) : Number(kernelSamples);
+  const agentSamples = fromAgent ? (last!.counters.get('samples') ?? 0) - (first!.counters.get('samples') ?? 0) : NaN;
+  // µs/sample is over the samples the kernel took (the agent's own counter is shown beside it, and
+  // is missing when the agent could not answer /metrics).
+  const samples = Number(kernelSamples);
   const row: Row = {
     label,
     seconds: elapsedS,
@@ -217,8 +222,9 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
     bpfSamplerS: split((id) => sampler.has(id)),
     bpfOtherS: split((id) => !sampler.has(id)),
     samples,
-    samplesNominal: !fromAgent,
+    samplesNominal: false,
     kernelSamples: Number(kernelSamples),
+    agentSamples,
     windows: countFiles(join(agent.dataDir, 'profiles')) - win0,
     rssMb,
     peakMb,
@@ -258,12 +264,12 @@ async function measurePeer(label: string, cmd: string, args: string[]): Promise<
 }
 
 function printTable(rows: Row[]): void {
-  console.log('| run | s | samples/s (kernel) | windows/s | user+sys % | BPF sampler % | BPF network % | **total % of one core** | µs/sample | RSS MB (peak) | loop lag max ms (p99) |');
+  console.log('| run | s | samples/s (agent) | windows/s | user+sys % | BPF sampler % | BPF network % | **total % of one core** | µs/sample | RSS MB (peak) | loop lag max ms (p99) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const pct = (s: number) => ((100 * s) / r.seconds).toFixed(2);
     console.log(
-      `| ${r.label} | ${r.seconds.toFixed(0)} | ${(r.samples / r.seconds).toFixed(0)}${r.samplesNominal ? '*' : ''}${r.kernelSamples === undefined ? '' : ` (${(r.kernelSamples / r.seconds).toFixed(0)})`} | ${r.windows === undefined ? '–' : (r.windows / r.seconds).toFixed(1)} | ${pct(r.cpuS)} | ${pct(r.bpfSamplerS)} | ${pct(r.bpfOtherS)} | **${pctOfCore(r).toFixed(2)}** | ${usPerSample(r).toFixed(0)} | ${r.rssMb.toFixed(0)} (${r.peakMb.toFixed(0)}) | ${r.lagMaxMs === undefined ? '–' : `${r.lagMaxMs.toFixed(0)} (${r.lagP99Ms!.toFixed(0)})`} |`,
+      `| ${r.label} | ${r.seconds.toFixed(0)} | ${(r.samples / r.seconds).toFixed(0)}${r.samplesNominal ? '*' : ''}${r.agentSamples === undefined ? '' : ` (${Number.isNaN(r.agentSamples) ? '–' : (r.agentSamples / r.seconds).toFixed(0)})`} | ${r.windows === undefined ? '–' : (r.windows / r.seconds).toFixed(1)} | ${pct(r.cpuS)} | ${pct(r.bpfSamplerS)} | ${pct(r.bpfOtherS)} | **${pctOfCore(r).toFixed(2)}** | ${usPerSample(r).toFixed(0)} | ${r.rssMb.toFixed(0)} (${r.peakMb.toFixed(0)}) | ${r.lagMaxMs === undefined ? '–' : `${r.lagMaxMs.toFixed(0)} (${r.lagP99Ms!.toFixed(0)})`} |`,
     );
   }
 }
@@ -274,15 +280,15 @@ for this run), with every CPU kept busy (${ncpu} × test/fixtures/bin/split). Af
 read from /proc/PID/stat (utime+stime of all threads, plus cutime+cstime) summed over the agent's whole process tree,
 and BPF run time from /proc/PID/fdinfo of every BPF program the tree holds open (kernel.bpf_stats_enabled=1), split
 into the sampler (handle_cpu_sample) and the rest (network capture). All are shown as % of ONE core (not divided by
-the number of CPUs). µs/sample = (user+sys+BPF) / samples the agent processed (its \`samples\` counter on /metrics).
+the number of CPUs). µs/sample = (user+sys+BPF) / samples taken (runs of the sampler program, kernel bpf stats; the agent's
+own \`samples\` counter from /metrics is shown in brackets).
 windows/s = pprof window files written (one per process per window). RSS = sum of VmRSS over the tree at the end
 (peak = sum of VmHWM). Loop lag = hotspan_event_loop_delay_seconds scraped every ${SCRAPE_S} s (max over the run; the
 scrapes are part of the measured cost, as Prometheus's would be). Process-count rows run the same agent with
 test/fixtures/bin/many_procs N (N processes each burning ≤10 ms/s, ≤1 CPU in all) after ${SETTLE_S} s of settling.
 Peers run alone in the same run for ${STEADY_S} s: bpftrace's and perf's user+sys and their BPF run time; perf's
 sampling and unwinding run in NMI context on the sampled tasks, so they land on those tasks, not on perf.
-* = not the agent's own count: the kernel's (sampler program runs; the agent did not answer /metrics), or for
-peers the nominal ${ncpu} CPUs × 99 Hz. (kernel) = sampler program runs: samples taken, whether the agent kept up or not.
+* = peers: the nominal ${ncpu} CPUs × 99 Hz.
 The host is shared: other work on it shows up in the network-capture BPF time (every socket syscall on the host runs it).`;
 
 async function main() {
