@@ -11,6 +11,8 @@ import type { ProfileWindow } from './types.js';
 export class PprofWindowWriter {
   written = 0;
   failures = 0;
+  /** Directories made already: one mkdir per service, not one per window. */
+  private readonly madeDirs = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -30,9 +32,18 @@ export class PprofWindowWriter {
     // Samples that reach the agent after their window closed form a second window
     // with the same start: written beside the first, never over it.
     for (let n = 1; existsSync(path); n++) path = PprofWindowWriter.pathFor(this.dir, w).replace(/\.pb\.gz$/, `.${n}.pb.gz`);
+    const parent = join(path, '..');
     try {
-      mkdirSync(join(path, '..'), { recursive: true });
-      writeFileSync(path, encodePprof({ samples: w.samples, periodNs: w.periodNs, startUnixNs: w.startUnixNs, endUnixNs: w.endUnixNs }));
+      const bytes = encodePprof({ samples: w.samples, periodNs: w.periodNs, startUnixNs: w.startUnixNs, endUnixNs: w.endUnixNs });
+      if (!this.madeDirs.has(parent)) this.makeDir(parent);
+      try {
+        writeFileSync(path, bytes);
+      } catch (err) {
+        // The directory went away under us (an operator cleaned up): make it again, once.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.makeDir(parent);
+        writeFileSync(path, bytes);
+      }
       this.written++;
       return path;
     } catch (err) {
@@ -41,6 +52,13 @@ export class PprofWindowWriter {
       this.onError(err as Error);
       return undefined;
     }
+  }
+
+  private makeDir(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    // Bounded by the number of services; started over if a host churns through names.
+    if (this.madeDirs.size >= 10_000) this.madeDirs.clear();
+    this.madeDirs.add(dir);
   }
 
   /** Removes window files older than the retention; returns how many. */

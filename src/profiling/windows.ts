@@ -1,20 +1,37 @@
 import type { CpuSample, ProcessInfo, ProfileWindow } from './types.js';
 
 interface OpenWindow {
-  startUnixNs: bigint;
-  process: ProcessInfo;
-  samples: CpuSample[];
+  readonly startUnixNs: bigint;
+  /** When flushExpired hands it over: end + grace + this process's stagger. */
+  readonly closeAtUnixNs: bigint;
+  readonly process: ProcessInfo;
+  readonly samples: CpuSample[];
 }
+
+/** Golden-ratio multiplier (Knuth): consecutive pids land far apart in the stagger range. */
+const PID_HASH = 2654435761;
 
 /**
  * Groups samples per process into fixed, wall-clock-aligned windows (10 s by
- * default) and hands each window over once it can no longer receive samples:
- * when a later sample for the process arrives, or `graceMs` after its end
- * (samples reach user space in batches, a little late).
+ * default) and hands each window over `graceMs` after its end plus a per-process
+ * stagger (samples reach user space in batches, a little late).
+ *
+ * Why the stagger: every process's window ends at the same instant, and closing a
+ * window (encoding, writing, exporting it) is the costly part of a sample's life.
+ * Closing them all at once stalled the event loop for 0.5–1.8 s every 10 s on a
+ * busy 2-CPU host (issue #12); spread by pid over up to `staggerMs`, the same work
+ * comes in small pieces across the agent's 500 ms ticks. The windows themselves stay
+ * aligned (same start and end for every process), only their hand-over moves.
+ *
+ * A process has at most two open windows: the current one and the previous one
+ * waiting for its close, which still takes the samples that arrive late for it.
  */
 export class WindowAggregator {
-  private readonly open = new Map<number, OpenWindow>();
+  private readonly current = new Map<number, OpenWindow>();
+  private readonly previous = new Map<number, OpenWindow>();
   private readonly windowNs: bigint;
+  private readonly graceNs: bigint;
+  private readonly staggerMs: number;
 
   constructor(
     readonly windowMs: number,
@@ -22,46 +39,86 @@ export class WindowAggregator {
     /** What is known of a sample's process, asked once per window (not per sample). */
     private readonly processOf: (pid: number, comm: string) => ProcessInfo,
     private readonly emit: (w: ProfileWindow) => void,
-    private readonly graceMs = 2000,
+    graceMs = 2000,
+    /** Spread of window hand-overs across processes; half a window, at most 5 s, by default. */
+    staggerMs = Math.min(windowMs / 2, 5_000),
   ) {
     this.windowNs = BigInt(windowMs) * 1_000_000n;
+    this.graceNs = BigInt(graceMs) * 1_000_000n;
+    this.staggerMs = Math.max(0, Math.floor(staggerMs));
+  }
+
+  /** This process's offset in the stagger range, in ns (stable for the pid). */
+  private staggerNs(pid: number): bigint {
+    if (this.staggerMs === 0) return 0n;
+    const unit = (Math.imul(pid, PID_HASH) >>> 0) / 2 ** 32;
+    return BigInt(Math.floor(unit * this.staggerMs)) * 1_000_000n;
+  }
+
+  private openWindow(pid: number, comm: string, startUnixNs: bigint): OpenWindow {
+    return {
+      startUnixNs,
+      closeAtUnixNs: startUnixNs + this.windowNs + this.graceNs + this.staggerNs(pid),
+      process: this.processOf(pid, comm),
+      samples: [],
+    };
   }
 
   add(sample: CpuSample): void {
     const start = sample.timeUnixNs - (sample.timeUnixNs % this.windowNs);
-    let w = this.open.get(sample.pid);
-    if (w && w.startUnixNs !== start) {
+    const pid = sample.pid;
+    let w = this.current.get(pid);
+    if (w === undefined) {
+      w = this.openWindow(pid, sample.processName, start);
+      this.current.set(pid, w);
+    } else if (w.startUnixNs !== start) {
       if (start < w.startUnixNs) {
-        // A late sample from an already-closed window: keep it in the current one
-        // rather than drop it; the window's time range is approximate by <1 batch.
-        w.samples.push(sample);
+        // Late for the current window: into the previous one while it is still open, else
+        // into the current one rather than dropped (its time range is approximate by <1 batch).
+        const p = this.previous.get(pid);
+        (p !== undefined && p.startUnixNs <= start ? p : w).samples.push(sample);
         return;
       }
-      this.close(sample.pid, w);
-      w = undefined;
-    }
-    if (!w) {
-      w = { startUnixNs: start, process: this.processOf(sample.pid, sample.processName), samples: [] };
-      this.open.set(sample.pid, w);
+      // The process moved on to a new window: the current one waits for its own close time.
+      const older = this.previous.get(pid);
+      if (older !== undefined) this.close(older);
+      this.previous.set(pid, w);
+      w = this.openWindow(pid, sample.processName, start);
+      this.current.set(pid, w);
     }
     w.samples.push(sample);
   }
 
-  /** Emits every window whose end is more than the grace period ago. */
+  /** Emits every window whose end + grace + its process's stagger has passed. */
   flushExpired(nowUnixNs: bigint): void {
-    const graceNs = BigInt(this.graceMs) * 1_000_000n;
-    for (const [pid, w] of this.open) {
-      if (w.startUnixNs + this.windowNs + graceNs <= nowUnixNs) this.close(pid, w);
+    for (const [pid, w] of this.previous) {
+      if (w.closeAtUnixNs <= nowUnixNs) {
+        this.previous.delete(pid);
+        this.close(w);
+      }
+    }
+    for (const [pid, w] of this.current) {
+      if (w.closeAtUnixNs <= nowUnixNs) {
+        this.current.delete(pid);
+        this.close(w);
+      }
     }
   }
 
-  /** Emits every open window (on shutdown). */
+  /** Emits every open window (on shutdown), oldest first per process. */
   flushAll(): void {
-    for (const [pid, w] of this.open) this.close(pid, w);
+    for (const w of this.previous.values()) this.close(w);
+    this.previous.clear();
+    for (const w of this.current.values()) this.close(w);
+    this.current.clear();
   }
 
-  private close(pid: number, w: OpenWindow): void {
-    this.open.delete(pid);
+  /** Windows open now (current and waiting to close). */
+  get openCount(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  private close(w: OpenWindow): void {
     this.emit({
       startUnixNs: w.startUnixNs,
       endUnixNs: w.startUnixNs + this.windowNs,

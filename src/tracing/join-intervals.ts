@@ -17,7 +17,7 @@ export interface RequestInterval {
   traceId: string;
   spanId: string;
   spanName: string;
-  threadKey: string;
+  threadKey: ThreadKey;
   startMonoNs: bigint;
   /** Undefined while the response has not been seen. */
   endMonoNs?: bigint;
@@ -25,21 +25,31 @@ export interface RequestInterval {
   handoff: boolean;
 }
 
-export function threadKey(pid: number, tid: number): string {
-  return `${pid}:${tid}`;
+/** (pid, tid) as one number: looked up for every sample, so no string is built per sample. */
+export type ThreadKey = number;
+
+/** Linux pid_max is at most 2^22 (PID_MAX_LIMIT): pid × 2^22 + tid is unique and below 2^44. */
+const PID_LIMIT = 4_194_304;
+
+export function threadKey(pid: number, tid: number): ThreadKey {
+  return pid * PID_LIMIT + tid;
 }
 
 /** Candidates of one lookup: the intervals containing the instant, or why none can be trusted. */
-export type Lookup = { kind: 'candidates'; intervals: RequestInterval[] } | { kind: 'tainted' };
+export type Lookup = { kind: 'candidates'; intervals: readonly RequestInterval[] } | { kind: 'tainted' };
+
+/** Most samples find no request on their thread: one shared answer instead of an object per sample. */
+const NO_CANDIDATES: Lookup = Object.freeze({ kind: 'candidates', intervals: Object.freeze([]) as readonly RequestInterval[] });
+const TAINTED: Lookup = Object.freeze({ kind: 'tainted' });
 
 export class ThreadIntervals {
-  private readonly byThread = new Map<string, RequestInterval[]>();
+  private readonly byThread = new Map<ThreadKey, RequestInterval[]>();
   /** By span id; Map order = insertion order, used to evict the oldest. */
   private readonly bySpan = new Map<string, RequestInterval>();
   /** Thread key → the time range in which its candidate list may be incomplete (open: no end yet). */
-  private readonly tainted = new Map<string, { fromMonoNs: bigint; toMonoNs?: bigint }>();
+  private readonly tainted = new Map<ThreadKey, { fromMonoNs: bigint; toMonoNs?: bigint }>();
   /** Evicted intervals still open, by span id: their end closes their thread's taint. */
-  private readonly evictedOpen = new Map<string, string>();
+  private readonly evictedOpen = new Map<string, ThreadKey>();
   evicted = 0;
 
   constructor(private readonly maxIntervals: number) {}
@@ -68,19 +78,18 @@ export class ThreadIntervals {
   }
 
   /** Intervals on the thread containing `tMonoNs` (start ≤ t ≤ end; open intervals never end). */
-  lookup(key: string, tMonoNs: bigint): Lookup {
-    const taint = this.tainted.get(key);
-    if (taint && tMonoNs >= taint.fromMonoNs && (taint.toMonoNs === undefined || tMonoNs <= taint.toMonoNs)) {
-      return { kind: 'tainted' };
+  lookup(key: ThreadKey, tMonoNs: bigint): Lookup {
+    if (this.tainted.size !== 0) {
+      const taint = this.tainted.get(key);
+      if (taint && tMonoNs >= taint.fromMonoNs && (taint.toMonoNs === undefined || tMonoNs <= taint.toMonoNs)) return TAINTED;
     }
     const list = this.byThread.get(key);
-    const intervals: RequestInterval[] = [];
-    if (list) {
-      for (const iv of list) {
-        if (iv.startMonoNs <= tMonoNs && (iv.endMonoNs === undefined || tMonoNs <= iv.endMonoNs)) intervals.push(iv);
-      }
+    if (list === undefined) return NO_CANDIDATES;
+    let intervals: RequestInterval[] | undefined;
+    for (const iv of list) {
+      if (iv.startMonoNs <= tMonoNs && (iv.endMonoNs === undefined || tMonoNs <= iv.endMonoNs)) (intervals ??= []).push(iv);
     }
-    return { kind: 'candidates', intervals };
+    return intervals === undefined ? NO_CANDIDATES : { kind: 'candidates', intervals };
   }
 
   /**
@@ -89,16 +98,17 @@ export class ThreadIntervals {
    */
   prune(beforeMonoNs: bigint): RequestInterval[] {
     const out: RequestInterval[] = [];
+    // In place: called every tick, and most lists lose nothing.
     for (const [key, list] of this.byThread) {
-      const keep: RequestInterval[] = [];
+      let kept = 0;
       for (const iv of list) {
         if (iv.endMonoNs !== undefined && iv.endMonoNs < beforeMonoNs) {
           this.bySpan.delete(iv.spanId);
           out.push(iv);
-        } else keep.push(iv);
+        } else list[kept++] = iv;
       }
-      if (keep.length) this.byThread.set(key, keep);
-      else this.byThread.delete(key);
+      list.length = kept;
+      if (kept === 0) this.byThread.delete(key);
     }
     return out;
   }

@@ -288,8 +288,10 @@ export class SpanProfileJoiner {
     const upTo = this.decidableUpTo(nowMonoNs);
     this.completeMonoNs = force ? nowMonoNs : this.completeUpTo(nowMonoNs, upTo);
     const staleBefore = nowMonoNs - STALE_FACTOR * this.maxDelayNs;
-    const keep: CpuSample[] = [];
-    for (const s of this.pending) {
+    // Compacted in place: this runs every tick over every pending sample.
+    const pending = this.pending;
+    let kept = 0;
+    for (const s of pending) {
       if (force || s.timeMonoNs <= upTo) {
         this.tag(s);
         this.decided.push(s);
@@ -297,9 +299,9 @@ export class SpanProfileJoiner {
         // Past what the network side has delivered: release untagged rather than guess.
         this.untag(s, 'stale');
         this.decided.push(s);
-      } else keep.push(s);
+      } else pending[kept++] = s;
     }
-    this.pending = keep;
+    pending.length = kept;
     if (force) return;
     // Keep one more maxDelay of intervals for stragglers.
     const forgetBefore = this.completeMonoNs - this.maxDelayNs;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -61,5 +61,18 @@ describe('safePathComponent', () => {
     expect(p.startsWith(dir + '/')).toBe(true);
     expect(readdirSync(dir)).toEqual(['_.']);
     expect(w.prune(Date.now() + 1000)).toBe(1);
+  });
+});
+
+describe('PprofWindowWriter directories', () => {
+  it('makes a service directory again when it was removed between two windows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotspan-ww-'));
+    const w = new PprofWindowWriter(dir, 60_000);
+    expect(w.write(window([sample('a')]))).toBeDefined();
+    rmSync(join(dir, 'svc'), { recursive: true });
+    const again = w.write({ ...window([sample('b')]), startUnixNs: 11_000_000_000n })!;
+    expect(again).toBeDefined();
+    expect(readdirSync(join(dir, 'svc'))).toEqual(['11000-42.pb.gz']);
+    expect(w.failures).toBe(0);
   });
 });
