@@ -175,7 +175,7 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<OtlpRece
     try {
       tlsPem = { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) };
     } catch (err) {
-      throw new Error(`otlp receiver: cannot read TLS certificate/key: ${(err as Error).message}; fix: point tls.certFile/keyFile at readable PEM files`);
+      throw new Error(`otlp receiver: cannot read TLS certificate/key: ${(err as Error).message}; fix: point tls.certFile/keyFile at readable PEM files`, { cause: err });
     }
     credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: tlsPem.cert, private_key: tlsPem.key }]);
   }
@@ -213,6 +213,7 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<OtlpRece
       throw new Error(
         `otlp receiver: cannot listen for OTLP/HTTP on ${bindHost}:${opts.httpPort}: ${(err as Error).message}; ` +
           'fix: pick a free port (or 0 for any), or stop the process holding it',
+        { cause: err },
       );
     }
   }

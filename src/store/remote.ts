@@ -58,7 +58,9 @@ export async function openStoreWorker(opts: StoreOptions): Promise<StoreApi> {
     pending.clear();
   };
 
-  const opening: Record<'message' | 'error' | 'exit', (arg: any) => void> = { message: () => {}, error: () => {}, exit: () => {} };
+  // Worker.on's own listener type takes any[].
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const opening: Record<'message' | 'error' | 'exit', (...args: any[]) => void> = { message: () => {}, error: () => {}, exit: () => {} };
   await new Promise<void>((resolve, reject) => {
     opening.message = (m: ReplyMessage) => {
       if (m.type === 'ready') resolve();

@@ -79,7 +79,6 @@ function crcMatches(f: WorkloadFile, expected: number): boolean {
 
 /** A debuglink is a file name; anything else ('/', '..', control characters) is refused. */
 export function validDebugLinkName(name: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return name.length > 0 && name.length <= 255 && name !== '.' && name !== '..' && !name.includes('/') && !/[\u0000-\u001f\u007f]/.test(name);
 }
 

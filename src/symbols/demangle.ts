@@ -160,7 +160,6 @@ let localFailed = false;
 function localGlue(): typeof local {
   if (local || localFailed) return local;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const req = createRequire(import.meta.url);
     const glue = glueModule;
     const wasmApi = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: Record<string, unknown> } } }).WebAssembly;

@@ -47,7 +47,6 @@ export interface UnwindRow {
 
 const REG_RBP = 6;
 const REG_RSP = 7;
-const REG_RA = 16;
 
 type RegRule = { kind: 'unset' | 'same' | 'undefined' | 'other' } | { kind: 'offset'; offset: number };
 
