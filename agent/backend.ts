@@ -49,14 +49,11 @@ export async function startBackend(
   // All signals local (the embedded default): hand batches to the store by function call; the
   // receiver still listens, for other agents using this one as a gateway.
   const exporter =
-    embedded && toEmbedded.length === SIGNALS.length
-      ? createInProcessExporter(configs, embedded.store, options)
-      : createOtlpExporter(configs, options);
+    embedded && toEmbedded.length === SIGNALS.length ? createInProcessExporter(configs, embedded.store, options) : createOtlpExporter(configs, options);
   return {
     exporter,
     embedded,
-    describe: () =>
-      SIGNALS.map((s) => `${s} → ${toEmbedded.includes(s) ? `embedded store (${join(dataDir, 'store')})` : configs[s].endpoint}`).join(', '),
+    describe: () => SIGNALS.map((s) => `${s} → ${toEmbedded.includes(s) ? `embedded store (${join(dataDir, 'store')})` : configs[s].endpoint}`).join(', '),
     async close(deadlineMs: number) {
       await exporter.shutdown(deadlineMs);
       if (embedded) {

@@ -31,13 +31,20 @@ export function reportFatal(err: unknown, command?: string): ExitCode {
 }
 
 export class PreflightError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode) {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
     super(message);
   }
 }
 
 function indent(s: string): string {
-  return s.trimEnd().split('\n').map((l) => '    ' + l).join('\n');
+  return s
+    .trimEnd()
+    .split('\n')
+    .map((l) => '    ' + l)
+    .join('\n');
 }
 
 /**

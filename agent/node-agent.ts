@@ -89,7 +89,14 @@ export async function startNodeAgent(
   let health: Health | undefined;
   if (cfg.healthPort) {
     try {
-      health = await startHealth(cfg.healthPort, () => ready, () => ({ ...pipeline.stats(), ...pipeline.networkMetrics() }), backend, () => pipeline.durationHistograms(), features);
+      health = await startHealth(
+        cfg.healthPort,
+        () => ready,
+        () => ({ ...pipeline.stats(), ...pipeline.networkMetrics() }),
+        backend,
+        () => pipeline.durationHistograms(),
+        features,
+      );
     } catch (e) {
       // Profiling matters more than its health endpoint: say so and go on.
       log(`health endpoint not started on port ${cfg.healthPort}: ${(e as Error).message}; fix: set HOTSPAN_HEALTH_PORT to a free port`);

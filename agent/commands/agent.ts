@@ -17,34 +17,57 @@ export function register(program: Command): void {
     .option('--otlp-insecure', 'plaintext gRPC to the endpoint (no TLS)')
     .option('--otlp-headers <k=v,...>', 'headers sent with every export (e.g. authorization)')
     .option('--ui-port <port>', 'web UI and JSON API port (default 7071; 0 disables); also HOTSPAN_UI_PORT')
-    .option('--unwind <auto|off>', 'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND')
+    .option(
+      '--unwind <auto|off>',
+      'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND',
+    )
     .option('--ui-host <address>', 'address the UI binds (default 127.0.0.1: loopback only); also HOTSPAN_UI_HOST')
-    .action(async (opts: { config?: string; dataDir?: string; frequency?: string; pid?: string; network: boolean; otlpEndpoint?: string; otlpProtocol?: string; otlpInsecure?: boolean; otlpHeaders?: string; uiPort?: string; uiHost?: string; unwind?: string }) => {
-      const cfg = resolveAgentConfig(
-        {
-          dataDir: opts.dataDir,
-          frequencyHz: opts.frequency === undefined ? undefined : parseFrequencyHz(opts.frequency),
-          pid: opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22),
-          network: opts.network === false ? false : undefined,
-          uiPort: opts.uiPort === undefined ? undefined : parseUiPort(opts.uiPort),
-          uiHost: opts.uiHost,
-          unwind: opts.unwind === undefined ? undefined : parseUnwindMode(opts.unwind),
-        },
-        process.env,
-        opts.config,
-      );
-      const features = preflight({ needTracefs: true });
-      const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
-      // Loaded here, not at the top: the other commands should not pay for DuckDB, gRPC and the rest.
-      const { startNodeAgent } = await import('../node-agent.js');
-      const exporterCli = { endpoint: opts.otlpEndpoint, protocol: opts.otlpProtocol as 'grpc' | undefined, insecure: opts.otlpInsecure, headers: opts.otlpHeaders };
-      const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)), features);
-      log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
-      installShutdownHandlers(async (signal) => {
-        log(`${signal}: stopping`);
-        await agent.stop();
-        const s = agent.stats();
-        log(`stopped: ${s.samples} samples, ${s.lost} lost, ${s.windowsWritten} windows written`);
-      }, cfg.shutdownTimeoutMs);
-    });
+    .action(
+      async (opts: {
+        config?: string;
+        dataDir?: string;
+        frequency?: string;
+        pid?: string;
+        network: boolean;
+        otlpEndpoint?: string;
+        otlpProtocol?: string;
+        otlpInsecure?: boolean;
+        otlpHeaders?: string;
+        uiPort?: string;
+        uiHost?: string;
+        unwind?: string;
+      }) => {
+        const cfg = resolveAgentConfig(
+          {
+            dataDir: opts.dataDir,
+            frequencyHz: opts.frequency === undefined ? undefined : parseFrequencyHz(opts.frequency),
+            pid: opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22),
+            network: opts.network === false ? false : undefined,
+            uiPort: opts.uiPort === undefined ? undefined : parseUiPort(opts.uiPort),
+            uiHost: opts.uiHost,
+            unwind: opts.unwind === undefined ? undefined : parseUnwindMode(opts.unwind),
+          },
+          process.env,
+          opts.config,
+        );
+        const features = preflight({ needTracefs: true });
+        const log = (msg: string) => process.stderr.write(`hotspan: ${msg}\n`);
+        // Loaded here, not at the top: the other commands should not pay for DuckDB, gRPC and the rest.
+        const { startNodeAgent } = await import('../node-agent.js');
+        const exporterCli = {
+          endpoint: opts.otlpEndpoint,
+          protocol: opts.otlpProtocol as 'grpc' | undefined,
+          insecure: opts.otlpInsecure,
+          headers: opts.otlpHeaders,
+        };
+        const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)), features);
+        log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
+        installShutdownHandlers(async (signal) => {
+          log(`${signal}: stopping`);
+          await agent.stop();
+          const s = agent.stats();
+          log(`stopped: ${s.samples} samples, ${s.lost} lost, ${s.windowsWritten} windows written`);
+        }, cfg.shutdownTimeoutMs);
+      },
+    );
 }

@@ -50,10 +50,13 @@ export function register(program: Command): void {
         if (opts.output) {
           const ext = extname(opts.output).toLowerCase();
           const body =
-            ext === '.html' ? renderDiffHtml(base, head, { title: `${baseArg} → ${headArg}` })
-            : ext === '.svg' ? renderSvg(head, { base, title: `${baseArg} → ${headArg}` })
-            : ext === '.json' ? JSON.stringify({ ...d, stacks: d.stacks.slice(0, 1000) }, null, 1)
-            : text;
+            ext === '.html'
+              ? renderDiffHtml(base, head, { title: `${baseArg} → ${headArg}` })
+              : ext === '.svg'
+                ? renderSvg(head, { base, title: `${baseArg} → ${headArg}` })
+                : ext === '.json'
+                  ? JSON.stringify({ ...d, stacks: d.stacks.slice(0, 1000) }, null, 1)
+                  : text;
           await writeFile(opts.output, body);
         }
       }),

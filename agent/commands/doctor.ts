@@ -12,7 +12,15 @@ export function register(program: Command): void {
       const results = runChecks();
       const report = probeFeatures({ disabled: parseFeatureList(process.env.HOTSPAN_DISABLE_FEATURES) });
       if (opts.json) {
-        const features = report.features.map((f) => ({ id: f.id, title: f.title, available: f.available, minKernel: f.minKernel, needs: f.needs, detail: f.detail, without: f.without }));
+        const features = report.features.map((f) => ({
+          id: f.id,
+          title: f.title,
+          available: f.available,
+          minKernel: f.minKernel,
+          needs: f.needs,
+          detail: f.detail,
+          without: f.without,
+        }));
         process.stdout.write(JSON.stringify({ checks: results, kernel: report.kernel, features }, null, 2) + '\n');
       } else {
         for (const r of results) {

@@ -4,16 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command } from 'commander';
 import { stripControl } from '../../src/api/text.js';
-import {
-  filter,
-  InputError,
-  merge,
-  parseSelector,
-  renderHtml,
-  renderSvg,
-  renderTopTable,
-  toFolded,
-} from '../../src/flamegraph/index.js';
+import { filter, InputError, merge, parseSelector, renderHtml, renderSvg, renderTopTable, toFolded } from '../../src/flamegraph/index.js';
 import { runAction, timeOption } from './common.js';
 import { agentFor, loadCliInput } from './store-access.js';
 
@@ -61,10 +52,13 @@ export function register(program: Command): void {
         const ext = extname(opts.output).toLowerCase();
         const title = inputs.join(' + ');
         const body =
-          ext === '.html' ? renderHtml(p, { title })
-          : ext === '.svg' ? renderSvg(p, { title })
-          : ext === '.folded' || ext === '.collapsed' ? toFolded(p)
-          : renderTopTable(p, { top });
+          ext === '.html'
+            ? renderHtml(p, { title })
+            : ext === '.svg'
+              ? renderSvg(p, { title })
+              : ext === '.folded' || ext === '.collapsed'
+                ? toFolded(p)
+                : renderTopTable(p, { top });
         await writeFile(opts.output, body);
       }),
     );

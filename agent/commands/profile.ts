@@ -47,23 +47,25 @@ export function register(program: Command): void {
     .option('--trace <trace-id>', 'trace id, 32 hex digits')
     .requiredOption('-o, --output <file>', 'pprof output file (gzipped), e.g. span.pb.gz')
     .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
-    .action(runAction('profile', async (opts: ProfileCliOptions, cmd: Command) => {
-      if ((opts.span === undefined) === (opts.trace === undefined)) cmd.error('hotspan profile: give exactly one of --span or --trace');
-      if (opts.span !== undefined && !/^[0-9a-f]{16}$/.test(opts.span)) {
-        cmd.error(`hotspan profile: --span must be 16 lowercase hex digits (got "${opts.span}"); copy it from \`hotspan spans\``);
-      }
-      if (opts.trace !== undefined && !/^[0-9a-f]{32}$/.test(opts.trace)) {
-        cmd.error(`hotspan profile: --trace must be 32 lowercase hex digits (got "${opts.trace}")`);
-      }
-      const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
-      const { bytes, samples } = await spanProfile(opts);
-      if (samples === 0n) {
-        throw new InputError(
-          `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
-            `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
-        );
-      }
-      await writeFile(opts.output, bytes);
-      process.stderr.write(`hotspan profile: ${samples} samples of ${what} → ${stripControl(opts.output)}\n`);
-    }));
+    .action(
+      runAction('profile', async (opts: ProfileCliOptions, cmd: Command) => {
+        if ((opts.span === undefined) === (opts.trace === undefined)) cmd.error('hotspan profile: give exactly one of --span or --trace');
+        if (opts.span !== undefined && !/^[0-9a-f]{16}$/.test(opts.span)) {
+          cmd.error(`hotspan profile: --span must be 16 lowercase hex digits (got "${opts.span}"); copy it from \`hotspan spans\``);
+        }
+        if (opts.trace !== undefined && !/^[0-9a-f]{32}$/.test(opts.trace)) {
+          cmd.error(`hotspan profile: --trace must be 32 lowercase hex digits (got "${opts.trace}")`);
+        }
+        const what = opts.span !== undefined ? `span ${opts.span}` : `trace ${opts.trace}`;
+        const { bytes, samples } = await spanProfile(opts);
+        if (samples === 0n) {
+          throw new InputError(
+            `no CPU samples stored for ${what}: it ran shorter than one sampling period, is older than retention, ` +
+              `or the agent ran without network capture (check \`hotspan spans\` for its CPU time)`,
+          );
+        }
+        await writeFile(opts.output, bytes);
+        process.stderr.write(`hotspan profile: ${samples} samples of ${what} → ${stripControl(opts.output)}\n`);
+      }),
+    );
 }

@@ -15,7 +15,10 @@ export function register(program: Command): void {
     .option('-F, --frequency <hz>', 'samples per second per CPU', '99')
     .requiredOption('-o, --output <file>', 'where to write the gzipped pprof profile')
     .option('--unwind-wait <duration>', 'with --pid: wait up to this long for its unwind tables before recording (e.g. 60s under emulation); default 0')
-    .option('--unwind <auto|off>', 'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND')
+    .option(
+      '--unwind <auto|off>',
+      'user stacks by .eh_frame tables when the kernel loads the walker (auto, default), or frame pointers only (off); also HOTSPAN_UNWIND',
+    )
     .action(async (opts: { duration: string; pid?: string; frequency: string; output: string; unwind?: string; unwindWait?: string }) => {
       const durationMs = parseDurationMs(opts.duration);
       const pid = opts.pid === undefined ? undefined : parseIntegerOption('--pid', opts.pid, 1, 2 ** 22);
@@ -60,7 +63,10 @@ export function register(program: Command): void {
       const endUnixNs = BigInt(Date.now()) * 1_000_000n;
       writeFileSync(opts.output, encodePprof({ samples, periodNs: profiler.periodNs, startUnixNs, endUnixNs }));
       removeHandlers();
-      const unwound = stats.unwindDwarfSamples === undefined ? '' : `; ${stats.unwindNoTablesSamples! - fpBefore} walked by frame pointers before their unwind tables were loaded`;
+      const unwound =
+        stats.unwindDwarfSamples === undefined
+          ? ''
+          : `; ${stats.unwindNoTablesSamples! - fpBefore} walked by frame pointers before their unwind tables were loaded`;
       process.stderr.write(
         `hotspan: wrote ${samples.length} samples (${stats.lost} lost, ${stats.decodeErrors} undecodable${unwound}) at ${frequencyHz} Hz to ${opts.output}\n`,
       );

@@ -50,7 +50,15 @@ async function slowestServerSpans(dataDir: string | undefined, q: { limit: numbe
       service: q.service,
     });
     // Same rows, same key order as the store's; the three ns times come back as bigints.
-    return r.spans.map((s) => ({ ...s, startUnixNs: BigInt(s.startUnixNs as string), endUnixNs: BigInt(s.endUnixNs as string), durationNs: BigInt(s.durationNs as string) }) as unknown as SpanRow);
+    return r.spans.map(
+      (s) =>
+        ({
+          ...s,
+          startUnixNs: BigInt(s.startUnixNs as string),
+          endUnixNs: BigInt(s.endUnixNs as string),
+          durationNs: BigInt(s.durationNs as string),
+        }) as unknown as SpanRow,
+    );
   }
   const store = await openStore(dataDir);
   try {
@@ -69,18 +77,20 @@ export function register(program: Command): void {
     .option('--since <duration>', 'how far back, e.g. 15m, 2h', '15m')
     .option('--data-dir <dir>', `the agent's data directory (default ${DEFAULT_DATA_DIR})`)
     .option('--json', 'one JSON object per line instead of a table')
-    .action(runAction('spans', async (opts: SpansCliOptions) => {
-      const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
-      const sinceMs = parseDurationMs(opts.since);
-      const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
-      const rows = await slowestServerSpans(opts.dataDir, { limit, sinceUnixNs, ...(opts.service !== undefined && { service: opts.service }) });
-      if (opts.json) {
-        // JSON escapes control characters itself (\u001b), so --json needs no stripping.
-        for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-      } else if (rows.length === 0) {
-        process.stderr.write(stripControl(`hotspan spans: no spans in the last ${opts.since}${opts.service ? ` for service ${opts.service}` : ''}\n`));
-      } else {
-        process.stdout.write(formatSpanTable(rows));
-      }
-    }));
+    .action(
+      runAction('spans', async (opts: SpansCliOptions) => {
+        const limit = parseIntegerOption('--slowest', opts.slowest, 1, 10_000);
+        const sinceMs = parseDurationMs(opts.since);
+        const sinceUnixNs = BigInt(Date.now() - sinceMs) * 1_000_000n;
+        const rows = await slowestServerSpans(opts.dataDir, { limit, sinceUnixNs, ...(opts.service !== undefined && { service: opts.service }) });
+        if (opts.json) {
+          // JSON escapes control characters itself (\u001b), so --json needs no stripping.
+          for (const r of rows) process.stdout.write(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+        } else if (rows.length === 0) {
+          process.stderr.write(stripControl(`hotspan spans: no spans in the last ${opts.since}${opts.service ? ` for service ${opts.service}` : ''}\n`));
+        } else {
+          process.stdout.write(formatSpanTable(rows));
+        }
+      }),
+    );
 }

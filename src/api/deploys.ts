@@ -99,7 +99,13 @@ function decode(text: string): DeployDiffReport {
     }
     return v;
   }) as DeployDiffReport;
-  if (typeof r?.service !== 'string' || typeof r.deployedAtUnixNs !== 'bigint' || !Array.isArray(r.base?.stacks) || !Array.isArray(r.head?.stacks) || typeof r.diff !== 'object') {
+  if (
+    typeof r?.service !== 'string' ||
+    typeof r.deployedAtUnixNs !== 'bigint' ||
+    !Array.isArray(r.base?.stacks) ||
+    !Array.isArray(r.head?.stacks) ||
+    typeof r.diff !== 'object'
+  ) {
     throw new Error('not a deploy report');
   }
   return r;

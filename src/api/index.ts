@@ -70,4 +70,3 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     },
   };
 }
-

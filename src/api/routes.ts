@@ -4,12 +4,7 @@
  * or a Body for the binary/text profile formats.
  */
 import { diff, parseSelector, selectorToQuery, toFolded, type Profile } from '../flamegraph/index.js';
-import {
-  toPprof,
-  type MergeLabel,
-  type MergeQuery,
-  type Store,
-} from '../store/index.js';
+import { toPprof, type MergeLabel, type MergeQuery, type Store } from '../store/index.js';
 import type { DeployLog } from './deploys.js';
 import { ApiError, badRequest, checkSpanId, notFound, Params } from './params.js';
 import { diffView, profileView } from './profile-view.js';
@@ -124,7 +119,7 @@ const SPAN_MARGIN_NS = 2_000_000_000n;
 async function boundBySpans(deps: RouteDeps, query: MergeQuery): Promise<void> {
   if (query.fromUnixNs !== undefined || query.toUnixNs !== undefined) return;
   if (query.spanId === undefined && query.traceId === undefined) return;
-  const spans = await deps.read((s) => query.spanId !== undefined ? s.spanById(query.spanId) : s.traceSpans(query.traceId!, 100_000));
+  const spans = await deps.read((s) => (query.spanId !== undefined ? s.spanById(query.spanId) : s.traceSpans(query.traceId!, 100_000)));
   if (spans.length === 0) return; // samples without a stored span: scan (rare, and still correct)
   let from = spans[0]!.startUnixNs;
   let to = spans[0]!.endUnixNs;

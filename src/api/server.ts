@@ -44,7 +44,10 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
 
 function hostAllowed(hostHeader: string | undefined, bindHost: string): boolean {
   if (!hostHeader) return false;
-  const name = hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const name = hostHeader
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   if (name === 'localhost' || name === '127.0.0.1' || name === '::1') return true;
   // Bound to a non-loopback address on purpose: the operator chose who may connect.
   return !['127.0.0.1', '::1', 'localhost'].includes(bindHost);
@@ -72,13 +75,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!url.pathname.startsWith('/api/')) {
       const asset = assets.get(url.pathname);
       if (asset) return send(res, 200, asset.type, asset.body);
-      if (url.pathname === '/' ) return sendError(res, 404, 'NO_UI', 'the UI files (ui/) are not installed next to this hotspan');
+      if (url.pathname === '/') return sendError(res, 404, 'NO_UI', 'the UI files (ui/) are not installed next to this hotspan');
       return sendError(res, 404, 'NOT_FOUND', 'no such page');
     }
     if (opts.token !== undefined && !tokenOk(req, opts.token)) {
-      return send(res, 401, 'application/json; charset=utf-8', toJson({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <token> (HOTSPAN_UI_TOKEN)' } }), {
-        'www-authenticate': 'Bearer',
-      });
+      return send(
+        res,
+        401,
+        'application/json; charset=utf-8',
+        toJson({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <token> (HOTSPAN_UI_TOKEN)' } }),
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
     }
     for (const r of ROUTES) {
       const m = r.pattern.exec(url.pathname);

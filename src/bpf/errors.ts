@@ -41,8 +41,18 @@ export class BpfError extends Error {
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 7: 'E2BIG', 9: 'EBADF', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY',
-  19: 'ENODEV', 22: 'EINVAL', 38: 'ENOSYS', 95: 'EOPNOTSUPP', 524: 'ENOTSUPP',
+  1: 'EPERM',
+  2: 'ENOENT',
+  7: 'E2BIG',
+  9: 'EBADF',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  16: 'EBUSY',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  38: 'ENOSYS',
+  95: 'EOPNOTSUPP',
+  524: 'ENOTSUPP',
 };
 
 export function errnoName(errno: number): string {

@@ -12,15 +12,7 @@ import { BpfObject } from './object.js';
 import { bpfObjectPath } from './paths.js';
 import { TRACEFS } from './tracefs.js';
 
-export type FeatureId =
-  | 'cpu-sampling'
-  | 'l4-flows'
-  | 'payload-capture'
-  | 'bpf-loop'
-  | 'retransmits'
-  | 'sock-lengths'
-  | 'uprobes'
-  | 'eh-frame-unwind';
+export type FeatureId = 'cpu-sampling' | 'l4-flows' | 'payload-capture' | 'bpf-loop' | 'retransmits' | 'sock-lengths' | 'uprobes' | 'eh-frame-unwind';
 
 export interface FeatureSpec {
   id: FeatureId;
@@ -36,15 +28,11 @@ export interface FeatureSpec {
 /** A tracepoint as `category/name` under tracefs events/. */
 type Tracepoint = `${string}/${string}`;
 
-const NET_BASE_TRACEPOINTS: Tracepoint[] = [
-  'sock/inet_sock_set_state',
-  'syscalls/sys_enter_connect',
-  'syscalls/sys_enter_accept4',
-  'syscalls/sys_enter_close',
-];
-const DATA_TRACEPOINTS: Tracepoint[] = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'].flatMap(
-  (s): Tracepoint[] => [`syscalls/sys_enter_${s}`, `syscalls/sys_exit_${s}`],
-);
+const NET_BASE_TRACEPOINTS: Tracepoint[] = ['sock/inet_sock_set_state', 'syscalls/sys_enter_connect', 'syscalls/sys_enter_accept4', 'syscalls/sys_enter_close'];
+const DATA_TRACEPOINTS: Tracepoint[] = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'].flatMap((s): Tracepoint[] => [
+  `syscalls/sys_enter_${s}`,
+  `syscalls/sys_exit_${s}`,
+]);
 const RETRANSMIT_TRACEPOINTS: Tracepoint[] = ['tcp/tcp_retransmit_skb'];
 const SOCK_LENGTH_TRACEPOINTS: Tracepoint[] = ['sock/sock_send_length', 'sock/sock_recv_length'];
 
@@ -226,7 +214,8 @@ export function probeFeatures(opts: FeatureProbeOptions = {}): FeatureReport {
     if (!v) memo.set(key, (v = fn()));
     return v;
   };
-  const btf = () => once('btf', () => (p.btf() ? { ok: true, detail: 'kernel BTF present' } : { ok: false, detail: 'no kernel BTF (/sys/kernel/btf/vmlinux)' }));
+  const btf = () =>
+    once('btf', () => (p.btf() ? { ok: true, detail: 'kernel BTF present' } : { ok: false, detail: 'no kernel BTF (/sys/kernel/btf/vmlinux)' }));
   const ringbuf = () => once('ringbuf', () => helperVerdict(p.ringbufMap(), 'BPF ring buffer map'));
   const base = () => all(btf(), ringbuf());
   const netBase = () => once('net', () => all(base(), tracepointVerdict(p, NET_BASE_TRACEPOINTS, tracefs)));

@@ -33,7 +33,10 @@ export class BpfObject {
   private native: NativeBpfObject | undefined;
   private readonly readers = new Set<number>();
 
-  private constructor(native: NativeBpfObject, readonly path: string) {
+  private constructor(
+    native: NativeBpfObject,
+    readonly path: string,
+  ) {
     this.native = native;
     live.add(this);
   }

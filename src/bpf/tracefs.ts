@@ -24,10 +24,9 @@ export function ensureTracefs(): 'present' | 'mounted' {
     execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'pipe' });
   } catch (err) {
     const why = err instanceof Error ? (err as { stderr?: Buffer }).stderr?.toString().trim() || err.message : String(err);
-    throw new Error(
-      `tracefs is not mounted at ${TRACEFS} and mounting it failed (${why}); fix: run as root, or mount it: mount -t tracefs nodev ${TRACEFS}`,
-      { cause: err },
-    );
+    throw new Error(`tracefs is not mounted at ${TRACEFS} and mounting it failed (${why}); fix: run as root, or mount it: mount -t tracefs nodev ${TRACEFS}`, {
+      cause: err,
+    });
   }
   return 'mounted';
 }

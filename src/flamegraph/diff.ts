@@ -8,14 +8,7 @@
  * see stats.ts and README.md for the numbers and why.
  */
 import { NameTable, totals, type Profile } from './model.js';
-import {
-  DEFAULT_ALPHA,
-  DEFAULT_MIN_RATE_DELTA,
-  DEFAULT_MIN_SHARE_DELTA,
-  poissonRateZ,
-  twoProportionZ,
-  zForAlpha,
-} from './stats.js';
+import { DEFAULT_ALPHA, DEFAULT_MIN_RATE_DELTA, DEFAULT_MIN_SHARE_DELTA, poissonRateZ, twoProportionZ, zForAlpha } from './stats.js';
 
 export interface DiffOptions {
   /** Two-sided significance level of each test; default 0.001 (|z| ≥ 3.29). */
@@ -235,7 +228,8 @@ export function diff(base: Profile, head: Profile, opts: DiffOptions = {}): Prof
   }
   frames.sort(byMagnitude);
 
-  const stacks = opts.stacks === false ? [] : diffStacks(base, head, baseRemap, headRemap, table.names, bs.samples, hs.samples, z, minShareDelta, opts.maxStacks ?? 1000);
+  const stacks =
+    opts.stacks === false ? [] : diffStacks(base, head, baseRemap, headRemap, table.names, bs.samples, hs.samples, z, minShareDelta, opts.maxStacks ?? 1000);
 
   const grewFirst = (x: FrameDiff, y: FrameDiff): number => y.deltaSelfShare - x.deltaSelfShare || y.deltaTotalShare - x.deltaTotalShare;
   return {

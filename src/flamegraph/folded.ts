@@ -60,9 +60,7 @@ export function fromFolded(text: string, opts: FoldedOptions = {}): Profile {
 export function toFolded(p: Profile): string {
   const agg = aggregate(p, { dropLabels: true });
   const safe = p.names.map((n) => n.replace(/;/g, ':').replace(/[\r\n]/g, ' '));
-  const lines = agg.stacks
-    .filter((s) => s.samples > 0 && s.frames.length > 0)
-    .map((s) => `${s.frames.map((f) => safe[f]).join(';')} ${s.samples}`);
+  const lines = agg.stacks.filter((s) => s.samples > 0 && s.frames.length > 0).map((s) => `${s.frames.map((f) => safe[f]).join(';')} ${s.samples}`);
   lines.sort();
   return lines.length ? `${lines.join('\n')}\n` : '';
 }

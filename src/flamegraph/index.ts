@@ -27,8 +27,4 @@ export { renderSvg, type SvgOptions } from './render-svg.js';
 export { renderTopTable, renderDiffTable, type TopTableOptions } from './render-text.js';
 export { fromMerged, selectorToQuery } from './store.js';
 export { loadInput, parseInput, profileFromBytes, InputError, type InputSpec, type LoadOptions } from './load.js';
-export {
-  DeployWatcher,
-  type DeployDiffReport,
-  type DeployWatcherOptions,
-} from './deploy-watcher.js';
+export { DeployWatcher, type DeployDiffReport, type DeployWatcherOptions } from './deploy-watcher.js';

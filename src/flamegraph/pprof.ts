@@ -21,12 +21,12 @@ export const DEFAULT_PERIOD_NS = 10_000_000;
 
 /** Label keys from common producers, renamed to the keys `filter` knows. */
 const LABEL_ALIASES: Record<string, string> = {
-  'thread_name': 'thread',
+  thread_name: 'thread',
   'thread name': 'thread',
   'service.name': 'service',
   'service.version': 'version',
-  'span_name': 'span',
-  'process_id': 'pid',
+  span_name: 'span',
+  process_id: 'pid',
 };
 
 export class PprofFormatError extends Error {
@@ -48,9 +48,7 @@ export function fromPprof(input: Uint8Array | PprofProfile, opts: PprofReadOptio
     try {
       pp = PprofProfile.decode(bytes);
     } catch (e) {
-      throw new PprofFormatError(
-        `not a pprof profile (${(e as Error).message}); fix: pass a profile.proto file, gzipped or not`,
-      );
+      throw new PprofFormatError(`not a pprof profile (${(e as Error).message}); fix: pass a profile.proto file, gzipped or not`);
     }
   }
   const str = (i: number | bigint | undefined): string => pp.stringTable.strings[num(i)] ?? '';
@@ -61,9 +59,7 @@ export function fromPprof(input: Uint8Array | PprofProfile, opts: PprofReadOptio
   if (opts.sampleType !== undefined) {
     countIdx = types.findIndex((t) => t.type === opts.sampleType);
     if (countIdx < 0) {
-      throw new PprofFormatError(
-        `sample type "${opts.sampleType}" not in profile; fix: use one of ${types.map((t) => t.type).join(', ')}`,
-      );
+      throw new PprofFormatError(`sample type "${opts.sampleType}" not in profile; fix: use one of ${types.map((t) => t.type).join(', ')}`);
     }
   } else {
     countIdx = types.findIndex((t) => t.unit === 'count');

@@ -17,8 +17,7 @@ type Packed = [number, number, number, number, number, Packed[]];
 function pack(root: TreeNode, baseN: number, headN: number, minShare: number): { names: string[]; root: Packed } {
   const names: string[] = [];
   const ids = new Map<string, number>();
-  const share = (n: TreeNode): number =>
-    Math.max(baseN > 0 ? n.baseTotal / baseN : 0, headN > 0 ? n.headTotal / headN : 0);
+  const share = (n: TreeNode): number => Math.max(baseN > 0 ? n.baseTotal / baseN : 0, headN > 0 ? n.headTotal / headN : 0);
   const walk = (n: TreeNode): Packed => {
     let id = ids.get(n.name);
     if (id === undefined) {

@@ -30,8 +30,7 @@ export function renderSvg(p: Profile, opts: SvgOptions = {}): string {
   const tree = isDiff ? buildDiffTree(opts.base!, p) : buildTree(p);
   const baseN = tree.baseTotal;
   const headN = tree.headTotal;
-  const share = (n: TreeNode, side: 'base' | 'head'): number =>
-    side === 'base' ? (baseN > 0 ? n.baseTotal / baseN : 0) : headN > 0 ? n.headTotal / headN : 0;
+  const share = (n: TreeNode, side: 'base' | 'head'): number => (side === 'base' ? (baseN > 0 ? n.baseTotal / baseN : 0) : headN > 0 ? n.headTotal / headN : 0);
   const weight = (n: TreeNode): number => (isDiff ? (share(n, 'base') + share(n, 'head')) / 2 : share(n, 'head'));
   const delta = (n: TreeNode): number => share(n, 'head') - share(n, 'base');
   let maxDelta = 1e-9;

@@ -18,8 +18,7 @@ function pp(x: number): string {
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   // Right-align numbers, left-align the name (last column).
-  const fmt = (r: string[]): string =>
-    r.map((c, i) => (i === r.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
+  const fmt = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
   return [fmt(header), ...rows.map(fmt)].join('\n');
 }
 
@@ -41,28 +40,13 @@ export function renderTopTable(p: Profile, opts: TopTableOptions = {}): string {
   });
   const ids = p.names.map((_, i) => i).filter((i) => total[i]! > 0);
   ids.sort((a, b) => self[b]! - self[a]! || total[b]! - total[a]!);
-  const rows = ids.slice(0, opts.top ?? 20).map((i) => [
-    String(self[i]),
-    pct(n ? self[i]! / n : 0),
-    String(total[i]),
-    pct(n ? total[i]! / n : 0),
-    p.names[i]!,
-  ]);
+  const rows = ids.slice(0, opts.top ?? 20).map((i) => [String(self[i]), pct(n ? self[i]! / n : 0), String(total[i]), pct(n ? total[i]! / n : 0), p.names[i]!]);
   return `${n} samples\n${table(['self', 'self%', 'total', 'total%', 'function'], rows)}\n`;
 }
 
 function diffRow(f: FrameDiff): string[] {
   const rate = f.rate ? `${f.rate.deltaTotalCpuPerSec >= 0 ? '+' : ''}${f.rate.deltaTotalCpuPerSec.toFixed(4)}` : '';
-  return [
-    pct(f.base.selfShare),
-    pct(f.head.selfShare),
-    pp(f.deltaSelfShare),
-    pp(f.deltaTotalShare),
-    f.zTotal.toFixed(1),
-    rate,
-    f.change,
-    f.name,
-  ];
+  return [pct(f.base.selfShare), pct(f.head.selfShare), pp(f.deltaSelfShare), pp(f.deltaTotalShare), f.zTotal.toFixed(1), rate, f.change, f.name];
 }
 
 /** Top regressions and improvements of a diff, then the thresholds used. */

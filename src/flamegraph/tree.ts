@@ -66,7 +66,12 @@ function finish(b: Building, names: readonly string[]): TreeNode {
 /** Call tree of one profile (values in `head*`), rooted at a synthetic `all` node. */
 export function buildTree(p: Profile): TreeNode {
   const root = node(-1);
-  insert(root, p, p.names.map((_, i) => i), true);
+  insert(
+    root,
+    p,
+    p.names.map((_, i) => i),
+    true,
+  );
   return finish(root, p.names);
 }
 
@@ -75,7 +80,12 @@ export function buildDiffTree(base: Profile, head: Profile): TreeNode {
   const table = new NameTable(base.names);
   const headRemap = head.names.map((n) => table.id(n));
   const root = node(-1);
-  insert(root, base, base.names.map((_, i) => i), false);
+  insert(
+    root,
+    base,
+    base.names.map((_, i) => i),
+    false,
+  );
   insert(root, head, headRemap, true);
   return finish(root, table.names);
 }

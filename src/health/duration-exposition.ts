@@ -58,7 +58,10 @@ export function renderDurationHistograms(processes: readonly ProcessHistograms[]
         const ex = format === 'openmetrics' ? p.exemplars.find((e) => e.bucket === i) : undefined;
         if (ex) {
           const ts = (Number(ex.timeUnixNs / 1_000_000n) / 1000).toFixed(3);
-          line += ` # ${labels([['trace_id', ex.traceId], ['span_id', ex.spanId]])} ${num(ex.valueS)} ${ts}`;
+          line += ` # ${labels([
+            ['trace_id', ex.traceId],
+            ['span_id', ex.spanId],
+          ])} ${num(ex.valueS)} ${ts}`;
         }
         out.push(line);
       }

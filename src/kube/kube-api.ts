@@ -121,12 +121,7 @@ export async function getJson<T>(cfg: KubeApiConfig, path: string, signal?: Abor
  * `onMalformed` and skipped. Ends when the server closes the stream (its timeoutSeconds),
  * and throws when the connection drops.
  */
-export async function* watchLines(
-  cfg: KubeApiConfig,
-  path: string,
-  signal: AbortSignal,
-  onMalformed: (line: string) => void,
-): AsyncGenerator<unknown> {
+export async function* watchLines(cfg: KubeApiConfig, path: string, signal: AbortSignal, onMalformed: (line: string) => void): AsyncGenerator<unknown> {
   const res = await open(cfg, path, signal);
   if ((res.statusCode ?? 0) !== 200) throw await failure(res, path);
   let aborted = false;

@@ -81,7 +81,10 @@ export function createMetadataResolver(opts: MetadataResolverOptions = {}): Meta
   const ttlMs = opts.processCacheTtlMs ?? 10_000;
   const cache = new Map<number, { ref: CgroupContainerRef | undefined; exe: string | undefined; expiresAtMs: number }>();
 
-  async function processFacts(pid: number, known: KnownProcess | undefined): Promise<{ ref: CgroupContainerRef | undefined; exe: string | undefined } | undefined> {
+  async function processFacts(
+    pid: number,
+    known: KnownProcess | undefined,
+  ): Promise<{ ref: CgroupContainerRef | undefined; exe: string | undefined } | undefined> {
     const now = Date.now();
     const hit = cache.get(pid);
     if (hit && hit.expiresAtMs > now) return hit;
@@ -104,9 +107,7 @@ export function createMetadataResolver(opts: MetadataResolverOptions = {}): Meta
       if (!facts) return {};
       const { ref, exe } = facts;
       let attrs: ResourceAttributes = {};
-      const loc =
-        (ref?.containerId && opts.pods?.containerById(ref.containerId)) ||
-        (ref?.podUid && podOnly(opts.pods?.podByUid(ref.podUid)));
+      const loc = (ref?.containerId && opts.pods?.containerById(ref.containerId)) || (ref?.podUid && podOnly(opts.pods?.podByUid(ref.podUid)));
       if (loc) {
         const workload = await opts.owners?.workloadOf(loc.pod);
         attrs = podResourceAttributes(loc.pod, loc.containerName, workload, opts.nodeName);

@@ -35,10 +35,7 @@ export class OwnerResolver {
     let workload: Workload = { kind: 'ReplicaSet', name: owner.name };
     let expiresAtMs = Infinity;
     try {
-      const rs = await getJson<ReplicaSet>(
-        this.api,
-        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(owner.name)}`,
-      );
+      const rs = await getJson<ReplicaSet>(this.api, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(owner.name)}`);
       const dep = rs.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
       if (dep) workload = { kind: 'Deployment', name: dep.name };
     } catch (err) {

@@ -26,12 +26,7 @@ export const KEPT_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /** Header names never kept, listed so tests can prove it; KEPT_HEADERS already excludes them. */
-export const SECRET_HEADERS: ReadonlySet<string> = new Set([
-  'authorization',
-  'cookie',
-  'set-cookie',
-  'proxy-authorization',
-]);
+export const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
 
 export type KeptHeaders = Map<string, string>;
 

@@ -39,16 +39,7 @@ export interface Http1ParserOptions {
   requestMethod?: () => string | undefined;
 }
 
-type State =
-  | 'seek'
-  | 'head'
-  | 'body-length'
-  | 'chunk-size'
-  | 'chunk-data'
-  | 'chunk-crlf'
-  | 'trailers'
-  | 'body-eof'
-  | 'done';
+type State = 'seek' | 'head' | 'body-length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'body-eof' | 'done';
 
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/;
 const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
@@ -59,9 +50,7 @@ const EMPTY = new Uint8Array(0);
 const MAX_HEADER_COUNT = 256;
 
 /** Known request methods: used to detect HTTP/1 on a new connection. */
-export const HTTP1_METHODS = [
-  'GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE',
-] as const;
+export const HTTP1_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'] as const;
 
 export class Http1Parser {
   private state: State = 'head';
@@ -361,7 +350,7 @@ export class Http1Parser {
     }
     let contentLength: number | undefined;
     let count = 0;
-    for (let pos = lineEnd + 1; pos < text.length; ) {
+    for (let pos = lineEnd + 1; pos < text.length;) {
       let end = text.indexOf('\n', pos);
       if (end < 0) end = text.length;
       const next = end + 1;
@@ -426,9 +415,20 @@ const KEPT_HEADER_LENGTHS: ReadonlySet<number> = new Set([...KEPT_HEADERS].map((
 /** RFC 9110 tchar. */
 function isTokenByte(b: number): boolean {
   return (
-    (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
-    b === 0x21 || (b >= 0x23 && b <= 0x27) || b === 0x2a || b === 0x2b || b === 0x2d || b === 0x2e ||
-    b === 0x5e || b === 0x5f || b === 0x60 || b === 0x7c || b === 0x7e
+    (b >= 0x30 && b <= 0x39) ||
+    (b >= 0x41 && b <= 0x5a) ||
+    (b >= 0x61 && b <= 0x7a) ||
+    b === 0x21 ||
+    (b >= 0x23 && b <= 0x27) ||
+    b === 0x2a ||
+    b === 0x2b ||
+    b === 0x2d ||
+    b === 0x2e ||
+    b === 0x5e ||
+    b === 0x5f ||
+    b === 0x60 ||
+    b === 0x7c ||
+    b === 0x7e
   );
 }
 

@@ -157,12 +157,7 @@ export class Http2Connection {
    * every chunk.
    */
   get bufferedBytes(): number {
-    return (
-      this.readers.ingress.retainedBytes +
-      this.readers.egress.retainedBytes +
-      this.streams.size * STREAM_OVERHEAD_BYTES +
-      this.streamStringBytes
-    );
+    return this.readers.ingress.retainedBytes + this.readers.egress.retainedBytes + this.streams.size * STREAM_OVERHEAD_BYTES + this.streamStringBytes;
   }
 
   /** Drop all state without reporting (the engine's budget shed it); tracked streams are counted dropped. */

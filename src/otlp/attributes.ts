@@ -41,9 +41,7 @@ const HEX = /^[0-9a-f]*$/;
 export function idBytes(hex: string | undefined, byteLength: number, what: string): Buffer {
   if (hex === undefined || hex === '') return Buffer.alloc(0);
   if (hex.length !== byteLength * 2 || !HEX.test(hex)) {
-    throw new MalformedRecordError(
-      `${what} "${hex}" is not ${byteLength * 2} lowercase hex characters; fix the producer of this record`,
-    );
+    throw new MalformedRecordError(`${what} "${hex}" is not ${byteLength * 2} lowercase hex characters; fix the producer of this record`);
   }
   return Buffer.from(hex, 'hex');
 }

@@ -157,10 +157,7 @@ function mappingIndex(d: Dictionary, f: Frame, pid: number, opts: ProfilesToOtlp
 
 /** 16 bytes derived from the window identity: stable across re-exports, never all zero. */
 function profileId(w: ProfileWindow): Buffer {
-  return createHash('sha256')
-    .update(`${w.process.pid}\0${w.startUnixNs}\0${w.endUnixNs}`)
-    .digest()
-    .subarray(0, 16);
+  return createHash('sha256').update(`${w.process.pid}\0${w.startUnixNs}\0${w.endUnixNs}`).digest().subarray(0, 16);
 }
 
 function windowProfile(d: Dictionary, w: ProfileWindow, opts: ProfilesToOtlpOptions, errors: string[]): ProfileObject {
@@ -215,11 +212,7 @@ function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtl
     stackIndex = d.stack(locations);
     d.stackOfFrames.set(s.frames, stackIndex);
   }
-  const attributeIndices = [
-    d.attr('thread.id', s.tid),
-    d.attr('thread.name', s.threadName),
-    d.attr('cpu.logical_number', s.cpu),
-  ];
+  const attributeIndices = [d.attr('thread.id', s.tid), d.attr('thread.name', s.threadName), d.attr('cpu.logical_number', s.cpu)];
   // The span join's result beyond the link: the span's name (the link carries ids only), and for
   // a sample several requests could have run, how many — part of the merge key, so samples of one
   // stack with different candidate counts stay apart.

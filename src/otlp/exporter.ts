@@ -50,7 +50,6 @@ export interface SignalEncoder<B extends Body = Uint8Array> {
 
 const defaultLog = (m: string) => process.stderr.write(`${m}\n`);
 
-
 /** One encoded request (or, for traces/metrics/logs, a concatenable piece of one) and its record count. */
 interface EncodedChunk<B extends Body> {
   body: B;

@@ -61,7 +61,10 @@ function errorMessage(body: Buffer, contentType: string | undefined): string {
       /* fall through to text */
     }
   }
-  return body.toString('utf8', 0, Math.min(body.length, 512)).replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+  return body
+    .toString('utf8', 0, Math.min(body.length, 512))
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .trim();
 }
 
 export function createHttpTransport(cfg: SignalExporterConfig): Transport {

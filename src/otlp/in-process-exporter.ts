@@ -95,7 +95,8 @@ function estimateBytes(signal: Signal, request: object): number {
   }
   for (const rp of r.resourceProfiles) {
     bytes += 64 * (rp.resource?.attributes.length ?? 0);
-    for (const sp of rp.scopeProfiles) for (const p of sp.profiles) for (const s of p.samples) bytes += 12 + 9 * s.timestampsUnixNano.length + 4 * s.values.length;
+    for (const sp of rp.scopeProfiles)
+      for (const p of sp.profiles) for (const s of p.samples) bytes += 12 + 9 * s.timestampsUnixNano.length + 4 * s.values.length;
   }
   return bytes;
 }

@@ -9,14 +9,7 @@ import type { HistogramPoint } from '../tracing/index.js';
 import { groupByResource, idBytes, keyValues, MalformedRecordError, nanos, type Converted } from './attributes.js';
 import { AggregationTemporality } from './enums.js';
 import { hotspanScope } from './scope.js';
-import type {
-  Attributes,
-  ExportMetricsServiceRequestObject,
-  HistogramDataPointObject,
-  MetricObject,
-  MetricPoint,
-  NumberDataPointObject,
-} from './types.js';
+import type { Attributes, ExportMetricsServiceRequestObject, HistogramDataPointObject, MetricObject, MetricPoint, NumberDataPointObject } from './types.js';
 
 /** Flow counters as monotonic cumulative integer sums. */
 export function flowMetricPoints(points: readonly FlowMetricPoint[], resource: Attributes, startUnixNs: bigint, nowUnixNs: bigint): MetricPoint[] {

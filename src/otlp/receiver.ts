@@ -159,7 +159,8 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<OtlpRece
       void handle(signal, call.request, call.getPeer()).then((o) => {
         if (o.ok) callback(null, emptyResponses[signal]);
         else {
-          const code = o.kind === 'unavailable' ? grpc.status.UNAVAILABLE : o.kind === 'too-large' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT;
+          const code =
+            o.kind === 'unavailable' ? grpc.status.UNAVAILABLE : o.kind === 'too-large' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT;
           callback({ code, details: o.message });
         }
       });
@@ -175,7 +176,9 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<OtlpRece
     try {
       tlsPem = { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) };
     } catch (err) {
-      throw new Error(`otlp receiver: cannot read TLS certificate/key: ${(err as Error).message}; fix: point tls.certFile/keyFile at readable PEM files`, { cause: err });
+      throw new Error(`otlp receiver: cannot read TLS certificate/key: ${(err as Error).message}; fix: point tls.certFile/keyFile at readable PEM files`, {
+        cause: err,
+      });
     }
     credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: tlsPem.cert, private_key: tlsPem.key }]);
   }

@@ -38,9 +38,7 @@ export function retryInfoDetails(code: number, message: string, retryDelayMs: nu
   const info = RetryInfoType.encode(
     RetryInfoType.fromObject({ retryDelay: { seconds: Math.floor(retryDelayMs / 1000), nanos: (retryDelayMs % 1000) * 1e6 } }),
   ).finish();
-  return Buffer.from(
-    StatusType.encode(StatusType.fromObject({ code, message, details: [{ typeUrl: RETRY_INFO_URL, value: info }] })).finish(),
-  );
+  return Buffer.from(StatusType.encode(StatusType.fromObject({ code, message, details: [{ typeUrl: RETRY_INFO_URL, value: info }] })).finish());
 }
 
 /** The retry delay a server asked for in RetryInfo, if any. Malformed details are ignored. */

@@ -58,10 +58,7 @@ export function selfMetricPoints(
 }
 
 /** Every intervalMs, queues the exporter's own counters (plus `extra()`) as metrics. Returns a stop function. */
-export function startSelfMetrics(
-  exporter: OtlpExporter,
-  opts: { intervalMs: number; resource: Attributes; extra?: () => Record<string, number> },
-): () => void {
+export function startSelfMetrics(exporter: OtlpExporter, opts: { intervalMs: number; resource: Attributes; extra?: () => Record<string, number> }): () => void {
   const startUnixNs = BigInt(Date.now()) * 1_000_000n;
   const timer = setInterval(() => {
     const now = BigInt(Date.now()) * 1_000_000n;

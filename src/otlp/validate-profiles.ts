@@ -98,9 +98,7 @@ export function validateProfilesData(msg: ExportProfilesServiceRequestObject): s
     str(a.unitStrindex, `dictionary.attributeTable[${i}].unitStrindex`);
     if (i > 0 && a.keyStrindex === 0) v.push(`dictionary.attributeTable[${i}].keyStrindex: empty attribute key`);
   });
-  d.stackTable.forEach((s, i) =>
-    s.locationIndices?.forEach((li, j) => inRange(li, d.locationTable, `dictionary.stackTable[${i}].locationIndices[${j}]`)),
-  );
+  d.stackTable.forEach((s, i) => s.locationIndices?.forEach((li, j) => inRange(li, d.locationTable, `dictionary.stackTable[${i}].locationIndices[${j}]`)));
 
   msg.resourceProfiles.forEach((rp, r) =>
     rp.scopeProfiles.forEach((sp, s) =>

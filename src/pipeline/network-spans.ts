@@ -69,7 +69,14 @@ export function startNetworkSpans(opts: NetworkSpansOptions): NetworkSpans | und
     onRequestStart: (start) => {
       const span = builder.start(start);
       if (span && start.role !== 'client') {
-        joiner.requestStarted({ pid: start.pid, tid: start.tid, startMonoNs: start.startMonoNs, traceId: span.traceId, spanId: span.spanId, spanName: span.name });
+        joiner.requestStarted({
+          pid: start.pid,
+          tid: start.tid,
+          startMonoNs: start.startMonoNs,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          spanName: span.name,
+        });
       }
     },
     onRequest: (record) => {
@@ -85,29 +92,33 @@ export function startNetworkSpans(opts: NetworkSpansOptions): NetworkSpans | und
 
   let capture: NetCapture;
   try {
-    capture = NetCapture.start({
-      onConnOpen: (o) => {
-        joiner.networkProgress(o.timeMonoNs);
-        engine.onConnOpen(o);
+    capture = NetCapture.start(
+      {
+        onConnOpen: (o) => {
+          joiner.networkProgress(o.timeMonoNs);
+          engine.onConnOpen(o);
+        },
+        onConnClose: (c) => {
+          joiner.networkProgress(c.timeMonoNs);
+          engine.onConnClose(c);
+        },
+        onChunk: (c) => {
+          joiner.networkProgress(c.timeMonoNs);
+          engine.onChunk(c);
+        },
+        onFlow: (f: FlowRecord) => {
+          flowsFinished++;
+          flowMetrics.record(f);
+        },
       },
-      onConnClose: (c) => {
-        joiner.networkProgress(c.timeMonoNs);
-        engine.onConnClose(c);
-      },
-      onChunk: (c) => {
-        joiner.networkProgress(c.timeMonoNs);
-        engine.onChunk(c);
-      },
-      onFlow: (f: FlowRecord) => {
-        flowsFinished++;
-        flowMetrics.record(f);
-      },
-    }, { features: opts.features });
+      { features: opts.features },
+    );
   } catch (err) {
     opts.log(`network capture unavailable, profiling only: ${(err as Error).message}`);
     return undefined;
   }
-  if (capture.degraded.length) opts.log(`network: running without ${capture.degraded.join(', ')} (not attached: ${capture.missingOptional.join(', ') || 'none'})`);
+  if (capture.degraded.length)
+    opts.log(`network: running without ${capture.degraded.join(', ')} (not attached: ${capture.missingOptional.join(', ') || 'none'})`);
 
   return {
     addSamples: (samples) => joiner.addSamples(samples),

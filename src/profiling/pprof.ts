@@ -78,7 +78,12 @@ export function buildPprof(input: PprofInput): Profile {
     const known = locationOfFrame.get(f);
     if (known !== undefined) return known;
     // Kernel addresses are global; user addresses only mean something inside one mapping.
-    const key = f.kind === 'kernel' ? `k${f.address}` : f.mapping ? `${f.mapping.path}\0${f.mapping.start}\0${f.address}` : `${pid}\0${f.module}\0${f.address}\0${f.name}`;
+    const key =
+      f.kind === 'kernel'
+        ? `k${f.address}`
+        : f.mapping
+          ? `${f.mapping.path}\0${f.mapping.start}\0${f.address}`
+          : `${pid}\0${f.module}\0${f.address}\0${f.name}`;
     const id = intern(locationIds, key, () => {
       locations.push(
         new Location({
@@ -139,9 +144,7 @@ export function buildPprof(input: PprofInput): Profile {
     merged.set(labelKey, { locs, labels, count: 1 });
   }
 
-  const samples = [...merged.values()].map(
-    (m) => new Sample({ locationId: m.locs, value: [m.count, BigInt(m.count) * input.periodNs], label: m.labels }),
-  );
+  const samples = [...merged.values()].map((m) => new Sample({ locationId: m.locs, value: [m.count, BigInt(m.count) * input.periodNs], label: m.labels }));
   return new Profile({
     sampleType: [
       new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),

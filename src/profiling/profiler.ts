@@ -53,7 +53,12 @@ export class Profiler {
     this.periodNs = BigInt(Math.round(1e9 / frequencyHz));
     this.symbolizer = opts.symbolizer ?? new Symbolizer();
     this.windows = opts.onWindow
-      ? new WindowAggregator(opts.windowMs ?? 10_000, this.periodNs, (pid, comm) => this.processInfo(pid, comm), (w) => this.onWindowClosed(w))
+      ? new WindowAggregator(
+          opts.windowMs ?? 10_000,
+          this.periodNs,
+          (pid, comm) => this.processInfo(pid, comm),
+          (w) => this.onWindowClosed(w),
+        )
       : undefined;
     this.sampler = CpuSampler.start(opts, (raw) => this.onRaw(raw));
     this.timer = setInterval(() => this.windows?.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);

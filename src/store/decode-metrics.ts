@@ -4,14 +4,7 @@
  */
 
 import type { ExportMetricsServiceRequestObject, KeyValueObject, MetricObject } from '../otlp/index.js';
-import {
-  countMalformed,
-  keyValuesToRecord,
-  resourceColumns,
-  toBigInt,
-  type MalformedCounts,
-  type ResourceColumns,
-} from './attributes.js';
+import { countMalformed, keyValuesToRecord, resourceColumns, toBigInt, type MalformedCounts, type ResourceColumns } from './attributes.js';
 
 export interface MetricRowIn {
   timeUnixNs: bigint;

@@ -14,11 +14,7 @@
 import { createHash } from 'node:crypto';
 import { ATTR_SPAN_NAME } from '../otlp/convert-profiles.js';
 import type { FrameKind } from '../symbols/types.js';
-import type {
-  ExportProfilesServiceRequestObject,
-  KeyValueAndUnitObject,
-  ProfilesDictionaryObject,
-} from '../otlp/index.js';
+import type { ExportProfilesServiceRequestObject, KeyValueAndUnitObject, ProfilesDictionaryObject } from '../otlp/index.js';
 import {
   anyValueToPlain,
   countMalformed,
@@ -250,10 +246,7 @@ class DictionaryReader {
     const mappingPath = mapping ? this.str(mapping.filenameStrindex) : '';
     const module = mappingPath ? mappingPath.slice(mappingPath.lastIndexOf('/') + 1) : '';
     const mappingAttrs = mapping ? this.attributes(mapping.attributeIndices) : {};
-    const buildId =
-      stringAttr(mappingAttrs, 'process.executable.build_id.gnu') ??
-      stringAttr(mappingAttrs, 'process.executable.build_id.htlhash') ??
-      '';
+    const buildId = stringAttr(mappingAttrs, 'process.executable.build_id.gnu') ?? stringAttr(mappingAttrs, 'process.executable.build_id.htlhash') ?? '';
     const kindAttr = stringAttr(this.attributes(loc.attributeIndices), 'profile.frame.type') ?? '';
     const kind: FrameKind = FRAME_KINDS.has(kindAttr) ? (kindAttr as FrameKind) : 'unknown';
     fs = [];

@@ -6,16 +6,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ATTR_SPAN_ATTRIBUTION, ATTR_SPAN_CANDIDATES } from '../otlp/convert-profiles.js';
 import type { FrameKind } from '../symbols/types.js';
-import type {
-  MergeLabel,
-  MergeQuery,
-  MergedProfile,
-  MergedStack,
-  ServiceVersion,
-  SpanRow,
-  SpanSample,
-  StoredFrame,
-} from './types.js';
+import type { MergeLabel, MergeQuery, MergedProfile, MergedStack, ServiceVersion, SpanRow, SpanSample, StoredFrame } from './types.js';
 
 const LABEL_COLUMNS: Record<MergeLabel, string> = {
   pid: 'pid',
@@ -109,10 +100,7 @@ export async function mergeProfile(conn: DuckDBConnection, q: MergeQuery): Promi
   };
 }
 
-export async function slowestSpans(
-  conn: DuckDBConnection,
-  q: { limit: number; service?: string; sinceUnixNs?: bigint; kind?: number },
-): Promise<SpanRow[]> {
+export async function slowestSpans(conn: DuckDBConnection, q: { limit: number; service?: string; sinceUnixNs?: bigint; kind?: number }): Promise<SpanRow[]> {
   if (!Number.isSafeInteger(q.limit) || q.limit < 0) {
     throw new Error(`slowestSpans: limit must be a non-negative integer, got ${q.limit}`);
   }
@@ -170,11 +158,7 @@ export async function serviceVersions(conn: DuckDBConnection, service: string): 
   }));
 }
 
-export async function readObjects(
-  conn: DuckDBConnection,
-  sql: string,
-  params?: Params,
-): Promise<Record<string, unknown>[]> {
+export async function readObjects(conn: DuckDBConnection, sql: string, params?: Params): Promise<Record<string, unknown>[]> {
   const reader = await conn.runAndReadAll(sql, params);
   return reader.getRowObjectsJS() as Record<string, unknown>[];
 }

@@ -14,9 +14,7 @@ export interface SerializedError {
 }
 
 export type ReplyMessage =
-  | { type: 'ready' }
-  | { type: 'failed'; error: SerializedError }
-  | { type: 'reply'; id: number; value?: unknown; error?: SerializedError };
+  { type: 'ready' } | { type: 'failed'; error: SerializedError } | { type: 'reply'; id: number; value?: unknown; error?: SerializedError };
 
 export function serializeError(e: unknown): SerializedError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e) };

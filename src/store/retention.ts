@@ -57,10 +57,7 @@ export async function sizeCutoff(conn: DuckDBConnection, usedBytes: number, maxB
 
 /** Stacks no sample refers to any more; returns the ids deleted. */
 export async function deleteUnreferencedStacks(conn: DuckDBConnection): Promise<bigint[]> {
-  const rows = await readObjects(
-    conn,
-    `DELETE FROM stacks WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.stack_id = stacks.stack_id) RETURNING stack_id`,
-  );
+  const rows = await readObjects(conn, `DELETE FROM stacks WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.stack_id = stacks.stack_id) RETURNING stack_id`);
   return rows.map((r) => r.stack_id as bigint);
 }
 

@@ -3,18 +3,7 @@
  * from these column lists, so the two cannot drift apart.
  */
 
-import {
-  BIGINT,
-  DOUBLE,
-  INTEGER,
-  LIST,
-  STRUCT,
-  VARCHAR,
-  listValue,
-  structValue,
-  type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { BIGINT, DOUBLE, INTEGER, LIST, STRUCT, VARCHAR, listValue, structValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { ResourceColumns } from './attributes.js';
 import type { SampleRow, StackRow } from './decode-profiles.js';
 import type { LogRowIn } from './decode-logs.js';

@@ -28,15 +28,7 @@ import * as retention from './retention.js';
 import * as ui from './ui-queries.js';
 import type { FlowSeries, NamedProfile, ServiceSummary, SpanListQuery, StackNamesQuery } from './ui-queries.js';
 import { LOGS, METRICS, RESOURCES, SAMPLES, SCHEMA_VERSION, SPANS, STACKS, schemaSql, type TableSpec } from './schema.js';
-import type {
-  MergeQuery,
-  MergedProfile,
-  ServiceVersion,
-  SpanRow,
-  SpanSample,
-  StoreOptions,
-  StoreStats,
-} from './types.js';
+import type { MergeQuery, MergedProfile, ServiceVersion, SpanRow, SpanSample, StoreOptions, StoreStats } from './types.js';
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;

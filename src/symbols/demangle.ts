@@ -162,7 +162,11 @@ function localGlue(): typeof local {
   try {
     const req = createRequire(import.meta.url);
     const glue = glueModule;
-    const wasmApi = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: Record<string, unknown> } } }).WebAssembly;
+    const wasmApi = (
+      globalThis as unknown as {
+        WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: Record<string, unknown> } };
+      }
+    ).WebAssembly;
     const module = new wasmApi.Module(readFileSync(req.resolve('gecko-profiler-demangle/index_bg.wasm')));
     const instance = new wasmApi.Instance(module, { './index_bg.js': glue });
     glue.__wbg_set_wasm(instance.exports);

@@ -262,11 +262,7 @@ function cString(buf: Buffer, offset: number, maxBytes = ELF_BOUNDS.maxSymbolNam
   return buf.toString('utf8', offset, nul < 0 ? limit : offset + nul);
 }
 
-function findBuildId(
-  src: ByteSource,
-  sections: SectionHeader[],
-  noteSegments: Array<{ offset: number; size: number }>,
-): string | undefined {
+function findBuildId(src: ByteSource, sections: SectionHeader[], noteSegments: Array<{ offset: number; size: number }>): string | undefined {
   // Prefer note sections; fall back to PT_NOTE segments (section headers may be gone).
   const areas = sections.filter((s) => s.type === ElfConst.SHT_NOTE).map((s) => ({ offset: s.offset, size: s.size }));
   for (const area of [...areas, ...noteSegments]) {

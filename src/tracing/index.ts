@@ -7,11 +7,4 @@ export { createDurationHistograms, DURATION_BUCKETS_S, durationAttributes } from
 export type { DurationHistograms } from './metrics.js';
 export { SpanProfileJoiner } from './span-profile-join.js';
 export type { JoinOptions, JoinStats, RequestStartedEvent } from './span-profile-join.js';
-export {
-  ATTR_CPU_TIME,
-  ATTR_CPU_SAMPLES,
-  ATTR_CPU_AMBIGUOUS_SAMPLES,
-  ATTR_CPU_HOTTEST_FUNCTION,
-  ATTR_PYROSCOPE_PROFILE_ID,
-  leafFunction,
-} from './span-cpu.js';
+export { ATTR_CPU_TIME, ATTR_CPU_SAMPLES, ATTR_CPU_AMBIGUOUS_SAMPLES, ATTR_CPU_HOTTEST_FUNCTION, ATTR_PYROSCOPE_PROFILE_ID, leafFunction } from './span-cpu.js';

@@ -115,20 +115,41 @@ function readEncoded(c: Cursor, enc: number, sec: CfiSectionInfo, addressSize: n
     case 0x00:
       v = addressSize === 4 ? c.u32() : c.u64();
       break;
-    case 0x01: v = c.uleb(); break;
-    case 0x02: v = c.u16(); break;
-    case 0x03: v = c.u32(); break;
-    case 0x04: v = c.u64(); break;
-    case 0x09: v = c.sleb(); break;
-    case 0x0a: v = c.s16(); break;
-    case 0x0b: v = c.s32(); break;
-    case 0x0c: v = c.s64(); break;
-    default: throw new CfiError(`pointer encoding 0x${enc.toString(16)}`);
+    case 0x01:
+      v = c.uleb();
+      break;
+    case 0x02:
+      v = c.u16();
+      break;
+    case 0x03:
+      v = c.u32();
+      break;
+    case 0x04:
+      v = c.u64();
+      break;
+    case 0x09:
+      v = c.sleb();
+      break;
+    case 0x0a:
+      v = c.s16();
+      break;
+    case 0x0b:
+      v = c.s32();
+      break;
+    case 0x0c:
+      v = c.s64();
+      break;
+    default:
+      throw new CfiError(`pointer encoding 0x${enc.toString(16)}`);
   }
   switch (enc & 0x70) {
-    case 0x00: break;
-    case 0x10: v += fieldAddr; break;
-    default: throw new CfiError(`pointer application 0x${(enc & 0x70).toString(16)}`);
+    case 0x00:
+      break;
+    case 0x10:
+      v += fieldAddr;
+      break;
+    default:
+      throw new CfiError(`pointer application 0x${(enc & 0x70).toString(16)}`);
   }
   if (enc & 0x80) throw new CfiError('indirect pointer');
   return v;
@@ -164,7 +185,8 @@ function parseCie(sec: CfiSectionInfo, start: number, end: number): Cie {
     for (const ch of aug.slice(1)) {
       if (ch === 'R') fdeEncoding = c.u8();
       else if (ch === 'L') c.u8();
-      else if (ch === 'P') readEncoded(c, c.u8() & 0x7f, sec, addressSize); // personality: value unused, indirect bit irrelevant
+      else if (ch === 'P')
+        readEncoded(c, c.u8() & 0x7f, sec, addressSize); // personality: value unused, indirect bit irrelevant
       else if (ch === 'S' || ch === 'B' || ch === 'G') continue;
       else break; // unknown: the length lets us skip the rest
     }
@@ -238,18 +260,33 @@ function runProgram(
       continue;
     }
     switch (op) {
-      case 0x00: break; // nop
-      case 0x01: { // set_loc
+      case 0x00:
+        break; // nop
+      case 0x01: {
+        // set_loc
         const next = readEncoded(c, cie.fdeEncoding, sec, cie.addressSize);
         if (next > loc && loc < endLoc) emit(loc, state);
         loc = next;
         break;
       }
-      case 0x05: setReg(c.uleb(), { kind: 'offset', offset: c.uleb() * cie.dataAlign }); break;
-      case 0x06: restoreReg(c.uleb()); break;
-      case 0x07: setReg(c.uleb(), { kind: 'undefined' }); break;
-      case 0x08: setReg(c.uleb(), { kind: 'same' }); break;
-      case 0x09: { const reg = c.uleb(); c.uleb(); setReg(reg, { kind: 'other' }); break; }
+      case 0x05:
+        setReg(c.uleb(), { kind: 'offset', offset: c.uleb() * cie.dataAlign });
+        break;
+      case 0x06:
+        restoreReg(c.uleb());
+        break;
+      case 0x07:
+        setReg(c.uleb(), { kind: 'undefined' });
+        break;
+      case 0x08:
+        setReg(c.uleb(), { kind: 'same' });
+        break;
+      case 0x09: {
+        const reg = c.uleb();
+        c.uleb();
+        setReg(reg, { kind: 'other' });
+        break;
+      }
       case 0x0a:
         if (stack.length >= MAX_STATE_STACK) throw new CfiError('remember_state nesting too deep');
         stack.push(cloneState(state));
@@ -265,9 +302,18 @@ function runProgram(
         state.ra = s.ra;
         break;
       }
-      case 0x0c: state.cfaReg = c.uleb(); state.cfaOffset = c.uleb(); state.cfaExpr = 0; break;
-      case 0x0d: state.cfaReg = c.uleb(); state.cfaExpr = 0; break;
-      case 0x0e: state.cfaOffset = c.uleb(); break;
+      case 0x0c:
+        state.cfaReg = c.uleb();
+        state.cfaOffset = c.uleb();
+        state.cfaExpr = 0;
+        break;
+      case 0x0d:
+        state.cfaReg = c.uleb();
+        state.cfaExpr = 0;
+        break;
+      case 0x0e:
+        state.cfaOffset = c.uleb();
+        break;
       case 0x0f: {
         const len = c.uleb();
         const start = c.pos;
@@ -276,15 +322,47 @@ function runProgram(
         state.cfaExpr = t >= 0 ? 1000 + t : -1;
         break;
       }
-      case 0x10: { const reg = c.uleb(); c.skip(c.uleb()); setReg(reg, { kind: 'other' }); break; }
-      case 0x11: setReg(c.uleb(), { kind: 'offset', offset: c.sleb() * cie.dataAlign }); break;
-      case 0x12: state.cfaReg = c.uleb(); state.cfaOffset = c.sleb() * cie.dataAlign; state.cfaExpr = 0; break;
-      case 0x13: state.cfaOffset = c.sleb() * cie.dataAlign; break;
-      case 0x14: { const reg = c.uleb(); c.uleb(); setReg(reg, { kind: 'other' }); break; }
-      case 0x15: { const reg = c.uleb(); c.sleb(); setReg(reg, { kind: 'other' }); break; }
-      case 0x16: { const reg = c.uleb(); c.skip(c.uleb()); setReg(reg, { kind: 'other' }); break; }
-      case 0x2e: c.uleb(); break; // GNU_args_size
-      case 0x2f: setReg(c.uleb(), { kind: 'offset', offset: -c.uleb() * cie.dataAlign }); break;
+      case 0x10: {
+        const reg = c.uleb();
+        c.skip(c.uleb());
+        setReg(reg, { kind: 'other' });
+        break;
+      }
+      case 0x11:
+        setReg(c.uleb(), { kind: 'offset', offset: c.sleb() * cie.dataAlign });
+        break;
+      case 0x12:
+        state.cfaReg = c.uleb();
+        state.cfaOffset = c.sleb() * cie.dataAlign;
+        state.cfaExpr = 0;
+        break;
+      case 0x13:
+        state.cfaOffset = c.sleb() * cie.dataAlign;
+        break;
+      case 0x14: {
+        const reg = c.uleb();
+        c.uleb();
+        setReg(reg, { kind: 'other' });
+        break;
+      }
+      case 0x15: {
+        const reg = c.uleb();
+        c.sleb();
+        setReg(reg, { kind: 'other' });
+        break;
+      }
+      case 0x16: {
+        const reg = c.uleb();
+        c.skip(c.uleb());
+        setReg(reg, { kind: 'other' });
+        break;
+      }
+      case 0x2e:
+        c.uleb();
+        break; // GNU_args_size
+      case 0x2f:
+        setReg(c.uleb(), { kind: 'offset', offset: -c.uleb() * cie.dataAlign });
+        break;
       default:
         throw new CfiError(`unknown CFA opcode 0x${op.toString(16)}`);
     }

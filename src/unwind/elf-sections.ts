@@ -111,7 +111,8 @@ export function readElfCfi(path: string, opts: { withSections?: boolean } = {}):
     const out: ElfCfi = { file: path, execSegments: [] };
     for (let i = 0; i < phnum; i++) {
       const ph = readAt(fd, fileSize, phoff + i * phentsize, 56, path, 'program header');
-      const PT_LOAD = 1, PF_X = 1;
+      const PT_LOAD = 1,
+        PF_X = 1;
       if (ph.readUInt32LE(0) === PT_LOAD && (ph.readUInt32LE(4) & PF_X) !== 0) {
         out.execSegments.push({ fileOffset: u64(ph, 8), vaddr: u64(ph, 16), fileSize: u64(ph, 32) });
       }

@@ -99,7 +99,8 @@ function* compile(elf: ElfCfi, source: 'eh_frame' | 'debug_frame'): Generator<vo
   let prevEnd = -1;
   let last: UnwindRow | undefined;
   const put = (r: UnwindRow) => {
-    if (last && last.pc === r.pc) count--; // a later row at the same pc replaces the earlier
+    if (last && last.pc === r.pc)
+      count--; // a later row at the same pc replaces the earlier
     else if (last && last.cfaType === r.cfaType && last.cfaOffset === r.cfaOffset && last.rbpType === r.rbpType && last.rbpOffset === r.rbpOffset) return;
     const o = count++ * UNWIND_ROW_BYTES;
     view.setUint32(o, r.pc, true);

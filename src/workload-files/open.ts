@@ -159,7 +159,14 @@ export function adoptWorkloadFile(fd: number, kind: FileKind, name: string, opts
   return boundedReader(fd, st, kind, name, fail, false);
 }
 
-function boundedReader(fd: number, st: Stats, kind: FileKind, name: string, fail: (reason: FailureReason, detail: string) => never, owned: boolean): WorkloadFile {
+function boundedReader(
+  fd: number,
+  st: Stats,
+  kind: FileKind,
+  name: string,
+  fail: (reason: FailureReason, detail: string) => never,
+  owned: boolean,
+): WorkloadFile {
   const bounds = FILE_BOUNDS[kind];
   let bytesRead = 0;
   let closed = false;

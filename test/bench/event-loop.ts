@@ -72,7 +72,10 @@ async function measure(checkout: string): Promise<string> {
     return (
       `${checkout}: event-loop delay over ${SECONDS} s, ${maxes.length} scrapes (after ${WARMUP_S} s warm-up; hotspan_event_loop_delay_seconds once a second):\n` +
       `  max ${Math.max(...maxes).toFixed(0)} ms; per-scrape max: median ${q(sorted, 0.5).toFixed(0)} ms, p90 ${q(sorted, 0.9).toFixed(0)} ms; ` +
-      `per-scrape p99: max ${Math.max(...p99s).toFixed(0)} ms, median ${q([...p99s].sort((a, b) => a - b), 0.5).toFixed(1)} ms\n` +
+      `per-scrape p99: max ${Math.max(...p99s).toFixed(0)} ms, median ${q(
+        [...p99s].sort((a, b) => a - b),
+        0.5,
+      ).toFixed(1)} ms\n` +
       `  scrapes with a stall > 50 ms: ${maxes.filter((m) => m > 50).length}, > 100 ms: ${maxes.filter((m) => m > 100).length}, > 500 ms: ${maxes.filter((m) => m > 500).length}`
     );
   } finally {
@@ -83,7 +86,15 @@ async function measure(checkout: string): Promise<string> {
 }
 
 const roots = (process.env.LOOP_BENCH_ROOTS ?? root).split(',');
-console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 // allSettled: one agent failing must not leave the other running.
 for (const r of await Promise.allSettled(roots.map(measure))) console.log(r.status === 'fulfilled' ? r.value : `failed: ${(r.reason as Error).message}`);
-console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `load average at end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);

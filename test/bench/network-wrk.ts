@@ -53,9 +53,7 @@ async function drain(ms: number): Promise<void> {
 }
 
 /** `engine: false` feeds a counting sink instead of the L7 engine: the kernel side's own cost. */
-export async function runNetworkWrkBench(
-  opts: { rounds?: number; seconds?: number; connections?: number; engine?: boolean } = {},
-): Promise<WrkRound[]> {
+export async function runNetworkWrkBench(opts: { rounds?: number; seconds?: number; connections?: number; engine?: boolean } = {}): Promise<WrkRound[]> {
   const rounds = opts.rounds ?? 3;
   const seconds = opts.seconds ?? 3;
   const connections = opts.connections ?? 8;
@@ -73,9 +71,7 @@ export async function runNetworkWrkBench(
       const on = i % 2 === 1;
       let records = 0;
       const engine = opts.engine === false ? undefined : createL7Engine({ onRequest: () => records++ });
-      const sink = engine
-        ? { onConnOpen: engine.onConnOpen, onConnClose: engine.onConnClose, onChunk: engine.onChunk }
-        : { onChunk: () => void records++ };
+      const sink = engine ? { onConnOpen: engine.onConnOpen, onConnClose: engine.onConnClose, onChunk: engine.onChunk } : { onChunk: () => void records++ };
       const capture = on ? NetCapture.start(sink) : undefined;
       const bpf0 = capture?.bpfRunTimeNs() ?? 0n;
       const cpu0 = cpuNs();
@@ -118,7 +114,9 @@ export function report(results: WrkRound[], engine = true): string {
     ...results.map(
       (r, i) =>
         `  round ${i + 1} ${r.capture ? 'capture' : 'baseline'}: ${r.requestsPerSec.toFixed(0)} req/s, ${r.requests} requests` +
-        (r.capture ? `, ${r.records} ${engine ? 'L7 records' : 'chunks'}, agent ${(r.agentCpuNs / 1e6).toFixed(0)} ms, bpf ${(r.bpfRunNs / 1e6).toFixed(0)} ms` : ''),
+        (r.capture
+          ? `, ${r.records} ${engine ? 'L7 records' : 'chunks'}, agent ${(r.agentCpuNs / 1e6).toFixed(0)} ms, bpf ${(r.bpfRunNs / 1e6).toFixed(0)} ms`
+          : ''),
     ),
     `  req/s: baseline ${rpsOff.toFixed(0)}, with capture ${rpsOn.toFixed(0)}, loss ${((100 * (rpsOff - rpsOn)) / rpsOff).toFixed(1)}% (target <= 5%)`,
     `  agent CPU per request: user space ${userUs.toFixed(2)} us + BPF ${bpfUs.toFixed(2)} us = ${(userUs + bpfUs).toFixed(2)} us (target <= 10 us)`,

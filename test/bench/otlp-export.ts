@@ -40,7 +40,11 @@ const span = (i: number): SpanRecord => ({
 
 function profileWindow(k: number): ProfileWindow {
   const frames = Array.from({ length: 40 }, (_, i) => ({
-    name: `namespace::function_${i}`, kind: 'native' as const, address: BigInt(0x400000 + i * 64), module: 'app', resolved: true,
+    name: `namespace::function_${i}`,
+    kind: 'native' as const,
+    address: BigInt(0x400000 + i * 64),
+    module: 'app',
+    resolved: true,
   }));
   return {
     startUnixNs: BigInt(k) * 10_000_000_000n,
@@ -49,8 +53,14 @@ function profileWindow(k: number): ProfileWindow {
     process: { pid: 1000 + (k % 10), name: 'app' },
     // 99 Hz × 10 s × 2 threads, 50 distinct stacks.
     samples: Array.from({ length: 1980 }, (_, i) => ({
-      timeUnixNs: BigInt(k) * 10_000_000_000n + BigInt(i) * 5_000_000n, timeMonoNs: 0n, pid: 1000 + (k % 10), tid: 1000 + (i % 2), cpu: i % 2,
-      threadName: 'app', processName: 'app', frames: frames.slice(i % 50 < 40 ? i % 40 : 0),
+      timeUnixNs: BigInt(k) * 10_000_000_000n + BigInt(i) * 5_000_000n,
+      timeMonoNs: 0n,
+      pid: 1000 + (k % 10),
+      tid: 1000 + (i % 2),
+      cpu: i % 2,
+      threadName: 'app',
+      processName: 'app',
+      frames: frames.slice(i % 50 < 40 ? i % 40 : 0),
     })),
   };
 }
@@ -86,7 +96,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
 async function spansThroughput(port: number, total: number, batch: number): Promise<{ perSec: number; perCpuSec: number; bytes: number }> {
-  const cfg = resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }, { traces: { maxQueueSize: 20_000, maxExportBatchSize: batch, scheduledDelayMs: 50 } });
+  const cfg = resolveExporterConfig(
+    { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+    { traces: { maxQueueSize: 20_000, maxExportBatchSize: batch, scheduledDelayMs: 50 } },
+  );
   const ex = createOtlpExporter(cfg);
   const pre = Array.from({ length: total }, (_, i) => span(i));
   const t0 = performance.now();
@@ -180,19 +193,30 @@ async function outageRss(seconds: number, control = false): Promise<void> {
   const st = ex.stats();
   const mem = process.memoryUsage();
   const mib = (n: number) => (n / 1048576).toFixed(1);
-  console.log(`  RSS MiB over time: ${series.join(' ')}; after warm-up (${warmupMs / 1000} s): ${(rssWarm / 1048576).toFixed(1)} → peak ${(rssMaxAfterWarm / 1048576).toFixed(1)}, growth ${((rssMaxAfterWarm - rssWarm) / 1048576).toFixed(1)} MiB`);
-  console.log(`  at end: rss ${mib(mem.rss)} heapTotal ${mib(mem.heapTotal)} heapUsed ${mib(mem.heapUsed)} external ${mib(mem.external)} arrayBuffers ${mib(mem.arrayBuffers)} MiB`);
+  console.log(
+    `  RSS MiB over time: ${series.join(' ')}; after warm-up (${warmupMs / 1000} s): ${(rssWarm / 1048576).toFixed(1)} → peak ${(rssMaxAfterWarm / 1048576).toFixed(1)}, growth ${((rssMaxAfterWarm - rssWarm) / 1048576).toFixed(1)} MiB`,
+  );
+  console.log(
+    `  at end: rss ${mib(mem.rss)} heapTotal ${mib(mem.heapTotal)} heapUsed ${mib(mem.heapUsed)} external ${mib(mem.external)} arrayBuffers ${mib(mem.arrayBuffers)} MiB`,
+  );
   const t0 = Date.now();
   await ex.shutdown(2000);
-  console.log(`${control ? 'control (same producer, data discarded)' : 'exporter, receiver down'} ${seconds} s: RSS at start ${(rss0 / 1048576).toFixed(1)} MiB, peak ${(rssMax / 1048576).toFixed(1)} MiB, ` +
-    `growth ${((rssMax - rss0) / 1048576).toFixed(1)} MiB (target ≤ 20); live heap growth after GC ${((heapMax - heap0) / 1048576).toFixed(1)} MiB; dropped spans ${st.traces.dropped}, windows ${st.profiles.dropped}; ` +
-    `retries ${st.traces.retries + st.profiles.retries + st.logs.retries}; shutdown ${Date.now() - t0} ms`);
+  console.log(
+    `${control ? 'control (same producer, data discarded)' : 'exporter, receiver down'} ${seconds} s: RSS at start ${(rss0 / 1048576).toFixed(1)} MiB, peak ${(rssMax / 1048576).toFixed(1)} MiB, ` +
+      `growth ${((rssMax - rss0) / 1048576).toFixed(1)} MiB (target ≤ 20); live heap growth after GC ${((heapMax - heap0) / 1048576).toFixed(1)} MiB; dropped spans ${st.traces.dropped}, windows ${st.profiles.dropped}; ` +
+      `retries ${st.traces.retries + st.profiles.retries + st.logs.retries}; shutdown ${Date.now() - t0} ms`,
+  );
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes('--receiver')) return receiverMain();
   if (process.argv.includes('--outage')) return outageRss(Number(process.env['OTLP_BENCH_OUTAGE_S'] ?? 300), process.argv.includes('--control'));
-  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (wall figures shrink under contention; CPU-second figures less so)`);
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} cores (wall figures shrink under contention; CPU-second figures less so)`,
+  );
   const pinned = pin(process.pid, 0);
   const rx = await startReceiverProcess();
   try {
@@ -201,12 +225,16 @@ async function main(): Promise<void> {
     for (const batch of [512, 2048]) {
       const r = await spansThroughput(rx.port, 200_000, batch);
       const enc = encodeOnly(100_000, batch);
-      console.log(`spans, batch ${batch}: ${Math.round(r.perSec)} spans/s wall, ${Math.round(r.perCpuSec)} spans per exporter CPU-second (target ≥ 50000/s on one core), ${(r.bytes / 200_000).toFixed(0)} B/span; ` +
-        `encode alone ${Math.round(enc)} spans/s → transport keeps ${((r.perSec / enc) * 100).toFixed(0)} % of encode speed`);
+      console.log(
+        `spans, batch ${batch}: ${Math.round(r.perSec)} spans/s wall, ${Math.round(r.perCpuSec)} spans per exporter CPU-second (target ≥ 50000/s on one core), ${(r.bytes / 200_000).toFixed(0)} B/span; ` +
+          `encode alone ${Math.round(enc)} spans/s → transport keeps ${((r.perSec / enc) * 100).toFixed(0)} % of encode speed`,
+      );
     }
     const p = await profilesThroughput(rx.port, 100);
-    console.log(`profiles: ${p.windowsPerSec.toFixed(1)} windows/s (1980 samples each), ${(p.bytesPerSec / 1048576).toFixed(2)} MiB/s wall, ` +
-      `${(p.bytesPerCpuSec / 1048576).toFixed(2)} MiB per exporter CPU-second of OTLP profile bytes`);
+    console.log(
+      `profiles: ${p.windowsPerSec.toFixed(1)} windows/s (1980 samples each), ${(p.bytesPerSec / 1048576).toFixed(2)} MiB/s wall, ` +
+        `${(p.bytesPerCpuSec / 1048576).toFixed(2)} MiB per exporter CPU-second of OTLP profile bytes`,
+    );
   } finally {
     rx.kill();
   }

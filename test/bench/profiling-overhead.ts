@@ -143,7 +143,9 @@ async function startAgent(name: string, args: string[] = [], envExtra: Record<st
   // Ports: the defaults (7070, 7071) may be taken on a shared host; the health port stays on (it is
   // scraped below), the UI on an OS-chosen port. Everything else is the default configuration.
   const env = { ...process.env, HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_UI_PORT: 'auto', ...envExtra };
-  const child = track(spawn(process.execPath, [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }));
+  const child = track(
+    spawn(process.execPath, [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }),
+  );
   let text = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -231,8 +233,11 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
     ...(healthOn && { lagMaxMs: lagMax * 1000, lagP99Ms: lagP99 * 1000 }),
   };
   if (scrapeFailures) log(`${label}: ${scrapeFailures} /metrics scrapes timed out after ${SCRAPE_TIMEOUT_MS} ms (counted as stalls that long)`);
-  if (healthOn && (!first || !last || first === last)) log(`${label}: the agent did not answer /metrics at both ends: samples counted by the kernel (sampler run count)`);
-  log(`${label}: ${pctOfCore(row).toFixed(2)}% of one core, ${usPerSample(row).toFixed(0)} µs/sample, ${row.samples} samples, ${row.windows} windows, RSS ${rssMb.toFixed(0)} MB`);
+  if (healthOn && (!first || !last || first === last))
+    log(`${label}: the agent did not answer /metrics at both ends: samples counted by the kernel (sampler run count)`);
+  log(
+    `${label}: ${pctOfCore(row).toFixed(2)}% of one core, ${usPerSample(row).toFixed(0)} µs/sample, ${row.samples} samples, ${row.windows} windows, RSS ${rssMb.toFixed(0)} MB`,
+  );
   return row;
 }
 
@@ -264,7 +269,9 @@ async function measurePeer(label: string, cmd: string, args: string[]): Promise<
 }
 
 function printTable(rows: Row[]): void {
-  console.log('| run | s | samples/s (agent) | windows/s | user+sys % | BPF sampler % | BPF network % | **total % of one core** | µs/sample | RSS MB (peak) | loop lag max ms (p99) |');
+  console.log(
+    '| run | s | samples/s (agent) | windows/s | user+sys % | BPF sampler % | BPF network % | **total % of one core** | µs/sample | RSS MB (peak) | loop lag max ms (p99) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const pct = (s: number) => ((100 * s) / r.seconds).toFixed(2);
@@ -310,14 +317,19 @@ async function main() {
       rows.push(base);
       for (const n of PROCESS_COUNTS) {
         const burnUs = Math.min(10_000, Math.floor(1_000_000 / n));
-        const fixture = track(spawn(join(ROOT, 'test/fixtures/bin/many_procs'), [String(n), String(4 * (SETTLE_S + PHASE_S) + 120), String(burnUs)], { stdio: 'ignore' }));
+        const fixture = track(
+          spawn(join(ROOT, 'test/fixtures/bin/many_procs'), [String(n), String(4 * (SETTLE_S + PHASE_S) + 120), String(burnUs)], { stdio: 'ignore' }),
+        );
         try {
           await sleep(SETTLE_S * 1000);
           const r = await measureAgent(`  + ${n} live processes`, agent, PHASE_S, samplers);
           rows.push(r);
-          const dWindows = (r.windows! / r.seconds - base.windows! / base.seconds);
+          const dWindows = r.windows! / r.seconds - base.windows! / base.seconds;
           const dCpu = (r.cpuS + r.bpfSamplerS + r.bpfOtherS) / r.seconds - (base.cpuS + base.bpfSamplerS + base.bpfOtherS) / base.seconds;
-          if (dWindows > 0.5) extra.push(`per window (+${n} processes vs default row): ${((1e6 * dCpu) / dWindows).toFixed(0)} µs of CPU per extra window (Δcost ${(100 * dCpu).toFixed(2)}% / Δ ${dWindows.toFixed(1)} windows/s)`);
+          if (dWindows > 0.5)
+            extra.push(
+              `per window (+${n} processes vs default row): ${((1e6 * dCpu) / dWindows).toFixed(0)} µs of CPU per extra window (Δcost ${(100 * dCpu).toFixed(2)}% / Δ ${dWindows.toFixed(1)} windows/s)`,
+            );
         } finally {
           const gone = exited(fixture);
           fixture.kill('SIGKILL');
@@ -352,7 +364,12 @@ async function main() {
       }
     }
     log(`bpftrace, ${STEADY_S} s`);
-    rows.push(await measurePeer('bpftrace profile:hz:99 { @[kstack, ustack, comm] = count(); }', 'bpftrace', ['-e', 'profile:hz:99 { @[kstack, ustack, comm] = count(); }']));
+    rows.push(
+      await measurePeer('bpftrace profile:hz:99 { @[kstack, ustack, comm] = count(); }', 'bpftrace', [
+        '-e',
+        'profile:hz:99 { @[kstack, ustack, comm] = count(); }',
+      ]),
+    );
     log(`perf record, ${STEADY_S} s`);
     rows.push(await measurePeer('perf record -F 99 -a -g', 'perf', ['record', '-q', '-F', '99', '-a', '-g', '-o', join(tmp, 'perf.data')]));
   } finally {
@@ -369,9 +386,13 @@ async function main() {
   const head = rows[0]!;
   const bt = rows.find((r) => r.label.startsWith('bpftrace'))!;
   const flat = rows.filter((r) => r.kernelSamples !== undefined).map((r) => usPerSample(r));
-  console.log(`- hotspan / bpftrace CPU: ${(pctOfCore(head) / pctOfCore(bt)).toFixed(1)}×; µs/sample across rows: ${Math.min(...flat).toFixed(0)}–${Math.max(...flat).toFixed(0)}`);
+  console.log(
+    `- hotspan / bpftrace CPU: ${(pctOfCore(head) / pctOfCore(bt)).toFixed(1)}×; µs/sample across rows: ${Math.min(...flat).toFixed(0)}–${Math.max(...flat).toFixed(0)}`,
+  );
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  console.log(`- targets: ≤1.0% of one core at 99 Hz: ${pctOfCore(head).toFixed(2)}% (${verdict(pctOfCore(head) <= 1)}); RSS ≤150 MB: ${head.rssMb.toFixed(0)} MB (${verdict(head.rssMb <= 150)}); loop stall ≤100 ms: ${head.lagMaxMs?.toFixed(0)} ms (${verdict((head.lagMaxMs ?? Infinity) <= 100)})`);
+  console.log(
+    `- targets: ≤1.0% of one core at 99 Hz: ${pctOfCore(head).toFixed(2)}% (${verdict(pctOfCore(head) <= 1)}); RSS ≤150 MB: ${head.rssMb.toFixed(0)} MB (${verdict(head.rssMb <= 150)}); loop stall ≤100 ms: ${head.lagMaxMs?.toFixed(0)} ms (${verdict((head.lagMaxMs ?? Infinity) <= 100)})`,
+  );
 }
 
 await main();

@@ -29,7 +29,12 @@ try {
   const spanReqs = Array.from({ length: BATCHES }, (_, b) =>
     tracesRequest(
       Array.from({ length: SPANS_PER_BATCH }, (_, i) =>
-        span(b * SPANS_PER_BATCH + i + 1, { service: `svc${i % 5}`, durationMs: i % 300, startNs: T0 + BigInt(b * SPANS_PER_BATCH + i) * 1_000_000n, route: `/r${i % 20}` }),
+        span(b * SPANS_PER_BATCH + i + 1, {
+          service: `svc${i % 5}`,
+          durationMs: i % 300,
+          startNs: T0 + BigInt(b * SPANS_PER_BATCH + i) * 1_000_000n,
+          route: `/r${i % 20}`,
+        }),
       ),
     ),
   );
@@ -50,8 +55,12 @@ try {
   await store.close();
 
   console.log(`store ingest: ${Math.round(sampleRows / profSec).toLocaleString('en')} sample rows/s (${sampleRows} rows in ${profSec.toFixed(2)} s)`);
-  console.log(`store ingest: ${Math.round((BATCHES * SPANS_PER_BATCH) / spanSec).toLocaleString('en')} spans/s (${BATCHES * SPANS_PER_BATCH} spans in ${spanSec.toFixed(2)} s)`);
-  console.log(`store queries over ${sampleRows} samples: merge ${mergeMs.toFixed(1)} ms (${merged.stacks.length} stacks), slowestSpans ${slowMs.toFixed(1)} ms, spanSamples ${spanSamplesMs.toFixed(1)} ms`);
+  console.log(
+    `store ingest: ${Math.round((BATCHES * SPANS_PER_BATCH) / spanSec).toLocaleString('en')} spans/s (${BATCHES * SPANS_PER_BATCH} spans in ${spanSec.toFixed(2)} s)`,
+  );
+  console.log(
+    `store queries over ${sampleRows} samples: merge ${mergeMs.toFixed(1)} ms (${merged.stacks.length} stacks), slowestSpans ${slowMs.toFixed(1)} ms, spanSamples ${spanSamplesMs.toFixed(1)} ms`,
+  );
   console.log(`store size: ${(bytes / 1024 / 1024).toFixed(1)} MiB, ${(bytes / (sampleRows + BATCHES * SPANS_PER_BATCH)).toFixed(1)} B/row`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ const r = rng(1);
 const requests = Array.from({ length: BATCHES }, (_, b) => buildProfilesRequest([profileFor(r, 1000 + (b % 4), T0 + BigInt(b) * 10n * SEC, 10_000)]));
 for (const mode of ['in-thread', 'worker'] as const) {
   const dir = mkdtempSync(join(tmpdir(), 'hotspan-store-loop-'));
-  const store = mode === 'in-thread' ? await Store.open({ dataDir: dir, retentionIntervalMs: 0 }) : await openStoreWorker({ dataDir: dir, retentionIntervalMs: 0 });
+  const store =
+    mode === 'in-thread' ? await Store.open({ dataDir: dir, retentionIntervalMs: 0 }) : await openStoreWorker({ dataDir: dir, retentionIntervalMs: 0 });
   // Gaps between ticks of a 5 ms timer (monitorEventLoopDelay records nothing while the loop never
   // reaches its timers, which is exactly the in-thread case: ingest yields only to microtasks).
   const gaps: number[] = [];

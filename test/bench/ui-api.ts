@@ -63,7 +63,12 @@ try {
     await store.ingestTraces(
       tracesRequest(
         Array.from({ length: 1000 }, (_, i) =>
-          span(b * 1000 + i + 1, { service: 'big', durationMs: 1 + Math.floor(r() * 500), startNs: NOW - BigInt(Math.floor(r() * 600)) * SEC, route: `/r${i % 20}` }),
+          span(b * 1000 + i + 1, {
+            service: 'big',
+            durationMs: 1 + Math.floor(r() * 500),
+            startNs: NOW - BigInt(Math.floor(r() * 600)) * SEC,
+            route: `/r${i % 20}`,
+          }),
         ),
       ),
     );
@@ -73,7 +78,9 @@ try {
   const spans = await timeGet(`${api.url}api/v1/spans?since=10m&limit=50`, 10);
   console.log(`GET /api/v1/spans?since=10m&limit=50 (${SPANS} spans): median ${spans.ms.toFixed(1)} ms, ${spans.bytes} bytes`);
   const flame = await timeGet(`${api.url}api/v1/profile?service=big&from=10m`, 3);
-  console.log(`GET /api/v1/profile?service=big&from=10m (${STACKS} stacks, json tree + top): median ${flame.ms.toFixed(0)} ms, ${(flame.bytes / 1e6).toFixed(1)} MB`);
+  console.log(
+    `GET /api/v1/profile?service=big&from=10m (${STACKS} stacks, json tree + top): median ${flame.ms.toFixed(0)} ms, ${(flame.bytes / 1e6).toFixed(1)} MB`,
+  );
   const folded = await timeGet(`${api.url}api/v1/profile?service=big&from=10m&format=folded`, 3);
   console.log(`GET ...&format=folded: median ${folded.ms.toFixed(0)} ms, ${(folded.bytes / 1e6).toFixed(1)} MB`);
 
@@ -81,7 +88,16 @@ try {
   const ctx = await chromium.launchPersistentContext(udir, {
     executablePath: '/usr/bin/chromium',
     viewport: { width: 1440, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await ctx.newPage();
@@ -97,7 +113,9 @@ try {
       t = performance.now();
       await page.fill('.flame-tools input[type=search]', 'fn_1');
       const search = performance.now() - t;
-      console.log(`page #/profile, ${STACKS} stacks: ${total.toFixed(0)} ms navigation → flame drawn (of it: draw ${draw} ms, ${frames} frames); search redraw ${search.toFixed(0)} ms`);
+      console.log(
+        `page #/profile, ${STACKS} stacks: ${total.toFixed(0)} ms navigation → flame drawn (of it: draw ${draw} ms, ${frames} frames); search redraw ${search.toFixed(0)} ms`,
+      );
     }
   } finally {
     await ctx.close();

@@ -24,7 +24,11 @@ function tables(): void {
   const libc = execFileSync('sh', ['-c', "ldd /bin/true | awk '/libc.so/ {print $3}'"], { encoding: 'utf8' }).trim();
   const node = execFileSync('sh', ['-c', 'readlink -f "$(command -v node)"'], { encoding: 'utf8' }).trim();
   console.log('table builds (rows, kernel bytes as 3 KiB pages, cold ms, warm ms, heap delta MiB):');
-  for (const [name, path] of [['libc', libc], ['python3', '/usr/bin/python3.11'], ['node', node]] as const) {
+  for (const [name, path] of [
+    ['libc', libc],
+    ['python3', '/usr/bin/python3.11'],
+    ['node', node],
+  ] as const) {
     const heap0 = process.memoryUsage().heapUsed;
     let t = performance.now();
     const table = buildTableSync(path);
@@ -34,7 +38,9 @@ function tables(): void {
     buildTableSync(path);
     const warm = performance.now() - t;
     const pages = Math.ceil(table.rowCount / 256);
-    console.log(`  ${name.padEnd(8)} ${String(table.rowCount).padStart(8)} rows  ${(pages * 3072 / 2 ** 20).toFixed(2).padStart(6)} MiB  ${cold.toFixed(0).padStart(6)} ms  ${warm.toFixed(0).padStart(6)} ms  ${heap.toFixed(1)} MiB  (${table.stats.fdes} FDEs, ${table.stats.badEntries} bad)`);
+    console.log(
+      `  ${name.padEnd(8)} ${String(table.rowCount).padStart(8)} rows  ${((pages * 3072) / 2 ** 20).toFixed(2).padStart(6)} MiB  ${cold.toFixed(0).padStart(6)} ms  ${warm.toFixed(0).padStart(6)} ms  ${heap.toFixed(1)} MiB  (${table.stats.fdes} FDEs, ${table.stats.badEntries} bad)`,
+    );
   }
 }
 
@@ -46,10 +52,14 @@ async function loopBlock(path: string): Promise<{ wallMs: number; maxSliceMs: nu
   let maxSliceMs = 0;
   let maxSliceCpuMs = 0;
   const t0 = performance.now();
-  for (let done = false; !done; ) {
+  for (let done = false; !done;) {
     const start = performance.now();
     const cpu0 = process.cpuUsage();
-    while (performance.now() < start + 20) if (it.next().done) { done = true; break; }
+    while (performance.now() < start + 20)
+      if (it.next().done) {
+        done = true;
+        break;
+      }
     const cpu = process.cpuUsage(cpu0);
     maxSliceMs = Math.max(maxSliceMs, performance.now() - start);
     maxSliceCpuMs = Math.max(maxSliceCpuMs, (cpu.user + cpu.system) / 1000);
@@ -64,9 +74,15 @@ async function eventLoopBlocks(): Promise<void> {
   const libc = execFileSync('sh', ['-c', "ldd /bin/true | awk '/libc.so/ {print $3}'"], { encoding: 'utf8' }).trim();
   const node = execFileSync('sh', ['-c', 'readlink -f "$(command -v node)"'], { encoding: 'utf8' }).trim();
   console.log('event loop while building in 20 ms slices (longest slice wall / CPU, event-loop delay max; wall includes preemption on a busy host):');
-  for (const [name, path] of [['libc', libc], ['python3', '/usr/bin/python3.11'], ['node', node]] as const) {
+  for (const [name, path] of [
+    ['libc', libc],
+    ['python3', '/usr/bin/python3.11'],
+    ['node', node],
+  ] as const) {
     const r = await loopBlock(path);
-    console.log(`  ${name.padEnd(8)} build ${r.wallMs.toFixed(0).padStart(5)} ms wall  longest slice ${r.maxSliceMs.toFixed(0)} ms wall / ${r.maxSliceCpuMs.toFixed(0)} ms CPU  loop delay max ${r.loopDelayMaxMs.toFixed(0)} ms`);
+    console.log(
+      `  ${name.padEnd(8)} build ${r.wallMs.toFixed(0).padStart(5)} ms wall  longest slice ${r.maxSliceMs.toFixed(0)} ms wall / ${r.maxSliceCpuMs.toFixed(0)} ms CPU  loop delay max ${r.loopDelayMaxMs.toFixed(0)} ms`,
+    );
   }
 }
 
@@ -96,12 +112,16 @@ async function sampleRun(unwind: boolean, pid: number): Promise<void> {
     `  unwind=${unwind ? 'on ' : 'off'}  ${emitted} samples  BPF ${(ns / Math.max(runs, 1) / 1000).toFixed(2)} µs/run over ${runs} runs` +
       ` (every CPU's tick runs it; other processes' are filtered), ${(ns / Math.max(emitted, 1) / 1000).toFixed(1)} µs of BPF per emitted sample` +
       `  agent CPU ${((100 * cpu) / SECONDS).toFixed(2)}% of one core` +
-      (unwind ? `  (table load ${loadCpu.toFixed(2)} s CPU; complete ${c1.unwindComplete}, truncated ${c1.unwindTruncated}, fp frames ${c1.unwindFpFrames})` : ''),
+      (unwind
+        ? `  (table load ${loadCpu.toFixed(2)} s CPU; complete ${c1.unwindComplete}, truncated ${c1.unwindTruncated}, fp frames ${c1.unwindFpFrames})`
+        : ''),
   );
 }
 
 async function main(): Promise<void> {
-  console.log(`method: one process per run, ${SECONDS} s each, 99 Hz on every CPU; load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(
+    `method: one process per run, ${SECONDS} s each, 99 Hz on every CPU; load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
   tables();
   await eventLoopBlocks();
   if (process.env.BENCH_TABLES_ONLY) return;

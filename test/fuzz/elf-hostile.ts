@@ -19,7 +19,15 @@ export function sections(elf: Buffer): Section[] {
   const shstrndx = elf.readUInt16LE(62);
   const raw = Array.from({ length: shnum }, (_, i) => {
     const h = shoff + i * shentsize;
-    return { index: i, nameOff: elf.readUInt32LE(h), type: elf.readUInt32LE(h + 4), headerOffset: h, offset: Number(elf.readBigUInt64LE(h + 24)), size: Number(elf.readBigUInt64LE(h + 32)), link: elf.readUInt32LE(h + 40) };
+    return {
+      index: i,
+      nameOff: elf.readUInt32LE(h),
+      type: elf.readUInt32LE(h + 4),
+      headerOffset: h,
+      offset: Number(elf.readBigUInt64LE(h + 24)),
+      size: Number(elf.readBigUInt64LE(h + 32)),
+      link: elf.readUInt32LE(h + 40),
+    };
   });
   const names = raw[shstrndx]!;
   return raw.map((s) => {

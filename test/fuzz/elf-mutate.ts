@@ -9,7 +9,15 @@ const BOUNDARY_U64 = [0n, 1n, 0xffffn, 0xffffffffn, 0x100000000n, 1n << 53n, (1n
 
 /** ELF64 header fields: [offset, width]. */
 const HEADER_FIELDS: Array<[number, 2 | 4 | 8]> = [
-  [16, 2], [18, 2], [32, 8], [40, 8], [54, 2], [56, 2], [58, 2], [60, 2], [62, 2],
+  [16, 2],
+  [18, 2],
+  [32, 8],
+  [40, 8],
+  [54, 2],
+  [56, 2],
+  [58, 2],
+  [60, 2],
+  [62, 2],
 ];
 
 export function mutateElf(r: () => number, seed: Buffer): Buffer {

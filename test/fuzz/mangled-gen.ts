@@ -1,7 +1,50 @@
 /** Mangled-looking names for the demangler fuzzer, including the exponential back-reference family. */
 import { int, pick } from './rng.js';
 
-const PIECES = ['N', 'E', 'I', 'E', 'S_', 'S0_', 'S1_', 'S2_', 'T_', 'T0_', 'St', 'Sa', 'Ss', 'i', 'v', 'c', 'P', 'R', 'K', 'L', 'Z', 'D', 'F', 'Dp', 'J', 'C1', 'D0', '3foo', '1A', '1B', '4pair', '6vector', 'Ut_', 'Ul', 'cv', 'qu', 'sr', 'dt', 'B', 'Cs', 'Nv', '_'];
+const PIECES = [
+  'N',
+  'E',
+  'I',
+  'E',
+  'S_',
+  'S0_',
+  'S1_',
+  'S2_',
+  'T_',
+  'T0_',
+  'St',
+  'Sa',
+  'Ss',
+  'i',
+  'v',
+  'c',
+  'P',
+  'R',
+  'K',
+  'L',
+  'Z',
+  'D',
+  'F',
+  'Dp',
+  'J',
+  'C1',
+  'D0',
+  '3foo',
+  '1A',
+  '1B',
+  '4pair',
+  '6vector',
+  'Ut_',
+  'Ul',
+  'cv',
+  'qu',
+  'sr',
+  'dt',
+  'B',
+  'Cs',
+  'Nv',
+  '_',
+];
 
 export function mangledName(r: () => number): string {
   const mode = int(r, 10);

@@ -10,8 +10,24 @@ import { describe, expect, it } from 'vitest';
 import { createL7Engine, routeCacheStats, routeOf, type L7Engine, type NetworkBounds, type RequestRecord } from '../../src/network/index.js';
 import { MAX_ROUTE_CACHE_BYTES } from '../../src/network/route.js';
 import {
-  concat, frame, FRAME, H2_PREFACE_BYTES, headerFrames, HpackEncoder, http1Conversation, indexed, http2Conversation,
-  int, mutate, rng, settings, split, type Conversation, type Event, type Rng, type Truth,
+  concat,
+  frame,
+  FRAME,
+  H2_PREFACE_BYTES,
+  headerFrames,
+  HpackEncoder,
+  http1Conversation,
+  indexed,
+  http2Conversation,
+  int,
+  mutate,
+  rng,
+  settings,
+  split,
+  type Conversation,
+  type Event,
+  type Rng,
+  type Truth,
 } from './network-gen.js';
 
 const CASES = Number(process.env.NETWORK_FUZZ_CASES ?? 500);
@@ -53,8 +69,15 @@ class Driver {
     const s = this.seq.get(cookie)!;
     s[dir] += opts.skip ?? 0;
     this.engine.onChunk({
-      pid: 1, fd: Number(cookie % 1000n), connCookie: cookie, tid: 7, direction: dir, seqBytes: s[dir],
-      bytesTotal: data.length, data: opts.captured === undefined ? data : data.subarray(0, opts.captured), timeMonoNs: this.t,
+      pid: 1,
+      fd: Number(cookie % 1000n),
+      connCookie: cookie,
+      tid: 7,
+      direction: dir,
+      seqBytes: s[dir],
+      bytesTotal: data.length,
+      data: opts.captured === undefined ? data : data.subarray(0, opts.captured),
+      timeMonoNs: this.t,
     });
     s[dir] += data.length;
   }
@@ -77,7 +100,11 @@ class Driver {
 }
 
 const view = (r: RequestRecord) => ({
-  method: r.method, path: r.path, status: r.status, streamId: r.streamId, grpc: r.grpc,
+  method: r.method,
+  path: r.path,
+  status: r.status,
+  streamId: r.streamId,
+  grpc: r.grpc,
 });
 const truthView = (t: Truth) => ({ method: t.method, path: t.path, status: t.status, streamId: t.streamId, grpc: t.grpc });
 
@@ -139,8 +166,10 @@ describe(`network engine fuzz (seeded; ${CASES} cases per property, NETWORK_FUZZ
     }
     d.checkAccounting();
     const held = retainedBytes() - before;
-    console.log(`mutation fuzz: ${CASES} connections, ${chunks} chunks, ${d.records.length} records; ` +
-      `engine says ${fmt(d.engine.bufferedBytes())}, heap grew ${fmt(held)}; counters ${JSON.stringify(d.engine.counters)}`);
+    console.log(
+      `mutation fuzz: ${CASES} connections, ${chunks} chunks, ${d.records.length} records; ` +
+        `engine says ${fmt(d.engine.bufferedBytes())}, heap grew ${fmt(held)}; counters ${JSON.stringify(d.engine.counters)}`,
+    );
     // Engine budget plus the route cache plus what the test itself holds (records, connection list).
     expect(held).toBeLessThan(bounds.maxEngineBytes! + MAX_ROUTE_CACHE_BYTES + d.records.length * 1_500 + 2 * MiB);
     for (const cookie of live) d.close(cookie);
@@ -187,7 +216,7 @@ describe('regressions: the attacks reproduced in issue #11 stay bounded', () => 
     const before = retainedBytes();
     h2Open(d, 1n);
     const empty = frame(FRAME.CONTINUATION, 0, 1, []);
-    const chunkFrames = 64 * 1024 / 9;
+    const chunkFrames = (64 * 1024) / 9;
     const flood = concat(Array.from({ length: chunkFrames }, () => empty));
     let sent = 0;
     let maxAccounted = 0;
@@ -198,7 +227,9 @@ describe('regressions: the attacks reproduced in issue #11 stay bounded', () => 
       maxAccounted = Math.max(maxAccounted, connectionBytes(d.engine));
     }
     const held = retainedBytes() - before;
-    console.log(`CONTINUATION flood: sent ${fmt(sent)}, heap grew ${fmt(held)}, engine accounted ≤ ${maxAccounted} B, header blocks capped ${d.engine.counters.headerBlocksCapped}`);
+    console.log(
+      `CONTINUATION flood: sent ${fmt(sent)}, heap grew ${fmt(held)}, engine accounted ≤ ${maxAccounted} B, header blocks capped ${d.engine.counters.headerBlocksCapped}`,
+    );
     expect(held).toBeLessThan(1 * MiB);
     expect(maxAccounted).toBeLessThan(64 * 1024);
     expect(d.engine.counters.headerBlocksCapped).toBeGreaterThan(250);
@@ -225,7 +256,9 @@ describe('regressions: the attacks reproduced in issue #11 stay bounded', () => 
       id += 2;
     }
     const held = retainedBytes() - before;
-    console.log(`4 GiB HPACK table: sent ${fmt(sent)}, heap grew ${fmt(held)}, engine ${connectionBytes(d.engine)} B, cap hit ${d.engine.counters.hpackTableCapped} times, ${d.records.length} requests decoded`);
+    console.log(
+      `4 GiB HPACK table: sent ${fmt(sent)}, heap grew ${fmt(held)}, engine ${connectionBytes(d.engine)} B, cap hit ${d.engine.counters.hpackTableCapped} times, ${d.records.length} requests decoded`,
+    );
     expect(held).toBeLessThan(2 * MiB);
     // One table at the cap (plus per-entry overhead), the other near empty, a connection's fixed cost.
     expect(connectionBytes(d.engine)).toBeLessThan(d.engine.bounds.maxHpackTableBytes * 2 + 64 * 1024);
@@ -241,14 +274,21 @@ describe('regressions: the attacks reproduced in issue #11 stay bounded', () => 
     const before = retainedBytes();
     const e = new HpackEncoder(false);
     // 3 kB of kept strings per stream: under MAX_STREAM_HEADER_BYTES, so they are really held.
-    const block = concat([indexed(2), e.literal(':path', `/${'p'.repeat(1500)}`), e.literal('tracestate', `k=${'t'.repeat(1000)}`), e.literal('content-type', 'x'.repeat(500))]);
+    const block = concat([
+      indexed(2),
+      e.literal(':path', `/${'p'.repeat(1500)}`),
+      e.literal('tracestate', `k=${'t'.repeat(1000)}`),
+      e.literal('content-type', 'x'.repeat(500)),
+    ]);
     for (let c = 1n; c <= 40n; c++) {
       h2Open(d, c);
       for (let s = 0; s < 1024; s++) d.chunk(c, 'ingress', concat(headerFrames(1 + 2 * s, block, true)));
     }
     const held = retainedBytes() - before;
     const b = d.engine.bounds;
-    console.log(`stream storm: 40 × 1024 streams sent, ${d.engine.trackedStreams} tracked, capped ${d.engine.counters.streamsCapped}, shed ${d.engine.counters.budgetShedConnections}; engine ${fmt(d.engine.bufferedBytes())}, heap grew ${fmt(held)}`);
+    console.log(
+      `stream storm: 40 × 1024 streams sent, ${d.engine.trackedStreams} tracked, capped ${d.engine.counters.streamsCapped}, shed ${d.engine.counters.budgetShedConnections}; engine ${fmt(d.engine.bufferedBytes())}, heap grew ${fmt(held)}`,
+    );
     expect(d.engine.trackedStreams).toBeLessThanOrEqual(b.maxStreamsTotal);
     expect(d.engine.counters.streamsCapped).toBeGreaterThan(0);
     expect(connectionBytes(d.engine)).toBeLessThanOrEqual(b.maxEngineBytes);
@@ -282,7 +322,9 @@ describe('regressions: the attacks reproduced in issue #11 stay bounded', () => 
       d.chunk(c, 'ingress', frame(FRAME.HEADERS, 0, 1, block));
     }
     const held = retainedBytes() - before;
-    console.log(`budget: 1000 connections × 60 kB partial blocks (58 MiB), engine ${fmt(d.engine.bufferedBytes())}, shed ${d.engine.counters.budgetShedConnections}, heap grew ${fmt(held)}`);
+    console.log(
+      `budget: 1000 connections × 60 kB partial blocks (58 MiB), engine ${fmt(d.engine.bufferedBytes())}, shed ${d.engine.counters.budgetShedConnections}, heap grew ${fmt(held)}`,
+    );
     expect(d.engine.bufferedBytes() - routeCacheStats().bytes).toBeLessThanOrEqual(bounds.maxEngineBytes);
     expect(d.engine.counters.budgetShedConnections).toBeGreaterThan(0);
     expect(held).toBeLessThan(bounds.maxEngineBytes * 1.5);

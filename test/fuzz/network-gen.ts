@@ -66,7 +66,10 @@ export function http1Conversation(r: Rng, requests = 1 + int(r, 4)): Conversatio
   const events: Event[] = [];
   const truth: Truth[] = [];
   for (let i = 0; i < requests; i++) {
-    const method = pick(r, METHODS.filter((m) => m !== 'HEAD'));
+    const method = pick(
+      r,
+      METHODS.filter((m) => m !== 'HEAD'),
+    );
     const path = randomPath(r);
     const body = r() < 0.4 ? 'x'.repeat(int(r, 300)) : '';
     const chunked = body.length > 0 && r() < 0.5;
@@ -310,7 +313,7 @@ export function split(r: Rng, data: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   const style = int(r, 3); // 0: whole, 1: tiny pieces, 2: random sizes
   if (style === 0 || data.length === 0) return [data];
-  for (let off = 0; off < data.length; ) {
+  for (let off = 0; off < data.length;) {
     const len = style === 1 ? 1 + int(r, 3) : 1 + int(r, Math.max(1, data.length));
     out.push(data.subarray(off, off + len));
     off += len;

@@ -51,7 +51,10 @@ describe.runIf(root)('hotspan agent: OTLP backend down', () => {
     const configPath = join(tmp, 'hotspan.yaml');
     writeFileSync(configPath, `exporter:\n  profiles:\n    maxQueueBytes: ${MAX_QUEUE_BYTES}\n`);
     const healthPort = await closedPort();
-    const agent = await startAgent(dataDir, ['-F', '499', '-c', configPath], { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, HOTSPAN_HEALTH_PORT: String(healthPort) });
+    const agent = await startAgent(dataDir, ['-F', '499', '-c', configPath], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      HOTSPAN_HEALTH_PORT: String(healthPort),
+    });
     const split = startFixture(join(FIXTURES_BIN, 'split'), ['60']);
 
     const t0 = Date.now();

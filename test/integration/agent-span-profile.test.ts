@@ -43,7 +43,12 @@ function parseSpanLines(stdout: string): SpanRow[] {
     .filter(Boolean)
     .map((l) => {
       const r = JSON.parse(l) as Record<string, unknown>;
-      return { ...r, startUnixNs: BigInt(r.startUnixNs as string), endUnixNs: BigInt(r.endUnixNs as string), durationNs: BigInt(r.durationNs as string) } as SpanRow;
+      return {
+        ...r,
+        startUnixNs: BigInt(r.startUnixNs as string),
+        endUnixNs: BigInt(r.endUnixNs as string),
+        durationNs: BigInt(r.durationNs as string),
+      } as SpanRow;
     });
 }
 

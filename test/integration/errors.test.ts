@@ -21,10 +21,14 @@ function expectOneClearLine(stderr: string, cause: RegExp) {
 describe.runIf(root)('clear errors', () => {
   it('not root: names the missing privilege and the fix, exit 77', async () => {
     // setpriv drops to nobody with no capabilities, as an unprivileged user would run it.
-    const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, ...cliArgs('record', '-d', '1s', '-o', '/tmp/never.pb.gz')], {
-      reject: false,
-      env: { HOME: '/tmp' },
-    });
+    const r = await execa(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, ...cliArgs('record', '-d', '1s', '-o', '/tmp/never.pb.gz')],
+      {
+        reject: false,
+        env: { HOME: '/tmp' },
+      },
+    );
     expect(r.exitCode).toBe(77);
     expectOneClearLine(r.stderr, /privileges: .*CAP_BPF/);
   });
@@ -42,9 +46,13 @@ describe.runIf(root)('clear errors', () => {
   it('no BTF: a kernel without /sys/kernel/btf/vmlinux is named, with the kernel option to fix it', async () => {
     // A private mount namespace hides the BTF directory from the agent only.
     const script = `mount -t tmpfs none /sys/kernel/btf && exec "$@"`;
-    const r = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, ...cliArgs('record', '-d', '1s', '-o', '/tmp/never.pb.gz')], {
-      reject: false,
-    });
+    const r = await execa(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, ...cliArgs('record', '-d', '1s', '-o', '/tmp/never.pb.gz')],
+      {
+        reject: false,
+      },
+    );
     expect(r.exitCode).toBe(69);
     expectOneClearLine(r.stderr, /BTF.*CONFIG_DEBUG_INFO_BTF/);
   });

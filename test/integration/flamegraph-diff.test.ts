@@ -7,16 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DeployWatcher,
-  diff,
-  fromFolded,
-  loadInput,
-  toPprof,
-  type DeployDiffReport,
-  type FrameDiff,
-  type Profile,
-} from '../../src/flamegraph/index.js';
+import { DeployWatcher, diff, fromFolded, loadInput, toPprof, type DeployDiffReport, type FrameDiff, type Profile } from '../../src/flamegraph/index.js';
 import { deployReportToLogRecord } from '../../src/otlp/index.js';
 import type { ProfileWindow } from '../../src/profiling/types.js';
 import { buildFixtures, buildIdOf, FIXTURE_BIN, fold, recordFixture, ROOT, SAMPLE_HZ, type PerfSample } from './flamegraph-perf.js';
@@ -151,25 +142,27 @@ function windowsOf(samples: PerfSample[], binary: string, service: string, offse
     const k = Math.floor(s.timeSec - t0);
     bySecond.set(k, [...(bySecond.get(k) ?? []), s]);
   }
-  return [...bySecond.keys()].sort((a, b) => a - b).map((k) => {
-    const startUnixNs = offsetNs + BigInt(k) * 1_000_000_000n;
-    return {
-      startUnixNs,
-      endUnixNs: startUnixNs + 1_000_000_000n,
-      periodNs: BigInt(Math.round(PERIOD_NS)),
-      process: { pid: samples[0]!.pid, name: binary, buildId, serviceName: service },
-      samples: bySecond.get(k)!.map((s) => ({
-        timeUnixNs: startUnixNs,
-        timeMonoNs: BigInt(Math.round(s.timeSec * 1e9)),
-        pid: s.pid,
-        tid: s.tid,
-        cpu: 0,
-        threadName: s.comm,
-        processName: s.comm,
-        frames: s.frames.map((f) => ({ name: f.sym, kind: 'native' as const, address: f.ip, module: f.dso, resolved: true })),
-      })),
-    };
-  });
+  return [...bySecond.keys()]
+    .sort((a, b) => a - b)
+    .map((k) => {
+      const startUnixNs = offsetNs + BigInt(k) * 1_000_000_000n;
+      return {
+        startUnixNs,
+        endUnixNs: startUnixNs + 1_000_000_000n,
+        periodNs: BigInt(Math.round(PERIOD_NS)),
+        process: { pid: samples[0]!.pid, name: binary, buildId, serviceName: service },
+        samples: bySecond.get(k)!.map((s) => ({
+          timeUnixNs: startUnixNs,
+          timeMonoNs: BigInt(Math.round(s.timeSec * 1e9)),
+          pid: s.pid,
+          tid: s.tid,
+          cpu: 0,
+          threadName: s.comm,
+          processName: s.comm,
+          frames: s.frames.map((f) => ({ name: f.sym, kind: 'native' as const, address: f.ip, module: f.dso, resolved: true })),
+        })),
+      };
+    });
 }
 
 describe('DeployWatcher on a deploy of the fixture', () => {

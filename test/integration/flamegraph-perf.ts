@@ -53,7 +53,10 @@ export function parsePerfScript(text: string): PerfSample[] {
 export function fold(samples: PerfSample[]): string {
   const counts = new Map<string, number>();
   for (const s of samples) {
-    const key = s.frames.map((f) => f.sym).reverse().join(';');
+    const key = s.frames
+      .map((f) => f.sym)
+      .reverse()
+      .join(';');
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].map(([k, v]) => `${k} ${v}`).join('\n') + '\n';

@@ -148,7 +148,7 @@ describe.runIf(root)('hostile workload files', () => {
     })();
     // The baseline starts once the agent answers (start-up on a loaded host is slow) and runs
     // while the normal process is named and the agent warm, before anything hostile appears.
-    for (let t = Date.now(); phase.answered === 0 && Date.now() - t < 90_000; ) await sleep(100);
+    for (let t = Date.now(); phase.answered === 0 && Date.now() - t < 90_000;) await sleep(100);
     Object.assign(phase, { worstHealthMs: 0, healthFailures: 0, worstRssMb: 0, answered: 0 });
     await sleep(8_000);
     const baseline = { ...phase };
@@ -183,7 +183,10 @@ describe.runIf(root)('hostile workload files', () => {
     for (const p of [procs.jitDir, procs.jitFifo, procs.jitSparse]) rmSync(`/tmp/perf-${p!.pid}.map`, { recursive: true, force: true });
 
     const counters = Object.fromEntries(
-      ['not-regular', 'too-large', 'escape', 'not-found', 'parse', 'bound', 'bad-debuglink', 'demangle-cap', 'callback-error', 'read-budget'].map((r) => [r, metric(metrics, `workloadFile.${r}`)]),
+      ['not-regular', 'too-large', 'escape', 'not-found', 'parse', 'bound', 'bad-debuglink', 'demangle-cap', 'callback-error', 'read-budget'].map((r) => [
+        r,
+        metric(metrics, `workloadFile.${r}`),
+      ]),
     );
     const loopMax = /hotspan_event_loop_delay_seconds\{quantile="max"\} (\S+)/.exec(metrics)?.[1];
     console.log(
@@ -236,7 +239,12 @@ describe.runIf(root)('hostile workload files', () => {
     for (const f of everyWindow) {
       const raw = gunzipSync(readFileSync(join(dataDir, 'profiles', f)));
       // The strings that carry it, so a failure says which path leaked.
-      const leaking = raw.includes(SECRET) ? raw.toString('latin1').split(/[\x00-\x1f]/).filter((t) => t.includes(SECRET)) : [];
+      const leaking = raw.includes(SECRET)
+        ? raw
+            .toString('latin1')
+            .split(/[\x00-\x1f]/)
+            .filter((t) => t.includes(SECRET))
+        : [];
       expect(leaking, f).toEqual([]);
     }
     expect(stopped.stderr.includes(SECRET)).toBe(false);

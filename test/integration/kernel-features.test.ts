@@ -155,9 +155,11 @@ describe.runIf(canRun)('a feature the kernel lacks costs only that feature', () 
         const server = () => c.requests.filter((r) => r.pid === peer.pid && r.role === 'server');
         const closed = () => c.conns.filter((x) => x.pid === peer.pid && x.phase === 'closed');
         await waitFor(() => server().length >= 8 && closed().length >= 1);
-        expect(server().map((r) => `${r.method} ${r.path} ${r.status}`).sort()).toEqual(
-          Array.from({ length: 8 }, (_, i) => `POST /items/${i} 201`).sort(),
-        );
+        expect(
+          server()
+            .map((r) => `${r.method} ${r.path} ${r.status}`)
+            .sort(),
+        ).toEqual(Array.from({ length: 8 }, (_, i) => `POST /items/${i} 201`).sort());
         const flow = c.flows.find((f) => f.pid === peer.pid && f.remote.port === peer.port);
         expect(flow, 'the client flow finished').toBeDefined();
         const conn = closed().find((x) => x.remote.port === peer.port)!;

@@ -165,10 +165,12 @@ beforeAll(async () => {
     },
   });
   serverEngine = createL7Engine({ onRequest: () => {} });
-  const both = <T extends { pid: number }>(fn: (e: L7Engine, x: T) => void) => (x: T) => {
-    fn(engine, x);
-    if (x.pid === serversPid) fn(serverEngine, x);
-  };
+  const both =
+    <T extends { pid: number }>(fn: (e: L7Engine, x: T) => void) =>
+    (x: T) => {
+      fn(engine, x);
+      if (x.pid === serversPid) fn(serverEngine, x);
+    };
   capture = NetCapture.start({
     onConnOpen: both((e, o) => e.onConnOpen(o)),
     onConnClose: both((e, c) => e.onConnClose(c)),
@@ -368,9 +370,14 @@ describe('network acceptance: real capture → L7 → spans, against tshark', ()
       });
     });
     expect(await client<{ code: string }>('refused', closedPort)).toEqual({ code: 'ECONNREFUSED' });
-    const sent = await client<{ responses: number; sentBytes: number; receivedBytes: number }>('pipeline', ports.http1, ['/status/200/flow-a', '/status/404/flow-b']);
+    const sent = await client<{ responses: number; sentBytes: number; receivedBytes: number }>('pipeline', ports.http1, [
+      '/status/200/flow-a',
+      '/status/404/flow-b',
+    ]);
     expect(sent.responses).toBe(3);
-    await waitFor(() => flows.slice(seen).filter((f) => f.remote.port === ports.http1 || f.local.port === ports.http1 || f.remote.port === closedPort).length >= 3);
+    await waitFor(
+      () => flows.slice(seen).filter((f) => f.remote.port === ports.http1 || f.local.port === ports.http1 || f.remote.port === closedPort).length >= 3,
+    );
     const fresh = flows.slice(seen);
     const metrics = createFlowMetrics();
     for (const f of fresh) metrics.record(f);

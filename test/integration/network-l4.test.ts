@@ -279,11 +279,18 @@ describe('network kernel side: L4', () => {
     const server = await until('pre-existing server flow', () => flowOf(info.pid, 'server', info.port));
     expect(client.preexisting && server.preexisting).toBe(true);
     expect([client.bytesSent, server.bytesReceived, server.bytesSent, client.bytesReceived]).toEqual([1000n, 1000n, 500n, 500n]);
-    expect(conns.filter((c) => c.pid === info.pid && c.phase === 'discovered').map((c) => c.fd).sort()).toEqual(
-      [info.clientFd, info.serverFd].sort(),
-    );
+    expect(
+      conns
+        .filter((c) => c.pid === info.pid && c.phase === 'discovered')
+        .map((c) => c.fd)
+        .sort(),
+    ).toEqual([info.clientFd, info.serverFd].sort());
     // Streams of a pre-existing socket count from the first byte seen.
-    checkChunks(chunks.filter((c) => c.connCookie === client.connId && c.direction === 'egress'), 1000, capture!.captureBytes);
+    checkChunks(
+      chunks.filter((c) => c.connCookie === client.connId && c.direction === 'egress'),
+      1000,
+      capture!.captureBytes,
+    );
   });
 
   it('fd reuse: the same pid and fd get a new connection id', async () => {

@@ -55,7 +55,6 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 })();
 `;
 
-
 /** Starts tshark on lo for one port and resolves once it is capturing. */
 async function startTshark(port: number, file: string): Promise<ChildProcess> {
   const t = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -146,9 +145,7 @@ describe('network kernel side → L7 engine, against tshark', () => {
       }
       // The client side of the same exchanges is seen too (role from connect()).
       const clientSide = records.filter((r) => r.role === 'client' && r.remote?.port === port);
-      expect(countsOf(clientSide.map((r) => `${r.method} ${r.path} ${r.status}`))).toEqual(
-        countsOf(server1.map((r) => `${r.method} ${r.path} ${r.status}`)),
-      );
+      expect(countsOf(clientSide.map((r) => `${r.method} ${r.path} ${r.status}`))).toEqual(countsOf(server1.map((r) => `${r.method} ${r.path} ${r.status}`)));
       expect(capture.counters().dataDropped).toBe(0n);
     } finally {
       capture.close();

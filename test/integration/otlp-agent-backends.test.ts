@@ -83,7 +83,13 @@ async function startRawGrpc(): Promise<RawReceiver> {
         r.refusedAtMs[signal] = Date.now();
         r.refusedBody[signal] = raw;
         stream.respond(
-          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'warming up', 'grpc-status-details-bin': retryInfoDetails(14, 'warming up', RETRY_AFTER_MS).toString('base64') },
+          {
+            ':status': 200,
+            'content-type': 'application/grpc',
+            'grpc-status': '14',
+            'grpc-message': 'warming up',
+            'grpc-status-details-bin': retryInfoDetails(14, 'warming up', RETRY_AFTER_MS).toString('base64'),
+          },
           { endStream: true },
         );
         return;
@@ -128,10 +134,11 @@ async function startRawHttp(): Promise<RawReceiver> {
   });
   server.keepAliveTimeout = 120_000; // the exporter keeps its connection; no hang-ups mid-test
   r.port = await new Promise<number>((res) => server.listen(0, '127.0.0.1', () => res((server.address() as { port: number }).port)));
-  r.close = () => new Promise<void>((res) => {
-    server.closeAllConnections();
-    server.close(() => res());
-  });
+  r.close = () =>
+    new Promise<void>((res) => {
+      server.closeAllConnections();
+      server.close(() => res());
+    });
   return r;
 }
 
@@ -146,16 +153,57 @@ function node(args: string[]): ChildProcess {
  * docs/http/http-metrics.md): keys that MUST be there, keys that MUST NOT, and the span name.
  */
 const SPAN_TABLE = [
-  { kind: 2, proto: 'http1', required: ['http.request.method', 'url.path', 'url.scheme', 'http.response.status_code', 'network.protocol.version'], forbidden: ['http.route', 'url.full'], name: /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|QUERY|HTTP)$/ },
-  { kind: 3, proto: 'http1', required: ['http.request.method', 'server.address', 'server.port', 'url.full', 'http.response.status_code'], forbidden: ['http.route'], name: /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|QUERY|HTTP)$/ },
-  { kind: 2, proto: 'h2', required: ['http.request.method', 'url.path', 'url.scheme', 'http.response.status_code', 'network.protocol.version'], forbidden: ['http.route', 'url.full'], name: /^(GET|POST|HTTP)$/ },
-  { kind: 3, proto: 'h2', required: ['http.request.method', 'server.address', 'server.port', 'url.full'], forbidden: ['http.route'], name: /^(GET|POST|HTTP)$/ },
-  { kind: 2, proto: 'grpc', required: ['rpc.system.name', 'rpc.method', 'rpc.response.status_code', 'url.scheme'], forbidden: ['http.route', 'rpc.system', 'rpc.service', 'rpc.grpc.status_code'], name: /^hotspan\.test\.Echo\/(Say|Fail)$/ },
-  { kind: 3, proto: 'grpc', required: ['rpc.system.name', 'rpc.method', 'rpc.response.status_code', 'server.address', 'server.port'], forbidden: ['http.route', 'rpc.system', 'rpc.service', 'rpc.grpc.status_code'], name: /^hotspan\.test\.Echo\/(Say|Fail)$/ },
+  {
+    kind: 2,
+    proto: 'http1',
+    required: ['http.request.method', 'url.path', 'url.scheme', 'http.response.status_code', 'network.protocol.version'],
+    forbidden: ['http.route', 'url.full'],
+    name: /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|QUERY|HTTP)$/,
+  },
+  {
+    kind: 3,
+    proto: 'http1',
+    required: ['http.request.method', 'server.address', 'server.port', 'url.full', 'http.response.status_code'],
+    forbidden: ['http.route'],
+    name: /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|QUERY|HTTP)$/,
+  },
+  {
+    kind: 2,
+    proto: 'h2',
+    required: ['http.request.method', 'url.path', 'url.scheme', 'http.response.status_code', 'network.protocol.version'],
+    forbidden: ['http.route', 'url.full'],
+    name: /^(GET|POST|HTTP)$/,
+  },
+  {
+    kind: 3,
+    proto: 'h2',
+    required: ['http.request.method', 'server.address', 'server.port', 'url.full'],
+    forbidden: ['http.route'],
+    name: /^(GET|POST|HTTP)$/,
+  },
+  {
+    kind: 2,
+    proto: 'grpc',
+    required: ['rpc.system.name', 'rpc.method', 'rpc.response.status_code', 'url.scheme'],
+    forbidden: ['http.route', 'rpc.system', 'rpc.service', 'rpc.grpc.status_code'],
+    name: /^hotspan\.test\.Echo\/(Say|Fail)$/,
+  },
+  {
+    kind: 3,
+    proto: 'grpc',
+    required: ['rpc.system.name', 'rpc.method', 'rpc.response.status_code', 'server.address', 'server.port'],
+    forbidden: ['http.route', 'rpc.system', 'rpc.service', 'rpc.grpc.status_code'],
+    name: /^hotspan\.test\.Echo\/(Say|Fail)$/,
+  },
 ] as const;
 const METRIC_TABLE = [
   { name: 'http.server.request.duration', unit: 's', required: ['http.request.method', 'url.scheme'], forbidden: ['http.route', 'url.path', 'url.full'] },
-  { name: 'http.client.request.duration', unit: 's', required: ['http.request.method', 'url.scheme', 'server.address', 'server.port'], forbidden: ['http.route', 'url.path', 'url.full'] },
+  {
+    name: 'http.client.request.duration',
+    unit: 's',
+    required: ['http.request.method', 'url.scheme', 'server.address', 'server.port'],
+    forbidden: ['http.route', 'url.path', 'url.full'],
+  },
 ] as const;
 
 async function runAgainst(protocol: 'grpc' | 'http/protobuf', seconds: number) {
@@ -193,12 +241,19 @@ async function runAgainst(protocol: 'grpc' | 'http/protobuf', seconds: number) {
     copyFileSync(join(FIXTURES_BIN, `deploy_${v}`), checkout(v));
   }
   const deploy = (async () => {
-    const run = (v: string, s: number) => new Promise<void>((res) => startFixture(checkout(v), [String(s)], { env: { OTEL_SERVICE_NAME: '', OTEL_RESOURCE_ATTRIBUTES: '' } }).on('exit', () => res()));
+    const run = (v: string, s: number) =>
+      new Promise<void>((res) =>
+        startFixture(checkout(v), [String(s)], { env: { OTEL_SERVICE_NAME: '', OTEL_RESOURCE_ATTRIBUTES: '' } }).on('exit', () => res()),
+      );
     await run('v1', 5);
     await run('v2', 6);
   })();
   while (Date.now() - t0 < seconds * 1000) {
-    await client('http1', ports.http1, Array.from({ length: 6 }, (_, i) => [i % 2 ? 'POST' : 'GET', i === 0 ? `/nested/${i}` : `/items/${i}`, null]));
+    await client(
+      'http1',
+      ports.http1,
+      Array.from({ length: 6 }, (_, i) => [i % 2 ? 'POST' : 'GET', i === 0 ? `/nested/${i}` : `/items/${i}`, null]),
+    );
     await client('h2', ports.http2, { paths: ['/a/1', '/b/2', '/status/404/c'] });
     await client('grpc', ports.grpc, 4);
     await sleep(1500);
@@ -230,7 +285,14 @@ function spansOf(r: RawReceiver) {
   return bySignal(r, 'traces').flatMap((a) =>
     a.request.resourceSpans.flatMap((rs: any) =>
       rs.scopeSpans.flatMap((ss: any) =>
-        ss.spans.map((s: any) => ({ traceId: s.traceId.toString('hex'), spanId: s.spanId.toString('hex'), name: s.name, kind: s.kind, attributes: attributesOf(s.attributes), resource: attributesOf(rs.resource?.attributes ?? []) })),
+        ss.spans.map((s: any) => ({
+          traceId: s.traceId.toString('hex'),
+          spanId: s.spanId.toString('hex'),
+          name: s.name,
+          kind: s.kind,
+          attributes: attributesOf(s.attributes),
+          resource: attributesOf(rs.resource?.attributes ?? []),
+        })),
       ),
     ),
   );
@@ -241,7 +303,10 @@ function checkAll(label: string, recv: RawReceiver, ports: { http1: number; http
   const arrivedGzipRetried = (s: Signal) => {
     const got = bySignal(recv, s);
     expect(got.length, `${label}: no ${s} arrived`).toBeGreaterThan(0);
-    expect(got.every((a) => a.gzip), `${label}: ${s} not gzip`).toBe(true);
+    expect(
+      got.every((a) => a.gzip),
+      `${label}: ${s} not gzip`,
+    ).toBe(true);
     expect(recv.refusedAtMs[s], `${label}: ${s} never refused`).toBeDefined();
     // The refused request itself came again (same bytes), no sooner than the server asked.
     // (Other batches may arrive meanwhile: up to 2 exports are in flight per signal.)
@@ -255,7 +320,9 @@ function checkAll(label: string, recv: RawReceiver, ports: { http1: number; http
   const profileReqs = bySignal(recv, 'profiles').map((a) => a.request as ExportProfilesServiceRequestObject);
   const rejected = profileReqs.map((p) => [...pyroscopeIngestErrors(p), ...collectorProfileErrors(p), ...validateProfilesData(p)]).filter((e) => e.length);
   const pids = new Set(profileReqs.flatMap((p) => p.resourceProfiles.map((rp) => attributesOf(rp.resource?.attributes ?? [])['process.pid'])));
-  const merged = profileReqs.some((p) => p.resourceProfiles.some((rp) => rp.scopeProfiles.some((sp) => sp.profiles.some((pr) => pr.samples.some((s) => s.timestampsUnixNano.length > 1)))));
+  const merged = profileReqs.some((p) =>
+    p.resourceProfiles.some((rp) => rp.scopeProfiles.some((sp) => sp.profiles.some((pr) => pr.samples.some((s) => s.timestampsUnixNano.length > 1)))),
+  );
   console.log(`${label}: ${profileReqs.length} profile requests, ${pids.size} processes, ${rejected.length} rejected`);
   expect(rejected.slice(0, 3)).toEqual([]);
   expect(pids.size).toBeGreaterThanOrEqual(3);
@@ -281,7 +348,9 @@ function checkAll(label: string, recv: RawReceiver, ports: { http1: number; http
 
   // Duration metrics: the table, and the exemplar → span → profile chain.
   const points = bySignal(recv, 'metrics').flatMap((a) =>
-    a.request.resourceMetrics.flatMap((rm: any) => rm.scopeMetrics.flatMap((sm: any) => sm.metrics.flatMap((m: any) => (m.histogram?.dataPoints ?? []).map((p: any) => ({ m, p }))))),
+    a.request.resourceMetrics.flatMap((rm: any) =>
+      rm.scopeMetrics.flatMap((sm: any) => sm.metrics.flatMap((m: any) => (m.histogram?.dataPoints ?? []).map((p: any) => ({ m, p })))),
+    ),
   );
   for (const row of METRIC_TABLE) {
     const mine = points.filter((x: any) => x.m.name === row.name);
@@ -301,7 +370,11 @@ function checkAll(label: string, recv: RawReceiver, ports: { http1: number; http
   const sampleSpanIds = new Set(
     profileReqs.flatMap((p) => {
       const links = p.dictionary!.linkTable;
-      return p.resourceProfiles.flatMap((rp) => rp.scopeProfiles.flatMap((sp) => sp.profiles.flatMap((pr) => pr.samples.filter((s) => s.linkIndex).map((s) => links[s.linkIndex]!.spanId.toString('hex')))));
+      return p.resourceProfiles.flatMap((rp) =>
+        rp.scopeProfiles.flatMap((sp) =>
+          sp.profiles.flatMap((pr) => pr.samples.filter((s) => s.linkIndex).map((s) => links[s.linkIndex]!.spanId.toString('hex'))),
+        ),
+      );
     }),
   );
   const chained = linked.filter((e: any) => {

@@ -24,18 +24,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: {
-  rejectUntilMs?: number;
-  rejectCode?: grpc.status;
-  credentials?: grpc.ServerCredentials;
-  partialSuccess?: { rejected: number; message: string };
-  /** Trailers sent with each rejection (e.g. grpc-status-details-bin carrying RetryInfo). */
-  rejectTrailers?: () => grpc.Metadata;
-  /** Reject only the first N calls (instead of, or before, rejectUntilMs). */
-  rejectFirstCalls?: number;
-  /** Never answer the first N calls (the client's deadline must fire). */
-  hangFirstCalls?: number;
-} = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: {
+    rejectUntilMs?: number;
+    rejectCode?: grpc.status;
+    credentials?: grpc.ServerCredentials;
+    partialSuccess?: { rejected: number; message: string };
+    /** Trailers sent with each rejection (e.g. grpc-status-details-bin carrying RetryInfo). */
+    rejectTrailers?: () => grpc.Metadata;
+    /** Reject only the first N calls (instead of, or before, rejectUntilMs). */
+    rejectFirstCalls?: number;
+    /** Never answer the first N calls (the client's deadline must fire). */
+    hangFirstCalls?: number;
+  } = {},
+): Promise<TestServer> {
   const server = new grpc.Server();
   const state: TestServer = { port: 0, received: [], rejectedCalls: 0, hungCalls: 0, close: async () => {} };
   for (const signal of SIGNALS) {

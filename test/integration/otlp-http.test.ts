@@ -44,14 +44,23 @@ function spans(n: number): SpanRecord[] {
 
 function profileWindow(): ProfileWindow {
   const f = (name: string, address: bigint) => ({ name, kind: 'native' as const, address, module: 'app', resolved: true });
-  const stacks = [[f('leaf', 0x10n), f('main', 0x20n)], [f('other', 0x30n), f('main', 0x20n)]];
+  const stacks = [
+    [f('leaf', 0x10n), f('main', 0x20n)],
+    [f('other', 0x30n), f('main', 0x20n)],
+  ];
   return {
     startUnixNs: T0,
     endUnixNs: T0 + 10_000_000_000n,
     periodNs: 10_000_000n,
     process: { pid: 77, name: 'app' },
     samples: Array.from({ length: 30 }, (_, i) => ({
-      timeUnixNs: T0 + BigInt(i) * 100_000_000n, timeMonoNs: 0n, pid: 77, tid: 78, cpu: 0, threadName: 'app', processName: 'app',
+      timeUnixNs: T0 + BigInt(i) * 100_000_000n,
+      timeMonoNs: 0n,
+      pid: 77,
+      tid: 78,
+      cpu: 0,
+      threadName: 'app',
+      processName: 'app',
       frames: stacks[i % 3 === 0 ? 1 : 0]!,
     })),
   };
@@ -95,7 +104,12 @@ async function startRawServer(answer: (n: number) => { status: number; headers?:
   return { port, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-async function post(port: number, path: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+async function post(
+  port: number,
+  path: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers } }, (res) => {
       res.resume();
@@ -200,13 +214,19 @@ describe('OTLP/HTTP exporter against a raw server', () => {
     const s = await startRawServer((n) => ({ status: statuses[n - 1] ?? 200 }));
     const bad = await startRawServer(() => ({ status: 400 }));
     try {
-      const ok = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${s.port}` }), fast);
+      const ok = createOtlpExporter(
+        resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${s.port}` }),
+        fast,
+      );
       ok.exportSpans(spans(2));
       await ok.forceFlush();
       await ok.shutdown(1000);
       expect(s.hits).toHaveLength(4);
       expect(ok.stats().traces).toMatchObject({ exported: 2, retries: 3 });
-      const no = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${bad.port}` }), fast);
+      const no = createOtlpExporter(
+        resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${bad.port}` }),
+        fast,
+      );
       no.exportSpans(spans(2));
       await no.forceFlush();
       await no.shutdown(1000);
@@ -233,7 +253,9 @@ describe('embedded receiver defences', () => {
     const r = await startOtlpReceiver({ port: 0, httpPort: 0, sink });
     try {
       const addrs = (await import('node:os')).networkInterfaces();
-      const external = Object.values(addrs).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+      const external = Object.values(addrs)
+        .flat()
+        .find((a) => a && a.family === 'IPv4' && !a.internal);
       if (external) {
         await expect(post(r.httpPort!, '/v1/traces', okBody).then(() => 'loopback-ok')).resolves.toBe('loopback-ok');
         const viaExternal = new Promise((resolve) => {
@@ -255,7 +277,14 @@ describe('embedded receiver defences', () => {
     const client = new grpc.Client(`127.0.0.1:${receiver.port}`, grpc.credentials.createInsecure());
     const call = (md: grpc.Metadata) =>
       new Promise<number>((resolve) =>
-        client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, okBody, md, (err) => resolve(err?.code ?? 0)),
+        client.makeUnaryRequest(
+          '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          okBody,
+          md,
+          (err) => resolve(err?.code ?? 0),
+        ),
       );
     const good = new grpc.Metadata();
     good.set('authorization', 'Bearer s3cret');

@@ -97,20 +97,35 @@ describe('OTLP exporter under outages', () => {
     const port = await deadPort();
     const cfg = resolveExporterConfig(
       { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '500' },
-      { traces: { maxQueueSize: 2000, maxExportBatchSize: 200, scheduledDelayMs: 100 }, profiles: { maxQueueSize: 8, maxExportBatchSize: 2, scheduledDelayMs: 100 } },
+      {
+        traces: { maxQueueSize: 2000, maxExportBatchSize: 200, scheduledDelayMs: 100 },
+        profiles: { maxQueueSize: 8, maxExportBatchSize: 2, scheduledDelayMs: 100 },
+      },
     );
     const exporter = createOtlpExporter(cfg, { backoff: { initialBackoffMs: 50, maxBackoffMs: 300 }, log: () => {} });
 
     // A 10 s profile window of 2000 samples with deep stacks: ~ what one busy process produces.
-    const frames = Array.from({ length: 30 }, (_, i) => ({ name: `fn_${i}`, kind: 'native' as const, address: BigInt(0x1000 + i), module: 'app', resolved: true }));
+    const frames = Array.from({ length: 30 }, (_, i) => ({
+      name: `fn_${i}`,
+      kind: 'native' as const,
+      address: BigInt(0x1000 + i),
+      module: 'app',
+      resolved: true,
+    }));
     const window = (k: number): ProfileWindow => ({
       startUnixNs: BigInt(k) * 10_000_000_000n,
       endUnixNs: BigInt(k + 1) * 10_000_000_000n,
       periodNs: 10_000_000n,
       process: { pid: 1000 + k, name: 'busy' },
       samples: Array.from({ length: 2000 }, (_, i) => ({
-        timeUnixNs: BigInt(k) * 10_000_000_000n + BigInt(i) * 5_000_000n, timeMonoNs: 0n, pid: 1000 + k, tid: 1000 + k, cpu: 0,
-        threadName: 'busy', processName: 'busy', frames: frames.slice(i % 10),
+        timeUnixNs: BigInt(k) * 10_000_000_000n + BigInt(i) * 5_000_000n,
+        timeMonoNs: 0n,
+        pid: 1000 + k,
+        tid: 1000 + k,
+        cpu: 0,
+        threadName: 'busy',
+        processName: 'busy',
+        frames: frames.slice(i % 10),
       })),
     });
 
@@ -175,7 +190,9 @@ describe('OTLP exporter under outages', () => {
     expect(() => exporter.exportSpans([span(1)])).not.toThrow();
     await new Promise((r) => setTimeout(r, 100));
     expect(unhandled).toEqual([]);
-    console.log(`receiver down: ${spansSent} spans, ${windowsSent} windows produced; export call p99 ${p99CallMs.toFixed(3)} ms, max ${slowestCallMs.toFixed(2)} ms; ` +
-      `heap growth peak ${(heapPeakAfterWarmup / 1048576).toFixed(1)} MiB; shutdown ${shutdownMs} ms`);
+    console.log(
+      `receiver down: ${spansSent} spans, ${windowsSent} windows produced; export call p99 ${p99CallMs.toFixed(3)} ms, max ${slowestCallMs.toFixed(2)} ms; ` +
+        `heap growth peak ${(heapPeakAfterWarmup / 1048576).toFixed(1)} MiB; shutdown ${shutdownMs} ms`,
+    );
   }, 60_000);
 });

@@ -57,20 +57,38 @@ const metrics: MetricPoint[] = [
 ];
 
 const logs: LogRecord[] = [
-  { timeUnixNs: T0 + 1n, severityNumber: 17, severityText: 'ERROR', body: 'upstream reset', attributes: { 'http.route': '/pay' }, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', resource },
+  {
+    timeUnixNs: T0 + 1n,
+    severityNumber: 17,
+    severityText: 'ERROR',
+    body: 'upstream reset',
+    attributes: { 'http.route': '/pay' },
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    resource,
+  },
   { timeUnixNs: T0 + 2n, observedUnixNs: T0 + 3n, severityNumber: 9, body: 'ready', attributes: {}, resource },
 ];
 
 function profileWindow(): ProfileWindow {
   const f = (name: string, address: bigint) => ({ name, kind: 'native' as const, address, module: 'app', resolved: true });
-  const stacks = [[f('leaf', 0x10n), f('main', 0x20n)], [f('other', 0x30n), f('main', 0x20n)]];
+  const stacks = [
+    [f('leaf', 0x10n), f('main', 0x20n)],
+    [f('other', 0x30n), f('main', 0x20n)],
+  ];
   return {
     startUnixNs: T0,
     endUnixNs: T0 + 10_000_000_000n,
     periodNs: 10_000_000n,
     process: { pid: 77, name: 'app' },
     samples: Array.from({ length: 30 }, (_, i) => ({
-      timeUnixNs: T0 + BigInt(i) * 100_000_000n, timeMonoNs: 0n, pid: 77, tid: 78, cpu: 0, threadName: 'app', processName: 'app',
+      timeUnixNs: T0 + BigInt(i) * 100_000_000n,
+      timeMonoNs: 0n,
+      pid: 77,
+      tid: 78,
+      cpu: 0,
+      threadName: 'app',
+      processName: 'app',
       frames: stacks[i % 3 === 0 ? 1 : 0]!,
     })),
   };
@@ -130,7 +148,10 @@ describe('OTLP/gRPC round trip through the embedded receiver', () => {
 
     const m = got.metrics[0].resourceMetrics[0].scopeMetrics[0].metrics;
     expect(m.map((x: any) => x.name)).toEqual(['hotspan.samples', 'hotspan.queue.fill']);
-    expect(m[0].sum.dataPoints.map((p: any) => [p.asInt, attributesOf(p.attributes)])).toEqual([['1234', { cpu: 0 }], ['99', { cpu: 1 }]]);
+    expect(m[0].sum.dataPoints.map((p: any) => [p.asInt, attributesOf(p.attributes)])).toEqual([
+      ['1234', { cpu: 0 }],
+      ['99', { cpu: 1 }],
+    ]);
     expect(m[0].sum).toMatchObject({ aggregationTemporality: 2, isMonotonic: true });
     expect(m[1].gauge.dataPoints[0].asDouble).toBe(0.375);
 
@@ -207,8 +228,27 @@ describe('exporter transport options', () => {
     try {
       const key = path.join(dir, 'key.pem');
       const cert = path.join(dir, 'cert.pem');
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       const server = await startTestServer({
         credentials: grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(cert), private_key: readFileSync(key) }]),
       });
@@ -246,7 +286,10 @@ describe('exporter transport options', () => {
     const permanent = await startTestServer({ rejectUntilMs: Infinity, rejectCode: grpc.status.INVALID_ARGUMENT });
     const logged: string[] = [];
     try {
-      const a = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${partial.port}` }), { ...fast, log: (m) => logged.push(m) });
+      const a = createOtlpExporter(resolveExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${partial.port}` }), {
+        ...fast,
+        log: (m) => logged.push(m),
+      });
       a.exportSpans(spans(10));
       await a.forceFlush();
       await a.shutdown(500);
@@ -362,7 +405,11 @@ describe('file exporter', () => {
       exporter.exportProfiles([profileWindow()]);
       await exporter.forceFlush();
       await exporter.shutdown(500);
-      const read = (s: string) => readFileSync(path.join(dir, `${s}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const read = (s: string) =>
+        readFileSync(path.join(dir, `${s}.jsonl`), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
       const [t] = read('traces');
       const s0 = t.resourceSpans[0].scopeSpans[0].spans[0];
       expect(s0.traceId).toBe(spans(1)[0]!.traceId);

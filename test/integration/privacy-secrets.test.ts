@@ -75,7 +75,9 @@ function* walk(dir: string): Generator<string> {
 
 /** Which secrets occur in `text` (latin1 view of bytes, so any byte sequence is searchable). */
 function found(text: string): string[] {
-  return Object.entries(SECRETS).filter(([, s]) => text.includes(s)).map(([k]) => k);
+  return Object.entries(SECRETS)
+    .filter(([, s]) => text.includes(s))
+    .map(([k]) => k);
 }
 
 describe.runIf(root)('privacy: secrets in argv, environment and the agent’s own headers never leave the node', () => {
@@ -115,7 +117,7 @@ describe.runIf(root)('privacy: secrets in argv, environment and the agent’s ow
     // Windows are 2 s; spans and metrics export on their schedules (metrics every 10 s). Wait until
     // both have reached the receiver rather than for a fixed time: a loaded host exports late.
     const has = (sig: string) => receiver!.received.some((r) => r.signal === sig);
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(has('traces') && has('metrics')); ) await sleep(500);
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(has('traces') && has('metrics'));) await sleep(500);
     await sleep(2_000);
     const stopped = await agent.stop('SIGTERM');
     // Clean shutdown is other tests' subject; on a loaded host it may run past its deadline (exit 1).
@@ -153,7 +155,9 @@ describe.runIf(root)('privacy: secrets in argv, environment and the agent’s ow
     const db = await DuckDBInstance.create(join(dataDir, 'store', DB_FILE_NAME), { access_mode: 'READ_ONLY' });
     const conn = await db.connect();
     try {
-      const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'main'")).getRows().map((r) => String(r[0]));
+      const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'main'"))
+        .getRows()
+        .map((r) => String(r[0]));
       expect(tables.length).toBeGreaterThan(0);
       let rows = 0;
       let processRows = 0;
@@ -170,6 +174,8 @@ describe.runIf(root)('privacy: secrets in argv, environment and the agent’s ow
       conn.closeSync();
       db.closeSync();
     }
-    console.log(`privacy: ${files} files (${pprofs} pprof windows) and ${receiver.received.length} OTLP requests searched; ${served} requests with secrets served`);
+    console.log(
+      `privacy: ${files} files (${pprofs} pprof windows) and ${receiver.received.length} OTLP requests searched; ${served} requests with secrets served`,
+    );
   });
 });

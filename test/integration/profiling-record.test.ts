@@ -33,10 +33,7 @@ describe.runIf(root)('hotspan record: known CPU split (C, frame pointers)', () =
     const child = startFixture(join(FIXTURES_BIN, 'split'), ['12']);
     await sleep(300);
     const out = join(tmp, 'split-99.pb.gz');
-    const [rec, perf] = await Promise.all([
-      hotspanRecord(['--duration', '5s', '--pid', String(child.pid), '-o', out]),
-      perfSelfShares(child.pid!, 5, 99),
-    ]);
+    const [rec, perf] = await Promise.all([hotspanRecord(['--duration', '5s', '--pid', String(child.pid), '-o', out]), perfSelfShares(child.pid!, 5, 99)]);
     expect(rec.exitCode, rec.all).toBe(0);
     const { samples } = readPprof(out);
     const n = samples.reduce((a, s) => a + s.count, 0);
@@ -100,10 +97,7 @@ describe.runIf(root)('hotspan record: kernel frames', () => {
     const child = startFixture(join(FIXTURES_BIN, 'syscalls'), ['8']);
     await sleep(300);
     const out = join(tmp, 'syscalls.pb.gz');
-    const [rec, perf] = await Promise.all([
-      hotspanRecord(['--duration', '3s', '--pid', String(child.pid), '-o', out]),
-      perfSelfShares(child.pid!, 3, 99),
-    ]);
+    const [rec, perf] = await Promise.all([hotspanRecord(['--duration', '3s', '--pid', String(child.pid), '-o', out]), perfSelfShares(child.pid!, 3, 99)]);
     expect(rec.exitCode, rec.all).toBe(0);
     const { samples } = readPprof(out);
     const ours = totalShares(samples);
@@ -177,6 +171,6 @@ describe.runIf(root)('hotspan record: unnamed and hard-to-name code', () => {
     const mine = readPprof(out).samples.filter((s) => s.labels.pid === child.pid);
     const n = mine.reduce((a, s) => a + s.count, 0);
     expect(n).toBeGreaterThan(10); // it burns ~1.5 s: ~150 samples on an idle core
-    expect((totalShares(mine).get('burn_until_exit') ?? 0)).toBeGreaterThan(80);
+    expect(totalShares(mine).get('burn_until_exit') ?? 0).toBeGreaterThan(80);
   });
 });

@@ -24,11 +24,15 @@ describe.runIf(root)('ring reader under a consumer slower than the kernel', () =
     let records = 0;
     try {
       // Flush every 5 ms so that the kernel always has a batch ready while JS is busy.
-      const stop = obj.readRingBuffer('samples', (r) => {
-        batches++;
-        records += r.length;
-        busy(BUSY_MS);
-      }, 5);
+      const stop = obj.readRingBuffer(
+        'samples',
+        (r) => {
+          batches++;
+          records += r.length;
+          busy(BUSY_MS);
+        },
+        5,
+      );
       obj.attachPerfEvent('handle_cpu_sample', { cpus: onlineCpus(), frequencyHz: 2000 });
       let last = performance.now();
       let maxGapMs = 0;

@@ -32,7 +32,6 @@ afterEach(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-
 /**
  * Keep-alive load: one loop per route, each request with a fresh traceparent whose trace id starts
  * with the route's tag (5107… for /slow, fa57… for /fast), for `seconds`. Prints the count sent.
@@ -236,14 +235,20 @@ describe('span ↔ profile join on a real kernel', () => {
     // Google pprof reads the span labels back.
     const pb = join(tmp, 'c-server.pb.gz');
     const t0 = p.samples[0]!.timeUnixNs;
-    writeFileSync(pb, encodePprof({ samples: p.samples, periodNs: BigInt(Math.round(1e9 / FREQUENCY_HZ)), startUnixNs: t0, endUnixNs: p.samples.at(-1)!.timeUnixNs }));
+    writeFileSync(
+      pb,
+      encodePprof({ samples: p.samples, periodNs: BigInt(Math.round(1e9 / FREQUENCY_HZ)), startUnixNs: t0, endUnixNs: p.samples.at(-1)!.timeUnixNs }),
+    );
     expect(existsSync(PPROF), `Google pprof missing at ${PPROF}: run bash deploy/setup.sh --dev`).toBe(true);
     const tags = execFileSync(PPROF, ['-tags', pb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     expect(tags).toMatch(/^\s*span_id: Total/m);
     expect(tags).toMatch(/^\s*trace_id: Total/m);
     expect(tags).toContain(slow[0]!.spanId!);
     expect(tags).toContain(slow[0]!.traceId!);
-    const onlyOne = execFileSync(PPROF, ['-tags', '-sample_index=samples', `-tagfocus=span_id=${slow[0]!.spanId}`, pb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const onlyOne = execFileSync(PPROF, ['-tags', '-sample_index=samples', `-tagfocus=span_id=${slow[0]!.spanId}`, pb], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const nOne = slow.filter((s) => s.spanId === slow[0]!.spanId).length;
     expect(onlyOne).toMatch(new RegExp(`^\\s*${nOne}(\\.0)? \\(\\s*100(\\.0)?%\\): ${slow[0]!.spanId}`, 'm'));
   });
@@ -266,7 +271,9 @@ describe('span ↔ profile join on a real kernel', () => {
     const logByTrace = new Map(log.map((e) => [e.traceId, e]));
     const exact = p.samples.filter((s) => s.spanAttribution === 'exact');
     const ambiguous = p.samples.filter((s) => s.spanAttribution === 'ambiguous');
-    console.log(`Node server: ${sent} requests, ${p.samples.length} samples: ${exact.length} exact, ${ambiguous.length} ambiguous; ${JSON.stringify(p.joiner.stats())}`);
+    console.log(
+      `Node server: ${sent} requests, ${p.samples.length} samples: ${exact.length} exact, ${ambiguous.length} ambiguous; ${JSON.stringify(p.joiner.stats())}`,
+    );
     expect(ambiguous.length).toBeGreaterThan(20);
     expect(ambiguous.every((s) => s.spanId === undefined && s.traceId === undefined && (s.spanCandidates ?? 0) >= 2)).toBe(true);
 

@@ -8,13 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeRequest,
-  encodeRequest,
-  profilesToOtlp,
-  validateProfilesData,
-  type ExportProfilesServiceRequestObject,
-} from '../../src/otlp/index.js';
+import { decodeRequest, encodeRequest, profilesToOtlp, validateProfilesData, type ExportProfilesServiceRequestObject } from '../../src/otlp/index.js';
 import type { CpuSample, ProfileWindow } from '../../src/profiling/types.js';
 import type { Frame } from '../../src/symbols/types.js';
 import { Store, toPprof, type MergedProfile } from '../../src/store/index.js';
@@ -114,7 +108,7 @@ describe('store ← OTLP profiles (wire round trip)', () => {
     expect(sys.frames[0]!.kind).toBe('kernel');
   });
 
-  it('finds a span\'s samples through the profile Link', async () => {
+  it("finds a span's samples through the profile Link", async () => {
     const samples = await store.spanSamples('00f067aa0ba902b1');
     expect(samples.length).toBe(25 + 31 + 1);
     expect(samples.every((s) => key(s.frames) === 'burn_b;main' && s.pid === 1001)).toBe(true);

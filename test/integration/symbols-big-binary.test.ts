@@ -120,7 +120,7 @@ describe.runIf(root)('symbols of a big binary', () => {
     // host, as before this change); the baseline starts once three scrapes in a row saw the loop
     // held under a second, or after 90 s.
     let calm = 0;
-    for (let t = Date.now(); calm < 3 && Date.now() - t < 90_000; ) {
+    for (let t = Date.now(); calm < 3 && Date.now() - t < 90_000;) {
       await sleep(1_000);
       try {
         calm = loopMaxMs(await metrics()) < 1_000 ? calm + 1 : 0;
@@ -160,7 +160,7 @@ describe.runIf(root)('symbols of a big binary', () => {
         `(baseline ${baselineMs.toFixed(0)} ms, bound ${bound.toFixed(0)} ms), load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()}`,
     );
     expect(stopped.stderr).not.toMatch(/unhandled|uncaught|TypeError|RangeError/i);
-        // Soft: the names, the busy process and the short-lived process below are checked either way.
+    // Soft: the names, the busy process and the short-lived process below are checked either way.
     expect.soft(loadMs).toBeLessThan(bound);
 
     // The big binary: every location in its mapping named as llvm-symbolizer names it (address-1
@@ -191,8 +191,14 @@ describe.runIf(root)('symbols of a big binary', () => {
       }
     }
     const offsets = [...checked.keys()];
-    const at = llvmSymbolizerFunctions(big, offsets.map((o) => fileOffsetToVaddr(big, o)));
-    const before = llvmSymbolizerFunctions(big, offsets.map((o) => fileOffsetToVaddr(big, o - 1)));
+    const at = llvmSymbolizerFunctions(
+      big,
+      offsets.map((o) => fileOffsetToVaddr(big, o)),
+    );
+    const before = llvmSymbolizerFunctions(
+      big,
+      offsets.map((o) => fileOffsetToVaddr(big, o - 1)),
+    );
     offsets.forEach((o, i) => expect([at[i], before[i]], `0x${o.toString(16)}`).toContain(checked.get(o)));
     expect([...checked.values()]).toContain('big_hot_leaf');
     expect(total).toBeGreaterThan(20);

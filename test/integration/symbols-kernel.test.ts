@@ -100,7 +100,8 @@ describe('kernel frames', () => {
       for (const [ip, truth] of perfNames) {
         const [frame] = sym.kernelFrames([ip]);
         // Equal, or another kallsyms name for the same address.
-        if (frame!.name !== truth.name) expect(aliases.get(frame!.name), `${ip.toString(16)}: ${frame!.name} vs perf ${truth.name}`).toBe(aliases.get(truth.name));
+        if (frame!.name !== truth.name)
+          expect(aliases.get(frame!.name), `${ip.toString(16)}: ${frame!.name} vs perf ${truth.name}`).toBe(aliases.get(truth.name));
         expect(frame!.module).toBe(truth.dso);
       }
     } finally {

@@ -82,7 +82,9 @@ describe('executables', () => {
         named++;
       } else {
         // No DWARF there (crt start-up code, PLT, padding): ours is a symtab name or a placeholder.
-        expect(frame.resolved ? /^[_a-z]/.test(frame.name) : frame.name === `split+0x${(Number(addrs[i]! - text.start + text.fileOffset)).toString(16)}`).toBe(true);
+        expect(frame.resolved ? /^[_a-z]/.test(frame.name) : frame.name === `split+0x${Number(addrs[i]! - text.start + text.fileOffset).toString(16)}`).toBe(
+          true,
+        );
       }
     });
     expect(named).toBeGreaterThan(20);
@@ -158,7 +160,11 @@ describe('stripped binaries and separate debug info', () => {
     const debugDir = mkdtempSync(`${tmpdir()}/hotspan-debug-`);
     try {
       run('mkdir', ['-p', `${debugDir}/.build-id/${buildId.slice(0, 2)}`]);
-      run('objcopy', ['--only-keep-debug', `${FIXTURE_BIN}/split-stripped.unstripped`, `${debugDir}/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`]);
+      run('objcopy', [
+        '--only-keep-debug',
+        `${FIXTURE_BIN}/split-stripped.unstripped`,
+        `${debugDir}/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`,
+      ]);
       const f = await start('split-stripped');
       const { vaddr } = nmSymbol(`${FIXTURE_BIN}/split-stripped.unstripped`, 'burn_a');
       const [frame] = await settledFrames(new Symbolizer({ debugDirs: [debugDir] }), f.pid, [runtimeAddress(f.pid, file, file, vaddr + 2)]);
@@ -175,7 +181,9 @@ describe('C++', () => {
     const f = await start('cxx_rust');
     const { vaddr } = nmSymbol(file, '_ZN7hotspan7fixture6Burner4spinEi');
     const [frame] = await settledFrames(new Symbolizer(), f.pid, [runtimeAddress(f.pid, file, file, vaddr + 4)]);
-    const nmC = run('nm', ['-C', '--defined-only', file]).split('\n').find((l) => l.startsWith(vaddr.toString(16).padStart(16, '0')))!;
+    const nmC = run('nm', ['-C', '--defined-only', file])
+      .split('\n')
+      .find((l) => l.startsWith(vaddr.toString(16).padStart(16, '0')))!;
     expect(frame!.name).toBe('hotspan::fixture::Burner::spin(int)');
     expect(nmC.slice(19)).toBe(frame!.name);
   });
@@ -323,6 +331,11 @@ describe('warm-cache cost', () => {
     console.log(
       `symbols: warm user frame lookup ${bestNs.toFixed(0)} ns/frame wall, ${bestCpuNs.toFixed(0)} ns/frame CPU (best of 5 × ${rounds} ${stack.length}-frame stacks)`,
     );
-    expect(sym.userFrames(f.pid, stack).slice(0, 4).map((x) => x.name)).toEqual(['burn_a', 'burn_b', 'burn_c', 'main']);
+    expect(
+      sym
+        .userFrames(f.pid, stack)
+        .slice(0, 4)
+        .map((x) => x.name),
+    ).toEqual(['burn_a', 'burn_b', 'burn_c', 'main']);
   });
 });

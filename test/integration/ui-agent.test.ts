@@ -39,7 +39,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function fold(samples: DecodedSample[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of samples) {
-    const key = [...s.stack].reverse().map((n) => n.replace(/;/g, ':').replace(/[\r\n]/g, ' ')).join(';');
+    const key = [...s.stack]
+      .reverse()
+      .map((n) => n.replace(/;/g, ':').replace(/[\r\n]/g, ' '))
+      .join(';');
     m.set(key, (m.get(key) ?? 0) + s.count);
   }
   return m;
@@ -82,7 +85,8 @@ interface ApiSpan {
 }
 
 /** What the CLI and the UI show for a span: its semconv name (`{method}`) and the route beside it. */
-const spanTitle = (s: { name: string; httpRoute?: string }) => (s.httpRoute && !s.name.includes(' ') && !s.name.includes('/') ? `${s.name} ${s.httpRoute}` : s.name);
+const spanTitle = (s: { name: string; httpRoute?: string }) =>
+  s.httpRoute && !s.name.includes(' ') && !s.name.includes('/') ? `${s.name} ${s.httpRoute}` : s.name;
 
 describe.runIf(root)('hotspan UI and API while the agent runs', () => {
   it('spans and profile --span work while the agent runs and after; the browser shows /slow and its burn_slow flame graph', async () => {
@@ -128,7 +132,10 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     expect(liveTable.stdout).not.toMatch(/\u001b/);
     const liveJson = await hotspan('spans', '--slowest', '5', '--service', 'http_server', '--json', '--data-dir', dataDir);
     expect(liveJson.exitCode, liveJson.stderr).toBe(0);
-    const liveRows = liveJson.stdout.trim().split('\n').map((l) => JSON.parse(l) as ApiSpan);
+    const liveRows = liveJson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ApiSpan);
     expect(spanTitle(liveRows[0]!)).toBe('GET /slow');
     // The slowest request the profiler caught running (on a loaded host a /slow span can carry no
     // samples: the span ↔ CPU join is tested in agent-span-profile; here the reading paths are).
@@ -159,14 +166,14 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
       expect(await page.locator('table.services').innerText()).toContain('http_server');
       await screenshot(page, 'ui-services');
 
-    step('services page');
+      step('services page');
       await page.goto(`${url}#/spans?service=http_server`);
       await page.waitForSelector('table.spans tbody tr.clickable');
       const firstRow = page.locator('table.spans tbody tr').first();
       expect(await firstRow.locator('td').nth(3).innerText()).toBe('GET /slow');
       await screenshot(page, 'ui-spans');
 
-    step('spans page');
+      step('spans page');
       await page.locator(`table.spans a[href="#/span/${span.spanId}"]`).click();
       await page.waitForSelector('table.top-functions tbody tr');
       await page.waitForSelector('.flame .frame[data-name="burn_slow"]');
@@ -193,7 +200,7 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
       expect(await page.locator('#tip').innerText()).toContain('burn_slow');
       await screenshot(page, 'ui-span');
 
-    step('span page');
+      step('span page');
       // Hostile path: the span list shows it as text; nothing ran, no element came from it.
       await page.goto(`${url}#/spans?limit=500`);
       await page.waitForSelector('table.spans tbody tr.clickable');
@@ -226,9 +233,14 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     const afterLines = afterJson.stdout.trim().split('\n');
     const liveLines = liveJson.stdout.trim().split('\n');
     const positions = liveLines.map((l) => afterLines.indexOf(l));
-    expect(positions.every((p) => p >= 0), `live rows missing after stop:\n${liveJson.stdout}\nafter:\n${afterJson.stdout}`).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      `live rows missing after stop:\n${liveJson.stdout}\nafter:\n${afterJson.stdout}`,
+    ).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    console.log(`after stop: ${afterLines.slice(0, positions.at(-1)! + 1).filter((l) => !liveLines.includes(l)).length} rows ranked among the live top 5 arrived at shutdown`);
+    console.log(
+      `after stop: ${afterLines.slice(0, positions.at(-1)! + 1).filter((l) => !liveLines.includes(l)).length} rows ranked among the live top 5 arrived at shutdown`,
+    );
     const afterPb = join(tmp, 'after.pb.gz');
     const afterProf = await hotspan('profile', '--span', span.spanId, '-o', afterPb, '--data-dir', dataDir);
     expect(afterProf.exitCode, afterProf.stderr).toBe(0);

@@ -26,7 +26,12 @@ afterEach(async () => {
 
 function textSymbols(path: string): Set<string> {
   const out = execFileSync('nm', [path], { encoding: 'utf8' });
-  return new Set(out.split('\n').map((l) => /^[0-9a-f]+ [Tt] (\S+)$/.exec(l)?.[1]).filter((n): n is string => n !== undefined));
+  return new Set(
+    out
+      .split('\n')
+      .map((l) => /^[0-9a-f]+ [Tt] (\S+)$/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined),
+  );
 }
 
 async function runFor(exe: string, seconds: number): Promise<void> {

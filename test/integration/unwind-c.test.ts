@@ -21,14 +21,21 @@ describe.runIf(root)('unwinding without frame pointers (C, -O2 -fomit-frame-poin
     const child = startFixture(bin, ['0']);
     await sleep(200);
     const [run, perf] = await Promise.all([sampleWithUnwinding(child.pid!, 8), perfDwarfStacks(child.pid!, 12)]);
-    const names = addr2lineNames(run.mapsText, run.samples.map((s) => s.userStack), bin);
+    const names = addr2lineNames(
+      run.mapsText,
+      run.samples.map((s) => s.userStack),
+      bin,
+    );
     const inFixture = names.filter((n) => n.some((f) => CHAIN.includes(f)));
     const full = inFixture.filter((n) => hasChain(n, CHAIN)).length;
     const perfIn = perf.filter((n) => n.some((f) => CHAIN.includes(f)));
     const perfFull = perfIn.filter((n) => hasChain(n, CHAIN)).length;
     const ours = full / inFixture.length;
     const theirs = perfFull / perfIn.length;
-    console.log(`unwind-c: ${full}/${inFixture.length} full chains (${(100 * ours).toFixed(1)}%), perf dwarf ${perfFull}/${perfIn.length} (${(100 * theirs).toFixed(1)}%), tables loaded in ${run.loadMs} ms`, run.counters);
+    console.log(
+      `unwind-c: ${full}/${inFixture.length} full chains (${(100 * ours).toFixed(1)}%), perf dwarf ${perfFull}/${perfIn.length} (${(100 * theirs).toFixed(1)}%), tables loaded in ${run.loadMs} ms`,
+      run.counters,
+    );
     expect(inFixture.length).toBeGreaterThan(30);
     expect(perfIn.length).toBeGreaterThan(30);
     expect(theirs).toBeGreaterThanOrEqual(0.95); // the truth: the chain is there to be found

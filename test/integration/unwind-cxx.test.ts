@@ -19,7 +19,11 @@ describe.runIf(root)('unwinding C++ with exceptions (no frame pointers)', () => 
     const child = startFixture(bin, ['0']);
     await sleep(200);
     const run = await sampleWithUnwinding(child.pid!, 8);
-    const names = addr2lineNames(run.mapsText, run.samples.map((s) => s.userStack), bin);
+    const names = addr2lineNames(
+      run.mapsText,
+      run.samples.map((s) => s.userStack),
+      bin,
+    );
     // Samples anywhere in the process (libstdc++'s throw path included) must end in main.
     const reach = names.filter((n) => n.includes('main')).length;
     const chain = names.filter((n) => hasChain(n, ['_Z10cxx_middlem', '_Z9cxx_outerm', 'main']) || hasChain(n, ['cxx_middle', 'cxx_outer', 'main'])).length;

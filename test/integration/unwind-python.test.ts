@@ -26,7 +26,10 @@ describe.runIf(root)('unwinding Debian python3 (no frame pointers)', () => {
     const names = stacks.map((frames) => frames.map((f) => f.name));
     // Debian strips python3's local symbols: `main` itself has no name there, Py_RunMain (exported) does.
     const reach = names.filter((n) => n.includes('Py_RunMain')).length;
-    console.log(`unwind-python: ${reach}/${names.length} reach Py_RunMain (${((100 * reach) / names.length).toFixed(1)}%), tables loaded in ${run.loadMs} ms`, run.counters);
+    console.log(
+      `unwind-python: ${reach}/${names.length} reach Py_RunMain (${((100 * reach) / names.length).toFixed(1)}%), tables loaded in ${run.loadMs} ms`,
+      run.counters,
+    );
     const misses = names.filter((n) => !n.includes('Py_RunMain')).slice(0, 3);
     if (misses.length) console.log('unwind-python: stacks that did not reach Py_RunMain:', misses);
     expect(names.length).toBeGreaterThan(30);

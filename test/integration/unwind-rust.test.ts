@@ -23,7 +23,11 @@ describe.runIf(root)('unwinding Rust (no frame pointers)', () => {
     const child = startFixture(bin, ['0']);
     await sleep(200);
     const run = await sampleWithUnwinding(child.pid!, 8);
-    const names = addr2lineNames(run.mapsText, run.samples.map((s) => s.userStack), bin);
+    const names = addr2lineNames(
+      run.mapsText,
+      run.samples.map((s) => s.userStack),
+      bin,
+    );
     const inFixture = names.filter((n) => n.some((f) => /rust_level|wrapping_add/.test(f)));
     // The Rust main sits between rust_level1 and the C main: lang_start's closures (mangled names).
     const full = inFixture.filter((n) => hasChain(n, CHAIN) && n.slice(n.indexOf('rust_level1')).includes('main')).length;

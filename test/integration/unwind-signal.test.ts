@@ -22,7 +22,11 @@ describe.runIf(root)('unwinding through a signal handler (no frame pointers)', (
     await sleep(200);
     const run = await sampleWithUnwinding(child.pid!, 6);
     // addr2line names the fixture's frames; libc's (__restore_rt) show as '(other)'.
-    const names = addr2lineNames(run.mapsText, run.samples.map((s) => s.userStack), bin);
+    const names = addr2lineNames(
+      run.mapsText,
+      run.samples.map((s) => s.userStack),
+      bin,
+    );
     const inHandler = names.filter((n) => n[0] === 'sig_burn');
     const through = inHandler.filter((n) => {
       const i = n.indexOf('sig_outer');

@@ -87,7 +87,9 @@ export async function perfDwarfStacks(pid: number, seconds: number): Promise<str
   const dir = mkdtempSync(join(tmpdir(), 'hotspan-unwind-perf-'));
   const data = join(dir, 'perf.data');
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('perf', ['record', '-q', '-F', '99', '--call-graph', 'dwarf', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+    const p = spawn('perf', ['record', '-q', '-F', '99', '--call-graph', 'dwarf', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)], {
+      stdio: 'ignore',
+    });
     p.on('error', reject);
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited ${code}`))));
   });

@@ -74,36 +74,45 @@ const read = (dir: string, f: string) => (existsSync(join(dir, f)) ? readFileSyn
 
 describe.runIf(root)('kernel matrix: the real agent on each kernel', () => {
   for (const k of KERNELS) {
-    it(`${k}: record shares, SERVER spans with the sent trace ids, a refused flow, clean stop, doctor`, async () => {
-      const share = join(OUT, k);
-      rmSync(share, { recursive: true, force: true });
-      mkdirSync(share, { recursive: true });
-      const t0 = Date.now();
-      const env = { ...process.env, HOTSPAN_GUEST_SHARE: share };
-      const script = join(ROOT, 'test/kernels/guest-checks.sh');
-      const res =
-        k === 'host'
-          ? await run('bash', [script], env, GUEST_TIMEOUT_S * 1000)
-          : await run('bash', [join(ROOT, 'test/kernels/boot.sh'), '--timeout', String(GUEST_TIMEOUT_S), '--share', share, k, '--', 'bash', script], env, (GUEST_TIMEOUT_S + 180) * 1000);
-      const row = { kernel: read(share, 'kernel') || k, cells: {} as Partial<Record<Check, string>>, seconds: (Date.now() - t0) / 1000 };
-      rows.set(k, row);
-      console.log(`--- ${k}: ${row.kernel} (${row.seconds.toFixed(0)} s)\n${res.output}`);
-      // A guest that timed out still left evidence for the steps it finished: judge them all.
-      judge(row.cells, 'boot', () => {
-        need(res.code === 0, `exit ${res.code}${res.code === 124 ? ' (timeout)' : ''}: ${res.output.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
-        need(read(share, 'btf') === 'yes', 'no /sys/kernel/btf/vmlinux');
-        return 'ok, BTF';
-      });
+    it(
+      `${k}: record shares, SERVER spans with the sent trace ids, a refused flow, clean stop, doctor`,
+      async () => {
+        const share = join(OUT, k);
+        rmSync(share, { recursive: true, force: true });
+        mkdirSync(share, { recursive: true });
+        const t0 = Date.now();
+        const env = { ...process.env, HOTSPAN_GUEST_SHARE: share };
+        const script = join(ROOT, 'test/kernels/guest-checks.sh');
+        const res =
+          k === 'host'
+            ? await run('bash', [script], env, GUEST_TIMEOUT_S * 1000)
+            : await run(
+                'bash',
+                [join(ROOT, 'test/kernels/boot.sh'), '--timeout', String(GUEST_TIMEOUT_S), '--share', share, k, '--', 'bash', script],
+                env,
+                (GUEST_TIMEOUT_S + 180) * 1000,
+              );
+        const row = { kernel: read(share, 'kernel') || k, cells: {} as Partial<Record<Check, string>>, seconds: (Date.now() - t0) / 1000 };
+        rows.set(k, row);
+        console.log(`--- ${k}: ${row.kernel} (${row.seconds.toFixed(0)} s)\n${res.output}`);
+        // A guest that timed out still left evidence for the steps it finished: judge them all.
+        judge(row.cells, 'boot', () => {
+          need(res.code === 0, `exit ${res.code}${res.code === 124 ? ' (timeout)' : ''}: ${res.output.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
+          need(read(share, 'btf') === 'yes', 'no /sys/kernel/btf/vmlinux');
+          return 'ok, BTF';
+        });
 
-      judge(row.cells, 'record', () => checkRecord(share));
-      judge(row.cells, 'unwind', () => checkUnwind(share));
-      await judgeAsync(row.cells, 'spans', () => checkSpans(share));
-      await judgeAsync(row.cells, 'refused', () => checkRefused(share));
-      judge(row.cells, 'stop', () => checkStop(share));
-      judge(row.cells, 'doctor lacks', () => doctorLacks(share));
-      const failed = CHECKS.filter((c) => row.cells[c]?.startsWith('FAIL'));
-      expect(failed, failed.map((c) => `${c}: ${row.cells[c]}`).join('\n')).toEqual([]);
-    }, (GUEST_TIMEOUT_S + 240) * 1000);
+        judge(row.cells, 'record', () => checkRecord(share));
+        judge(row.cells, 'unwind', () => checkUnwind(share));
+        await judgeAsync(row.cells, 'spans', () => checkSpans(share));
+        await judgeAsync(row.cells, 'refused', () => checkRefused(share));
+        judge(row.cells, 'stop', () => checkStop(share));
+        judge(row.cells, 'doctor lacks', () => doctorLacks(share));
+        const failed = CHECKS.filter((c) => row.cells[c]?.startsWith('FAIL'));
+        expect(failed, failed.map((c) => `${c}: ${row.cells[c]}`).join('\n')).toEqual([]);
+      },
+      (GUEST_TIMEOUT_S + 240) * 1000,
+    );
   }
 });
 
@@ -148,7 +157,10 @@ function checkRecord(share: string): string {
   for (const [fn, truth] of Object.entries(TRUTH)) {
     const got = (100 * (shares.get(fn) ?? 0)) / burnPct;
     const tol = Math.max(3, 4 * shareStdErrPct(truth, nBurn));
-    need(Math.abs(got - truth) <= tol, `${fn} ${got.toFixed(1)}% of burn_* vs ${truth}% ±${tol.toFixed(1)} (n=${nBurn}; top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`);
+    need(
+      Math.abs(got - truth) <= tol,
+      `${fn} ${got.toFixed(1)}% of burn_* vs ${truth}% ±${tol.toFixed(1)} (n=${nBurn}; top: ${[...shares].slice(0, 4).map(([f, p]) => `${f} ${p.toFixed(0)}%`)})`,
+    );
     parts.push(got.toFixed(0));
   }
   return `ok ${parts.join('/')} n=${nBurn}`;
@@ -189,9 +201,15 @@ async function withStore<T>(share: string, f: (q: (sql: string) => Promise<Recor
 async function checkSpans(share: string): Promise<string> {
   const sent = read(share, 'sent-traces').split('\n').filter(Boolean);
   // The server's own log is the truth of what it answered (and with which traceparent).
-  const answered = read(share, 'server.log').split('\n').filter(Boolean).map((l) => l.split(' ')[3]!.split('-')[1]!);
+  const answered = read(share, 'server.log')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[3]!.split('-')[1]!);
   need(sent.length > 0 && answered.length === sent.length, `server answered ${answered.length} of ${sent.length} requests`);
-  need(answered.every((t, i) => t === sent[i]), 'server logged other trace ids than were sent');
+  need(
+    answered.every((t, i) => t === sent[i]),
+    'server logged other trace ids than were sent',
+  );
   const pid = Number(read(share, 'server.pid'));
   return withStore(share, async (q) => {
     const rows = await q(`SELECT DISTINCT trace_id FROM spans WHERE pid = ${pid} AND kind = 2`);
@@ -238,8 +256,7 @@ function doctorLacks(share: string): string {
   const text = read(share, 'doctor.json');
   need(text !== '', `doctor printed nothing: ${read(share, 'doctor.err').slice(-200)}`);
   const doc = JSON.parse(text) as
-    | { name: string; ok: boolean }[]
-    | { checks?: { name: string; ok: boolean }[]; features?: { id: string; available: boolean; minKernel?: string }[] };
+    { name: string; ok: boolean }[] | { checks?: { name: string; ok: boolean }[]; features?: { id: string; available: boolean; minKernel?: string }[] };
   const checks = Array.isArray(doc) ? doc : (doc.checks ?? []);
   const features = Array.isArray(doc) ? [] : (doc.features ?? []);
   const lacking = [

@@ -76,7 +76,10 @@ function pyroscopeConvertError(p: ProfileObject, d: ProfilesDictionaryObject): s
     // convert.go newProfileBuilder: `if src.SampleType == nil` → "sample type is missing".
     if (!p.sampleType) return `${PYRO}/convert.go newProfileBuilder: sample type is missing`;
     // convert.go convertValueTypeBack (sample type, then period type): at(StringTable, Type/UnitStrindex).
-    for (const [what, vt] of [['sample type', p.sampleType], ['period type', p.periodType]] as const) {
+    for (const [what, vt] of [
+      ['sample type', p.sampleType],
+      ['period type', p.periodType],
+    ] as const) {
       if (!vt) continue; // `if ovt == nil { return nil, nil }`
       if (!inRange(S, vt.typeStrindex) || !inRange(S, vt.unitStrindex)) return `${PYRO}/convert.go convertValueTypeBack: ${what} string out of bounds`;
     }
@@ -97,10 +100,12 @@ function pyroscopeConvertError(p: ProfileObject, d: ProfilesDictionaryObject): s
       if (!inRange(d.attributeTable, ai)) return `${PYRO}/convert.go convertSampleAttributesToLabelsBack: ${at} could not access attribute ${ai}`;
       const a = d.attributeTable[ai]!;
       // `if sv := stringValueFromAnyValue(...); sv != ""` → at(StringTable, KeyStrindex) "could not access attribute key".
-      if (stringValue(a.value) !== '' && !inRange(S, a.keyStrindex)) return `${PYRO}/convert.go convertSampleAttributesToLabelsBack: ${at} could not access attribute key`;
+      if (stringValue(a.value) !== '' && !inRange(S, a.keyStrindex))
+        return `${PYRO}/convert.go convertSampleAttributesToLabelsBack: ${at} could not access attribute key`;
     }
     // convert.go convertSampleAttributesToLabelsBack: `if os.GetLinkIndex() != 0` → at(LinkTable, idx).
-    if ((sample.linkIndex ?? 0) !== 0 && !inRange(d.linkTable, sample.linkIndex)) return `${PYRO}/convert.go convertSampleAttributesToLabelsBack: ${at} could not access link ${sample.linkIndex}`;
+    if ((sample.linkIndex ?? 0) !== 0 && !inRange(d.linkTable, sample.linkIndex))
+      return `${PYRO}/convert.go convertSampleAttributesToLabelsBack: ${at} could not access link ${sample.linkIndex}`;
     // convert.go convertSampleBack: `stackIndex < 0 || >= len(StackTable)` → "invalid stack index".
     if (!inRange(d.stackTable, sample.stackIndex)) return `${PYRO}/convert.go convertSampleBack: ${at} invalid stack index ${sample.stackIndex}`;
     for (const li of d.stackTable[sample.stackIndex ?? 0]!.locationIndices ?? []) {
@@ -109,7 +114,8 @@ function pyroscopeConvertError(p: ProfileObject, d: ProfilesDictionaryObject): s
       const loc = d.locationTable[li]!;
       if (!inRange(d.mappingTable, loc.mappingIndex)) return `${PYRO}/convert.go convertSampleBack: ${at} could not access mapping ${loc.mappingIndex}`;
       // convert.go convertMappingBack: at(StringTable, FilenameStrindex) "could not access mapping file name string".
-      if (!inRange(S, d.mappingTable[loc.mappingIndex ?? 0]!.filenameStrindex)) return `${PYRO}/convert.go convertMappingBack: mapping file name string out of bounds`;
+      if (!inRange(S, d.mappingTable[loc.mappingIndex ?? 0]!.filenameStrindex))
+        return `${PYRO}/convert.go convertMappingBack: mapping file name string out of bounds`;
       // convert.go convertLocationBack: getAttributeValueByKeyOrEmpty(profile.frame.type) errors are ignored (`_`).
       for (const line of loc.lines ?? []) {
         // convert.go convertLineBack: at(FunctionTable, FunctionIndex) "could not access function".
@@ -175,7 +181,8 @@ export function collectorProfileErrors(req: ExportProfilesServiceRequestObject):
           // validate.go validateSample: `if sample.LinkIndex() > 0` → index in LinkTable.
           if ((sample.linkIndex ?? 0) > 0) idx(d.linkTable.length, sample.linkIndex, `${sa}.link_index`);
           // pdata/pprofile/sample.go switchDictionary: `if ms.StackIndex() > 0` → "invalid stack index".
-          if ((sample.stackIndex ?? 0) > 0 && (sample.stackIndex ?? 0) >= d.stackTable.length) errs.push(`${CORE} pdata/pprofile/sample.go switchDictionary: ${sa} invalid stack index ${sample.stackIndex}`);
+          if ((sample.stackIndex ?? 0) > 0 && (sample.stackIndex ?? 0) >= d.stackTable.length)
+            errs.push(`${CORE} pdata/pprofile/sample.go switchDictionary: ${sa} invalid stack index ${sample.stackIndex}`);
           const stack = d.stackTable[sample.stackIndex ?? 0];
           (stack?.locationIndices ?? []).forEach((li) => {
             // pdata/pprofile/stack.go switchDictionary: "invalid location index".

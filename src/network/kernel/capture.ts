@@ -5,15 +5,7 @@
  * from 5.10. What a kernel lacks (retransmit or sock-length tracepoints, bpf_loop) costs only that
  * feature: its programs are left out of the load, chosen from the probed feature report.
  */
-import {
-  BpfObject,
-  bpfObjectPath,
-  ensureTracefs,
-  probeFeatures,
-  UnsupportedFeatureError,
-  type FeatureId,
-  type FeatureReport,
-} from '../../bpf/index.js';
+import { BpfObject, bpfObjectPath, ensureTracefs, probeFeatures, UnsupportedFeatureError, type FeatureId, type FeatureReport } from '../../bpf/index.js';
 import {
   decodeNetConn,
   decodeNetData,

@@ -80,7 +80,10 @@ export function discoverConnections(opts: { excludePid?: number; procRoot?: stri
     if (!sockets) {
       sockets = [];
       const listen = new Set<number>();
-      for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+      for (const [file, family] of [
+        ['tcp', 4],
+        ['tcp6', 6],
+      ] as const) {
         let text: string;
         try {
           text = readFileSync(`${procRoot}/${pid}/net/${file}`, 'utf8');

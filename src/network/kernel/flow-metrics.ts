@@ -87,9 +87,9 @@ export function createFlowMetrics(opts: FlowMetricsOptions = {}): FlowMetrics {
       const base = flowAttributes(flow);
       const outcome: FlowOutcome = flow.outcome;
       // A flow adds up to 4 series; decide overflow once per flow so its metrics stay together.
-      const probe = 'hotspan.network.flow.connections' + JSON.stringify(
-        Object.entries({ ...base, 'hotspan.network.flow.outcome': outcome }).sort(([a], [b]) => (a < b ? -1 : 1)),
-      );
+      const probe =
+        'hotspan.network.flow.connections' +
+        JSON.stringify(Object.entries({ ...base, 'hotspan.network.flow.outcome': outcome }).sort(([a], [b]) => (a < b ? -1 : 1)));
       const overflow = !series.has(probe) && series.size + 4 > maxSeries;
       if (overflow) overflowedFlows++;
       add('hotspan.network.flow.connections', base, { 'hotspan.network.flow.outcome': outcome }, 1, overflow);

@@ -63,9 +63,7 @@ export async function startAgent(dataDir: string, args: string[] = [], env: Reco
 }
 
 function inheritedEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(OTEL_|HOTSPAN_)/.test(e[0])),
-  );
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(OTEL_|HOTSPAN_)/.test(e[0])));
 }
 
 /** Kills agents a failed test left running (call from afterEach). */

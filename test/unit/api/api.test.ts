@@ -52,7 +52,12 @@ afterAll(async () => {
 
 async function get(path: string, headers: Record<string, string> = {}) {
   const res = await fetch(new URL(path, api.url), { headers });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', csp: res.headers.get('content-security-policy'), body: Buffer.from(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    csp: res.headers.get('content-security-policy'),
+    body: Buffer.from(await res.arrayBuffer()),
+  };
 }
 const json = async (path: string) => {
   const r = await get(path);
@@ -144,7 +149,9 @@ describe('api /api/v1', () => {
       request({ host: u.hostname, port: u.port, path: '/api/v1/status', headers: { host: 'evil.example:7071' } }, (res) => {
         res.resume();
         resolve(res.statusCode!);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(status).toBe(421);
   });

@@ -63,7 +63,10 @@ describe('kernel features', () => {
   });
 
   it('eh-frame-unwind: the verdict of a real load of the walker; without CPU sampling it cannot load', () => {
-    const bad = probeFeatures({ tracefs, probes: kernel510({ unwinderLoads: () => ({ ok: false, detail: 'unwinder does not load: verifier rejected unwind_walk' }) }) });
+    const bad = probeFeatures({
+      tracefs,
+      probes: kernel510({ unwinderLoads: () => ({ ok: false, detail: 'unwinder does not load: verifier rejected unwind_walk' }) }),
+    });
     expect(bad.degraded().map((f) => [f.id, f.detail])).toContainEqual(['eh-frame-unwind', 'unwinder does not load: verifier rejected unwind_walk']);
     let probed = false;
     const noRing = probeFeatures({ tracefs, probes: kernel510({ ringbufMap: () => 0, unwinderLoads: () => ((probed = true), { ok: true, detail: '' }) }) });

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_DATA_DIR, parseDurationMs, parseFrequencyHz, parseIntegerOption, parseTimeUnixNs, resolveAgentConfig } from '../../../src/config/index.js';
+import {
+  ConfigError,
+  DEFAULT_DATA_DIR,
+  parseDurationMs,
+  parseFrequencyHz,
+  parseIntegerOption,
+  parseTimeUnixNs,
+  resolveAgentConfig,
+} from '../../../src/config/index.js';
 
 function configFile(yaml: string): string {
   const p = join(mkdtempSync(join(tmpdir(), 'hotspan-cfg-')), 'hotspan.yaml');

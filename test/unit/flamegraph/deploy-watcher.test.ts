@@ -28,8 +28,15 @@ function w(service: string, version: string | undefined, startSec: number, stack
   };
 }
 
-const V1: [string[], number][] = [[['a', 'main'], 100], [['b', 'main'], 100]];
-const V2: [string[], number][] = [[['a', 'main'], 100], [['b', 'main'], 100], [['c', 'main'], 100]];
+const V1: [string[], number][] = [
+  [['a', 'main'], 100],
+  [['b', 'main'], 100],
+];
+const V2: [string[], number][] = [
+  [['a', 'main'], 100],
+  [['b', 'main'], 100],
+  [['c', 'main'], 100],
+];
 
 function run(windows: ProfileWindow[], opts: { keepMs?: number; settleMs?: number } = {}): DeployDiffReport[] {
   const reports: DeployDiffReport[] = [];

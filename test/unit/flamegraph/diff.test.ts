@@ -71,7 +71,11 @@ describe('diff', () => {
     expect(Math.abs(tiny.frames.find((f) => f.name === 'a')!.zSelf)).toBeGreaterThan(10);
     expect(tiny.regressions).toEqual([]);
     // ...and it is flagged once the minimum effect is lowered.
-    expect(diff(fromFolded('main;a 5000000\nmain;b 5000000\n'), fromFolded('main;a 5030000\nmain;b 4970000\n'), { minShareDelta: 0.001 }).regressions.map((f) => f.name)).toEqual(['a']);
+    expect(
+      diff(fromFolded('main;a 5000000\nmain;b 5000000\n'), fromFolded('main;a 5030000\nmain;b 4970000\n'), { minShareDelta: 0.001 }).regressions.map(
+        (f) => f.name,
+      ),
+    ).toEqual(['a']);
   });
 
   it('leaves CPU-s/s out when a side has no duration', () => {

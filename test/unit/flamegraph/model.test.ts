@@ -112,7 +112,13 @@ function window(pid: number, service: string, buildId: string, startSec: number,
 
 describe('windows, merge, filter', () => {
   it('converts leaf-first samples to root-first stacks with labels', () => {
-    const p = fromWindows([window(7, 'checkout', 'b1', 100, [['leaf', 'main'], ['leaf', 'main'], ['other', 'main']])]);
+    const p = fromWindows([
+      window(7, 'checkout', 'b1', 100, [
+        ['leaf', 'main'],
+        ['leaf', 'main'],
+        ['other', 'main'],
+      ]),
+    ]);
     expect(toFolded(p)).toBe('main;leaf 2\nmain;other 1\n');
     expect(p.durationNs).toBe(10e9);
     expect(totals(p).cpuNs).toBe(3 * 10_000_000);

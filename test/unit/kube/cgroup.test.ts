@@ -79,8 +79,7 @@ const samples: Sample[] = [
   {
     name: 'cgroupfs driver, cgroup v1, burstable pod',
     source: 'medium.com/@betz.mark/understanding-resource-limits-in-kubernetes-memory (via github.com/p4ali/Notes)',
-    procCgroup:
-      '6:memory:/kubepods/burstable/podfbc202d3-da21-11e8-ab5e-42010a80014b/0a1b22ec1361a97c3511db37a4bae932d41b22264e5b97611748f8b662312574\n',
+    procCgroup: '6:memory:/kubepods/burstable/podfbc202d3-da21-11e8-ab5e-42010a80014b/0a1b22ec1361a97c3511db37a4bae932d41b22264e5b97611748f8b662312574\n',
     containerId: '0a1b22ec1361a97c3511db37a4bae932d41b22264e5b97611748f8b662312574',
     runtime: 'unknown',
     podUid: 'fbc202d3-da21-11e8-ab5e-42010a80014b',
@@ -89,8 +88,7 @@ const samples: Sample[] = [
   {
     name: 'CRI-O, cgroupfs driver, besteffort pod',
     source: 'github.com/nestybox/sysbox/issues/618',
-    procCgroup:
-      '3:cpuset:/kubepods/besteffort/pod1d572999-c9f3-45bd-b378-9df614214da6/crio-87554950a53dd2ed856512d201cec166fa6c5dbab20186489d6a0e8c13c20586\n',
+    procCgroup: '3:cpuset:/kubepods/besteffort/pod1d572999-c9f3-45bd-b378-9df614214da6/crio-87554950a53dd2ed856512d201cec166fa6c5dbab20186489d6a0e8c13c20586\n',
     containerId: '87554950a53dd2ed856512d201cec166fa6c5dbab20186489d6a0e8c13c20586',
     runtime: 'cri-o',
     podUid: '1d572999-c9f3-45bd-b378-9df614214da6',

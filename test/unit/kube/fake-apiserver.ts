@@ -65,7 +65,9 @@ export class FakeApiServer {
         namespace,
         uid: `rs-${name}`,
         resourceVersion: String(++this.rv),
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment, uid: `dep-${deployment}`, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment, uid: `dep-${deployment}`, controller: true, blockOwnerDeletion: true },
+        ],
       },
     });
   }
@@ -133,7 +135,15 @@ export class FakeApiServer {
     const fromRv = Number(params.get('resourceVersion') ?? '0');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     if (fromRv < this.oldestWatchableRv) {
-      const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${fromRv} (${this.oldestWatchableRv})`, reason: 'Expired', code: 410 };
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${fromRv} (${this.oldestWatchableRv})`,
+        reason: 'Expired',
+        code: 410,
+      };
       res.write(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
       return void res.end();
     }
@@ -168,7 +178,9 @@ export function makePod(o: {
       namespace: o.namespace ?? 'default',
       uid: o.uid,
       labels: o.labels,
-      ownerReferences: o.replicaSet ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.replicaSet, uid: `rs-${o.replicaSet}`, controller: true }] : undefined,
+      ownerReferences: o.replicaSet
+        ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.replicaSet, uid: `rs-${o.replicaSet}`, controller: true }]
+        : undefined,
     },
     spec: { nodeName: o.nodeName, containers: [{ name: 'app', image: o.image ?? 'ghcr.io/acme/api:1.4.2' }] },
     status: {

@@ -86,7 +86,15 @@ describe('pod watcher against a list/watch API server', () => {
     expect(watchReq.params.get('allowWatchBookmarks')).toBe('true');
     expect(watchReq.params.get('resourceVersion')).toMatch(/^\d+$/);
     server.upsertPod(
-      makePod({ name: 'api-7d9f8b6c5-x2k4q', namespace: 'shop', uid: UID_C, nodeName: NODE, containerId: ID_C, replicaSet: 'api-7d9f8b6c5', labels: { 'app.kubernetes.io/version': '1.4.2' } }),
+      makePod({
+        name: 'api-7d9f8b6c5-x2k4q',
+        namespace: 'shop',
+        uid: UID_C,
+        nodeName: NODE,
+        containerId: ID_C,
+        replicaSet: 'api-7d9f8b6c5',
+        labels: { 'app.kubernetes.io/version': '1.4.2' },
+      }),
     );
     await waitFor('pod C', () => watcher!.containerById(ID_C) !== undefined);
     const c1 = await resolver.resolveProcessMetadata(103);
@@ -106,7 +114,15 @@ describe('pod watcher against a list/watch API server', () => {
 
     // MODIFIED: a label change shows in the next resolution.
     server.upsertPod(
-      makePod({ name: 'api-7d9f8b6c5-x2k4q', namespace: 'shop', uid: UID_C, nodeName: NODE, containerId: ID_C, replicaSet: 'api-7d9f8b6c5', labels: { 'app.kubernetes.io/name': 'checkout', 'app.kubernetes.io/version': '1.5.0' } }),
+      makePod({
+        name: 'api-7d9f8b6c5-x2k4q',
+        namespace: 'shop',
+        uid: UID_C,
+        nodeName: NODE,
+        containerId: ID_C,
+        replicaSet: 'api-7d9f8b6c5',
+        labels: { 'app.kubernetes.io/name': 'checkout', 'app.kubernetes.io/version': '1.5.0' },
+      }),
     );
     await waitFor('pod C relabelled', () => watcher!.containerById(ID_C)?.pod.metadata.labels?.['app.kubernetes.io/name'] === 'checkout');
     expect(await resolver.resolveProcessMetadata(103)).toMatchObject({ 'service.name': 'checkout', 'service.version': '1.5.0' });

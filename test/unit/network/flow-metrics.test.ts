@@ -30,9 +30,20 @@ describe('flow metrics', () => {
     const m = createFlowMetrics();
     // 100 server flows from 100 different client ports: one series per metric, not 100.
     for (let i = 0; i < 100; i++) {
-      m.record(flow({ connId: BigInt(i), remote: { address: `10.0.1.${i}`, port: 40000 + i }, bytesSent: 1000n, bytesReceived: 200n, retransmits: i % 10 === 0 ? 2 : 0, outcome: i < 90 ? 'closed' : 'reset' }));
+      m.record(
+        flow({
+          connId: BigInt(i),
+          remote: { address: `10.0.1.${i}`, port: 40000 + i },
+          bytesSent: 1000n,
+          bytesReceived: 200n,
+          retransmits: i % 10 === 0 ? 2 : 0,
+          outcome: i < 90 ? 'closed' : 'reset',
+        }),
+      );
     }
-    m.record(flow({ role: 'client', process: 'curl', local: { address: '10.0.0.1', port: 45555 }, remote: { address: '10.0.0.2', port: 5432 }, outcome: 'refused' }));
+    m.record(
+      flow({ role: 'client', process: 'curl', local: { address: '10.0.0.1', port: 45555 }, remote: { address: '10.0.0.2', port: 5432 }, outcome: 'refused' }),
+    );
     const pts = m.collect();
     const server = { 'hotspan.network.flow.role': 'server', 'server.port': 80 };
     expect(value(pts, 'hotspan.network.flow.connections', { ...server, 'hotspan.network.flow.outcome': 'closed' })).toBe(90);
@@ -40,7 +51,14 @@ describe('flow metrics', () => {
     expect(value(pts, 'hotspan.network.flow.bytes', { ...server, 'network.io.direction': 'transmit' })).toBe(100_000);
     expect(value(pts, 'hotspan.network.flow.bytes', { ...server, 'network.io.direction': 'receive' })).toBe(20_000);
     expect(value(pts, 'hotspan.network.flow.retransmits', server)).toBe(20);
-    expect(value(pts, 'hotspan.network.flow.connections', { 'server.address': '10.0.0.2', 'server.port': 5432, 'hotspan.network.flow.outcome': 'refused', 'process.executable.name': 'curl' })).toBe(1);
+    expect(
+      value(pts, 'hotspan.network.flow.connections', {
+        'server.address': '10.0.0.2',
+        'server.port': 5432,
+        'hotspan.network.flow.outcome': 'refused',
+        'process.executable.name': 'curl',
+      }),
+    ).toBe(1);
     for (const p of pts) {
       expect(Object.values(p.attributes)).not.toContain(45555);
       expect(p.attributes['client.address']).toBeUndefined();

@@ -5,12 +5,38 @@ import { HpackDecoder, HpackError, huffmanDecode } from '../../../src/network/hp
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
 const REQUESTS: Array<[string, Array<[string, string]>, number]> = [
-  ['8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d',
-    [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'www.example.com']], 57],
-  ['8286 84be 5808 6e6f 2d63 6163 6865',
-    [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'www.example.com'], ['cache-control', 'no-cache']], 110],
-  ['8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65',
-    [[':method', 'GET'], [':scheme', 'https'], [':path', '/index.html'], [':authority', 'www.example.com'], ['custom-key', 'custom-value']], 164],
+  [
+    '8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d',
+    [
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+    ],
+    57,
+  ],
+  [
+    '8286 84be 5808 6e6f 2d63 6163 6865',
+    [
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+      ['cache-control', 'no-cache'],
+    ],
+    110,
+  ],
+  [
+    '8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65',
+    [
+      [':method', 'GET'],
+      [':scheme', 'https'],
+      [':path', '/index.html'],
+      [':authority', 'www.example.com'],
+      ['custom-key', 'custom-value'],
+    ],
+    164,
+  ],
 ];
 const REQUESTS_HUFFMAN = [
   '8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff',
@@ -18,10 +44,35 @@ const REQUESTS_HUFFMAN = [
   '8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf',
 ];
 const RESPONSES: Array<[Array<[string, string]>, number]> = [
-  [[[':status', '302'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['location', 'https://www.example.com']], 222],
-  [[[':status', '307'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['location', 'https://www.example.com']], 222],
-  [[[':status', '200'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:22 GMT'], ['location', 'https://www.example.com'],
-    ['content-encoding', 'gzip'], ['set-cookie', 'foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1']], 215],
+  [
+    [
+      [':status', '302'],
+      ['cache-control', 'private'],
+      ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+      ['location', 'https://www.example.com'],
+    ],
+    222,
+  ],
+  [
+    [
+      [':status', '307'],
+      ['cache-control', 'private'],
+      ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+      ['location', 'https://www.example.com'],
+    ],
+    222,
+  ],
+  [
+    [
+      [':status', '200'],
+      ['cache-control', 'private'],
+      ['date', 'Mon, 21 Oct 2013 20:13:22 GMT'],
+      ['location', 'https://www.example.com'],
+      ['content-encoding', 'gzip'],
+      ['set-cookie', 'foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1'],
+    ],
+    215,
+  ],
 ];
 const RESPONSES_PLAIN = [
   `4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133
@@ -55,7 +106,10 @@ describe('HPACK RFC 7541 Appendix C', () => {
       expect(d.dynamicTableBytes).toBe(REQUESTS[i]![2]);
     });
   });
-  for (const [name, blocks] of [['C.5 responses without Huffman', RESPONSES_PLAIN], ['C.6 responses with Huffman', RESPONSES_HUFFMAN]] as const) {
+  for (const [name, blocks] of [
+    ['C.5 responses without Huffman', RESPONSES_PLAIN],
+    ['C.6 responses with Huffman', RESPONSES_HUFFMAN],
+  ] as const) {
     it(`${name}, 256-byte table with eviction`, () => {
       const d = new HpackDecoder({ maxTableBytes: 256 });
       blocks.forEach((block, i) => {

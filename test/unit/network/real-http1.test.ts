@@ -67,14 +67,27 @@ describe('HTTP/1.x from a real Node server', () => {
     // keep-alive requests through one agent, various methods and statuses
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     const reqs: Array<[string, string]> = [
-      ['GET', '/users/42?token=abc'], ['POST', '/users'], ['GET', '/items/123e4567-e89b-12d3-a456-426614174000'],
-      ['PUT', '/users/7?status=404'], ['DELETE', '/x?status=500'], ['HEAD', '/head'], ['GET', '/big'],
-      ['PATCH', '/p?status=204'], ['GET', '/'],
+      ['GET', '/users/42?token=abc'],
+      ['POST', '/users'],
+      ['GET', '/items/123e4567-e89b-12d3-a456-426614174000'],
+      ['PUT', '/users/7?status=404'],
+      ['DELETE', '/x?status=500'],
+      ['HEAD', '/head'],
+      ['GET', '/big'],
+      ['PATCH', '/p?status=204'],
+      ['GET', '/'],
     ];
     for (const [method, path] of reqs) {
       await new Promise<void>((resolve, reject) => {
         const req = http.request(
-          { agent, port: proxy.port, host: '127.0.0.1', method, path, headers: { authorization: 'Bearer SECRET-TOKEN', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } },
+          {
+            agent,
+            port: proxy.port,
+            host: '127.0.0.1',
+            method,
+            path,
+            headers: { authorization: 'Bearer SECRET-TOKEN', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+          },
           (res) => {
             res.resume();
             res.on('end', resolve);
@@ -90,7 +103,10 @@ describe('HTTP/1.x from a real Node server', () => {
     await rawExchange(pipelined, 5);
     // one request written one byte at a time
     const oneByOne = 'POST /bytes HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello';
-    await rawExchange(Array.from(oneByOne, (c) => Buffer.from(c)), 1);
+    await rawExchange(
+      Array.from(oneByOne, (c) => Buffer.from(c)),
+      1,
+    );
     conns = proxy.conns.filter((c) => c.length > 0);
   });
 

@@ -32,16 +32,18 @@ describe('HTTP/2 from a real node:http2 server', () => {
     const client = http2.connect(`http://127.0.0.1:${proxy.port}`);
     // 50 concurrent streams, same headers repeated so HPACK's dynamic table is exercised.
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        new Promise<void>((resolve, reject) => {
-          const p = i % 10 === 9 ? `/missing/${i}` : `/items/${i}?len=${i * 100}`;
-          const s = client.request({ ':method': i % 5 === 0 ? 'POST' : 'GET', ':path': p, authorization: 'Bearer SECRET-TOKEN', traceparent: TP });
-          s.on('response', () => undefined);
-          s.resume();
-          s.on('end', resolve);
-          s.on('error', reject);
-          s.end(i % 5 === 0 ? 'body-bytes' : undefined);
-        }),
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const p = i % 10 === 9 ? `/missing/${i}` : `/items/${i}?len=${i * 100}`;
+            const s = client.request({ ':method': i % 5 === 0 ? 'POST' : 'GET', ':path': p, authorization: 'Bearer SECRET-TOKEN', traceparent: TP });
+            s.on('response', () => undefined);
+            s.resume();
+            s.on('end', resolve);
+            s.on('error', reject);
+            s.end(i % 5 === 0 ? 'body-bytes' : undefined);
+          }),
       ),
     );
     client.close();

@@ -57,7 +57,13 @@ describe('malformed HTTP/1', () => {
   });
 
   it('malformed start lines and headers are counted, never thrown', () => {
-    const bad = ['GET / HTTP/9.9\r\n\r\n', 'GET /\r\n\r\n', 'GET / HTTP/1.1\r\nbad header\r\n\r\n', 'GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 'GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'];
+    const bad = [
+      'GET / HTTP/9.9\r\n\r\n',
+      'GET /\r\n\r\n',
+      'GET / HTTP/1.1\r\nbad header\r\n\r\n',
+      'GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n',
+      'GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+    ];
     for (const b of bad) {
       const { engine } = feed([{ dir: 'ingress', data: enc(`GET /ok HTTP/1.1\r\n\r\n${b}`) }]);
       expect(engine.counters.parseErrors).toBe(1);
@@ -70,7 +76,10 @@ describe('malformed HTTP/1', () => {
     const r = rng(7);
     const data = Uint8Array.from({ length: 4096 }, () => Math.floor(r() * 256));
     data[0] = 0x16; // a TLS record type
-    const { records, engine } = feed([{ dir: 'ingress', data }, { dir: 'egress', data }]);
+    const { records, engine } = feed([
+      { dir: 'ingress', data },
+      { dir: 'egress', data },
+    ]);
     expect(records).toHaveLength(0);
     expect(engine.counters.parseErrors).toBe(0);
   });
@@ -141,11 +150,15 @@ describe('fuzz (seeded; FUZZ_CASES=1000000 on demand)', () => {
       const base = seeds[i % seeds.length]!;
       const data = r() < 0.1 ? Uint8Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256)) : mutate(r, base);
       const inputs = [];
-      for (let off = 0; off < data.length; ) {
+      for (let off = 0; off < data.length;) {
         const len = 1 + Math.floor(r() * 40);
         const piece = data.subarray(off, off + len);
         const truncate = r() < 0.05;
-        inputs.push({ dir: (r() < 0.7 ? 'ingress' : 'egress') as 'ingress' | 'egress', data: truncate ? piece.subarray(0, 1) : piece, bytesTotal: piece.length });
+        inputs.push({
+          dir: (r() < 0.7 ? 'ingress' : 'egress') as 'ingress' | 'egress',
+          data: truncate ? piece.subarray(0, 1) : piece,
+          bytesTotal: piece.length,
+        });
         off += len;
       }
       const { maxBuffered } = feed(inputs, (['server', 'client', 'unknown'] as const)[i % 3]);

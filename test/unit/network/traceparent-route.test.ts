@@ -7,7 +7,11 @@ import { parseGrpcPath, parseGrpcStatus } from '../../../src/network/grpc.js';
 describe('traceparent', () => {
   it('the spec example', () => {
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({
-      version: '00', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentId: '00f067aa0ba902b7', flags: '01', sampled: true,
+      version: '00',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentId: '00f067aa0ba902b7',
+      flags: '01',
+      sampled: true,
     });
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')!.sampled).toBe(false);
   });
@@ -22,8 +26,9 @@ describe('traceparent', () => {
     ['wrong separator', '00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
   ])('invalid: %s', (_name, v) => expect(parseTraceparent(v)).toBeUndefined());
   it('future versions: longer values accepted when the fifth field follows a dash', () => {
-    expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like')?.traceId)
-      .toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like')?.traceId).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
     expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01xyz')).toBeUndefined();
   });
   it('tracestate', () => {

@@ -28,7 +28,14 @@ describe('resolveExporterConfig precedence', () => {
       OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: 'none',
       OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'x-tenant=logs',
     });
-    expect(c.traces).toMatchObject({ endpoint: 'http://tempo:4317', target: 'tempo:4317', insecure: true, timeoutMs: 5000, compression: 'gzip', endpointSource: 'env' });
+    expect(c.traces).toMatchObject({
+      endpoint: 'http://tempo:4317',
+      target: 'tempo:4317',
+      insecure: true,
+      timeoutMs: 5000,
+      compression: 'gzip',
+      endpointSource: 'env',
+    });
     expect(c.traces.headers).toEqual({ authorization: 'Bearer abc', 'x-tenant': 't1' });
     expect(c.metrics).toMatchObject({ target: 'general:4317', insecure: false, timeoutMs: 700, compression: 'gzip' });
     expect(c.logs).toMatchObject({ target: 'general:4317', compression: 'none' });
@@ -105,12 +112,18 @@ describe('OTLP protocol selection and per-signal URL rules', () => {
   });
 
   it('scheme-less endpoints default to the protocol port', () => {
-    const c = resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector', OTEL_EXPORTER_OTLP_INSECURE: 'true' });
+    const c = resolveExporterConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'collector',
+      OTEL_EXPORTER_OTLP_INSECURE: 'true',
+    });
     expect(c.traces.url).toBe('http://collector:4318/v1/traces');
   });
 
   it('names the variable and the fix for an unknown or unsupported protocol', () => {
-    expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL="http\/json": http\/json is not supported; fix: use http\/protobuf or grpc/);
+    expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL="http\/json": http\/json is not supported; fix: use http\/protobuf or grpc/,
+    );
     expect(() => resolveExporterConfig({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'udp' })).toThrow(OtlpConfigError);
     expect(() => resolveExporterConfig({}, {}, { protocol: 'thrift' as never })).toThrow(/protocol \(file\).*fix: use grpc or http\/protobuf/);
   });

@@ -13,7 +13,10 @@ import { collectorProfileErrors, pyroscopeIngestErrors } from '../../support/con
 const app: MappingInfo = { path: '/opt/app/server', start: 0x400000n, end: 0x500000n, fileOffset: 0n, buildId: 'ab12' };
 const f = (name: string, address: bigint): Frame => ({ name, kind: 'native', address, module: 'server', mapping: app, resolved: true });
 const kf: Frame = { name: 'do_syscall_64', kind: 'kernel', address: 0xffffffff81000000n, module: '[kernel.kallsyms]', resolved: true };
-const STACKS = [[f('burn', 0x401000n), f('main', 0x400500n)], [kf, f('main', 0x400500n)]];
+const STACKS = [
+  [f('burn', 0x401000n), f('main', 0x400500n)],
+  [kf, f('main', 0x400500n)],
+];
 const T0 = 1_700_000_000_000_000_000n;
 
 function window(pid: number): ProfileWindow {
@@ -21,15 +24,21 @@ function window(pid: number): ProfileWindow {
   // Same thread, same stack many times: exactly what used to become values=[1,1,…].
   for (let i = 0; i < 40; i++) {
     samples.push({
-      timeUnixNs: T0 + BigInt(i) * 250_000_000n, timeMonoNs: BigInt(i), pid, tid: pid, cpu: 0, threadName: 'main', processName: 'server',
-      frames: STACKS[i % 2]!, ...(i === 3 ? { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' } : {}),
+      timeUnixNs: T0 + BigInt(i) * 250_000_000n,
+      timeMonoNs: BigInt(i),
+      pid,
+      tid: pid,
+      cpu: 0,
+      threadName: 'main',
+      processName: 'server',
+      frames: STACKS[i % 2]!,
+      ...(i === 3 ? { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' } : {}),
     });
   }
   return { startUnixNs: T0, endUnixNs: T0 + 10_000_000_000n, periodNs: 10_101_010n, process: { pid, name: 'server' }, samples };
 }
 
-const wire = (m: ExportProfilesServiceRequestObject) =>
-  decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', m));
+const wire = (m: ExportProfilesServiceRequestObject) => decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', m));
 
 describe('consumer rules', () => {
   it('Pyroscope, the Collector and our validator accept merged stacks over several processes', () => {
@@ -49,16 +58,36 @@ describe('consumer rules', () => {
   });
 
   const mutations: Array<[string, (m: ExportProfilesServiceRequestObject) => void, 'pyroscope' | 'collector' | 'both', RegExp]> = [
-    ['a timestamp at the window end', (m) => {
-      const p = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
-      p.samples[0]!.timestampsUnixNano.push(String(BigInt(p.timeUnixNano) + BigInt(p.durationNano)));
-    }, 'collector', /out of range \[\d+\.\.\d+\)/],
-    ['a sample with neither values nor timestamps', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.timestampsUnixNano = []), 'pyroscope', /sample value is required/],
+    [
+      'a timestamp at the window end',
+      (m) => {
+        const p = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
+        p.samples[0]!.timestampsUnixNano.push(String(BigInt(p.timeUnixNano) + BigInt(p.durationNano)));
+      },
+      'collector',
+      /out of range \[\d+\.\.\d+\)/,
+    ],
+    [
+      'a sample with neither values nor timestamps',
+      (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.timestampsUnixNano = []),
+      'pyroscope',
+      /sample value is required/,
+    ],
     ['no sample type', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.sampleType = null), 'pyroscope', /sample type is missing/],
-    ['a stack index out of range', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.stackIndex = 999), 'both', /invalid stack index 999/],
+    [
+      'a stack index out of range',
+      (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.stackIndex = 999),
+      'both',
+      /invalid stack index 999/,
+    ],
     ['a link index out of range', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.linkIndex = 77), 'both', /link/],
     ['a function index out of range', (m) => (m.dictionary!.locationTable[1]!.lines[0]!.functionIndex = 1e6), 'both', /function/],
-    ['an attribute index out of range', (m) => m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.attributeIndices.push(999), 'both', /attribute/],
+    [
+      'an attribute index out of range',
+      (m) => m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.attributeIndices.push(999),
+      'both',
+      /attribute/,
+    ],
     ['string table not starting with ""', (m) => (m.dictionary!.stringTable[0] = 'x'), 'collector', /empty string/],
     ['no dictionary', (m) => (m.dictionary = null as never), 'both', /dictionary/],
   ];

@@ -5,7 +5,15 @@ import type { ExportResult } from '../../../src/otlp/retry.js';
 const ok: ExportResult = { kind: 'success', rejected: 0, errorMessage: '' };
 const unavailable: ExportResult = { kind: 'retryable', code: 14, message: 'down' };
 
-function pipeline(opts: { send: (batch: number[]) => Promise<ExportResult>; maxQueueSize?: number; batch?: number; delayMs?: number; weight?: number; batchWeight?: number; concurrent?: number }) {
+function pipeline(opts: {
+  send: (batch: number[]) => Promise<ExportResult>;
+  maxQueueSize?: number;
+  batch?: number;
+  delayMs?: number;
+  weight?: number;
+  batchWeight?: number;
+  concurrent?: number;
+}) {
   return new SignalPipeline<number>({
     signal: 'traces',
     maxQueueSize: opts.maxQueueSize ?? 100,

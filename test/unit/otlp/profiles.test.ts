@@ -4,12 +4,25 @@ import type { ExportProfilesServiceRequestObject } from '../../../src/otlp/index
 import type { CpuSample, ProfileWindow } from '../../../src/profiling/types.js';
 import type { Frame, MappingInfo } from '../../../src/symbols/types.js';
 
-const libc: MappingInfo = { path: '/usr/lib/x86_64-linux-gnu/libc.so.6', start: 0x7f0000000000n, end: 0x7f0000200000n, fileOffset: 0x28000n, buildId: 'c0ffee' };
+const libc: MappingInfo = {
+  path: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+  start: 0x7f0000000000n,
+  end: 0x7f0000200000n,
+  fileOffset: 0x28000n,
+  buildId: 'c0ffee',
+};
 const app: MappingInfo = { path: '/opt/app/server', start: 0x400000n, end: 0x500000n, fileOffset: 0n };
 
 const k = (name: string, address: bigint): Frame => ({ name, kind: 'kernel', address, module: '[kernel.kallsyms]', resolved: true });
 const n = (name: string, address: bigint, mapping: MappingInfo, line?: number): Frame => ({
-  name, kind: 'native', address, module: mapping.path.split('/').pop()!, mapping, resolved: true, file: line ? 'server.c' : undefined, line,
+  name,
+  kind: 'native',
+  address,
+  module: mapping.path.split('/').pop()!,
+  mapping,
+  resolved: true,
+  file: line ? 'server.c' : undefined,
+  line,
 });
 const js = (name: string, address: bigint): Frame => ({ name, kind: 'v8js', address, module: 'perf-map', resolved: true, file: 'app.js', line: 12 });
 
@@ -43,7 +56,13 @@ function window(): ProfileWindow {
     startUnixNs: 1_700_000_000_000_000_000n,
     endUnixNs: 1_700_000_010_000_000_000n,
     periodNs: 10_101_010n,
-    process: { pid: 4242, name: 'server', executablePath: '/opt/app/server', command: '/opt/app/server', commandArgs: ['/opt/app/server', '--password', 's3cret'] },
+    process: {
+      pid: 4242,
+      name: 'server',
+      executablePath: '/opt/app/server',
+      command: '/opt/app/server',
+      commandArgs: ['/opt/app/server', '--password', 's3cret'],
+    },
     samples,
   };
 }
@@ -52,7 +71,10 @@ function window(): ProfileWindow {
 function foldedFromWindow(w: ProfileWindow): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of w.samples) {
-    const key = [...s.frames].reverse().map((f) => f.name).join(';');
+    const key = [...s.frames]
+      .reverse()
+      .map((f) => f.name)
+      .join(';');
     m.set(key, (m.get(key) ?? 0) + 1);
   }
   return m;
@@ -75,8 +97,7 @@ function foldedFromOtlp(msg: ExportProfilesServiceRequestObject): Map<string, nu
   return m;
 }
 
-const wire = (w: ProfileWindow[]) =>
-  decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', profilesToOtlp(w).request));
+const wire = (w: ProfileWindow[]) => decodeRequest<ExportProfilesServiceRequestObject>('profiles', encodeRequest('profiles', profilesToOtlp(w).request));
 
 describe('profilesToOtlp', () => {
   it('produces a message the validator accepts, after a trip through the wire format', () => {
@@ -99,7 +120,10 @@ describe('profilesToOtlp', () => {
     expect(p.period).toBe('10101010');
     expect(p.timeUnixNano).toBe('1700000000000000000');
     expect(p.durationNano).toBe('10000000000');
-    const ts = p.samples.flatMap((s) => s.timestampsUnixNano).map(BigInt).sort();
+    const ts = p.samples
+      .flatMap((s) => s.timestampsUnixNano)
+      .map(BigInt)
+      .sort();
     expect(ts).toEqual(window().samples.map((s) => s.timeUnixNs));
     expect(p.profileId).toHaveLength(16);
     expect(p.samples.every((s) => s.values.length === 0)).toBe(true);
@@ -118,7 +142,10 @@ describe('profilesToOtlp', () => {
   it('sets thread.id, thread.name, cpu.logical_number, frame types, build ids and links', () => {
     const msg = decodeRequest<ExportProfilesServiceRequestObject>(
       'profiles',
-      encodeRequest('profiles', profilesToOtlp([window()], { htlHashOf: (m) => (m.path === '/opt/app/server' ? 'feedfacefeedfacefeedfacefeedface' : undefined) }).request),
+      encodeRequest(
+        'profiles',
+        profilesToOtlp([window()], { htlHashOf: (m) => (m.path === '/opt/app/server' ? 'feedfacefeedfacefeedfacefeedface' : undefined) }).request,
+      ),
     );
     const d = msg.dictionary!;
     const attr = (i: number) => {
@@ -136,7 +163,13 @@ describe('profilesToOtlp', () => {
 
     const frameType = (name: string) => {
       const loc = d.locationTable.find((l) => l.lines[0] && d.stringTable[d.functionTable[l.lines[0].functionIndex]!.nameStrindex] === name)!;
-      return { types: loc.attributeIndices.map(attr).filter(([k]) => k === 'profile.frame.type').map(([, v]) => v), mapping: d.mappingTable[loc.mappingIndex]! };
+      return {
+        types: loc.attributeIndices
+          .map(attr)
+          .filter(([k]) => k === 'profile.frame.type')
+          .map(([, v]) => v),
+        mapping: d.mappingTable[loc.mappingIndex]!,
+      };
     };
     expect(frameType('do_syscall_64').types).toEqual(['kernel']);
     expect(frameType('do_syscall_64').mapping.filenameStrindex).toBe(0);
@@ -172,26 +205,46 @@ describe('validateProfilesData', () => {
     ['link_table[0] not empty', (m) => (m.dictionary!.linkTable[0]!.traceId = Buffer.alloc(16, 1)), /linkTable\[0\]/],
     ['mapping_table[0] not zero', (m) => (m.dictionary!.mappingTable[0]!.memoryStart = '5'), /mappingTable\[0\]/],
     ['empty stack table', (m) => (m.dictionary!.stackTable = []), /stackTable: empty/],
-    ['stack index out of range', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.stackIndex = 999), /samples\[0\]\.stackIndex: index 999 out of range/],
+    [
+      'stack index out of range',
+      (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.stackIndex = 999),
+      /samples\[0\]\.stackIndex: index 999 out of range/,
+    ],
     ['location index out of range', (m) => m.dictionary!.stackTable[1]!.locationIndices.push(-1), /stackTable\[1\]\.locationIndices/],
     ['function index out of range', (m) => (m.dictionary!.locationTable[1]!.lines[0]!.functionIndex = 1e6), /functionIndex: index 1000000/],
     ['strindex out of range', (m) => (m.dictionary!.functionTable[1]!.nameStrindex = 1e6), /functionTable\[1\]\.nameStrindex/],
     ['values/timestamps mismatch', (m) => m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.values.push('1'), /values but \d+ timestamps/],
-    ['several values with a period (Pyroscope rejects)', (m) => {
-      const s = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!;
-      s.values = s.timestampsUnixNano.map(() => '1');
-    }, /values in a profile with a period/],
-    ['timestamp at the window end (half-open)', (m) => {
-      const p = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
-      p.samples[0]!.timestampsUnixNano[0] = String(BigInt(p.timeUnixNano) + BigInt(p.durationNano));
-    }, /outside the profile's time range/],
+    [
+      'several values with a period (Pyroscope rejects)',
+      (m) => {
+        const s = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!;
+        s.values = s.timestampsUnixNano.map(() => '1');
+      },
+      /values in a profile with a period/,
+    ],
+    [
+      'timestamp at the window end (half-open)',
+      (m) => {
+        const p = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!;
+        p.samples[0]!.timestampsUnixNano[0] = String(BigInt(p.timeUnixNano) + BigInt(p.durationNano));
+      },
+      /outside the profile's time range/,
+    ],
     ['no sample type', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.sampleType = null), /sampleType: missing/],
-    ['timestamp outside the profile', (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.timestampsUnixNano[0] = '5'), /outside the profile's time range/],
+    [
+      'timestamp outside the profile',
+      (m) => (m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!.timestampsUnixNano[0] = '5'),
+      /outside the profile's time range/,
+    ],
     ['short span id in a link', (m) => (m.dictionary!.linkTable[1]!.spanId = Buffer.alloc(4)), /spanId: must be 8 bytes/],
-    ['duplicate attribute key', (m) => {
-      const s = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!;
-      s.attributeIndices.push(s.attributeIndices[0]!);
-    }, /duplicate attribute key "thread.id"/],
+    [
+      'duplicate attribute key',
+      (m) => {
+        const s = m.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples[0]!;
+        s.attributeIndices.push(s.attributeIndices[0]!);
+      },
+      /duplicate attribute key "thread.id"/,
+    ],
   ];
   it.each(cases)('reports %s', (_name, mutate, expected) => {
     const m = fresh();

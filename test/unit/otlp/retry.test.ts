@@ -17,7 +17,12 @@ describe('OTLP retry policy', () => {
     const md = new Metadata();
     md.set('grpc-status-details-bin', retryInfoDetails(status.RESOURCE_EXHAUSTED, 'slow down', 2500));
     expect(retryDelayFromMetadata(md)).toBe(2500);
-    expect(classifyError(status.RESOURCE_EXHAUSTED, 'slow down', md)).toEqual({ kind: 'retryable', code: status.RESOURCE_EXHAUSTED, message: 'slow down', retryAfterMs: 2500 });
+    expect(classifyError(status.RESOURCE_EXHAUSTED, 'slow down', md)).toEqual({
+      kind: 'retryable',
+      code: status.RESOURCE_EXHAUSTED,
+      message: 'slow down',
+      retryAfterMs: 2500,
+    });
     expect(backoffDelayMs(DEFAULT_BACKOFF, 7, 2500)).toBe(2500);
   });
 

@@ -48,7 +48,12 @@ describe('SampleFlow: samples → windows → sinks', () => {
     flow.close(31n * S);
     expect(flow.stats().windows).toBe(4);
     expect(got.length).toBe(4);
-    expect(got.map((w) => [w.process.pid, w.samples.length])).toEqual([[1, 2], [2, 1], [1, 1], [3, 1]]);
+    expect(got.map((w) => [w.process.pid, w.samples.length])).toEqual([
+      [1, 2],
+      [2, 1],
+      [1, 1],
+      [3, 1],
+    ]);
   });
 
   it('hands every sink the same window with a frozen process, never touching the process table', () => {
@@ -72,7 +77,12 @@ describe('SampleFlow: samples → windows → sinks', () => {
   it('a throwing sink costs only itself: the others still get the window', () => {
     const got: ProfileWindow[] = [];
     const { flow } = flowWith([
-      { name: 'broken', write: () => { throw new Error('disk full'); } },
+      {
+        name: 'broken',
+        write: () => {
+          throw new Error('disk full');
+        },
+      },
       { name: 'ok', write: (w) => void got.push(w) },
     ]);
     flow.addSamples([sample(1, 1n)]);

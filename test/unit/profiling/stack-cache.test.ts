@@ -39,7 +39,14 @@ describe('decodeCpuSample stackKey', () => {
   });
 });
 
-const named = (name: string, address: bigint): Frame => ({ name, kind: 'native', address, module: 'app', resolved: true, mapping: { path: '/app', start: 0x400000n, end: 0x500000n, fileOffset: 0n } });
+const named = (name: string, address: bigint): Frame => ({
+  name,
+  kind: 'native',
+  address,
+  module: 'app',
+  resolved: true,
+  mapping: { path: '/app', start: 0x400000n, end: 0x500000n, fileOffset: 0n },
+});
 
 describe('StackCache', () => {
   it('keeps named stacks, expires stacks with placeholders, and forgets a process', () => {
@@ -75,12 +82,26 @@ describe('buildPprof with shared frames', () => {
       [named('burn_b', 0x401020n), named('main', 0x401100n)],
       [jit, named('main', 0x401100n)],
     ];
-    const sample = (pid: number, frames: Frame[]): CpuSample => ({ timeUnixNs: 1n, timeMonoNs: 1n, pid, tid: pid, cpu: 0, threadName: 't', processName: 'p', frames });
+    const sample = (pid: number, frames: Frame[]): CpuSample => ({
+      timeUnixNs: 1n,
+      timeMonoNs: 1n,
+      pid,
+      tid: pid,
+      cpu: 0,
+      threadName: 't',
+      processName: 'p',
+      frames,
+    });
     // The same arrays again and again (as the profiler hands them out), in two processes:
     // the JIT frame has no mapping, so its location must not be shared between pids.
     const order = [0, 1, 0, 2, 2, 0, 1, 2];
     const shared = [...order.map((i) => sample(1, stacks[i]!)), ...order.map((i) => sample(2, stacks[i]!))];
-    const copied = shared.map((s) => sample(s.pid, s.frames.map((f) => ({ ...f, mapping: f.mapping && { ...f.mapping } }))));
+    const copied = shared.map((s) =>
+      sample(
+        s.pid,
+        s.frames.map((f) => ({ ...f, mapping: f.mapping && { ...f.mapping } })),
+      ),
+    );
     const input = { periodNs: 10_101_010n, startUnixNs: 0n, endUnixNs: 10n };
     const a = buildPprof({ ...input, samples: shared });
     const b = buildPprof({ ...input, samples: copied });

@@ -31,9 +31,7 @@ describe('PprofWindowWriter', () => {
     const b = w.write(window([sample('late')]))!;
     expect(a).not.toBe(b);
     expect(readdirSync(join(dir, 'svc')).sort()).toEqual(['1000-42.1.pb.gz', '1000-42.pb.gz']);
-    const total = [a, b]
-      .map((f) => Profile.decode(gunzipSync(readFileSync(f))))
-      .reduce((n, p) => n + p.sample.reduce((m, s) => m + Number(s.value[0]), 0), 0);
+    const total = [a, b].map((f) => Profile.decode(gunzipSync(readFileSync(f)))).reduce((n, p) => n + p.sample.reduce((m, s) => m + Number(s.value[0]), 0), 0);
     expect(total).toBe(3);
   });
 });

@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { detectHostResource, mergeResource, parseResourceAttributes } from '../../../src/resource/index.js';
 
-const proc = { pid: 31, name: 'nginx', executablePath: '/usr/sbin/nginx', command: 'nginx', commandArgs: ['nginx', '-g', 'daemon off;'], containerId: 'abc123', serviceVersion: '1.25' };
+const proc = {
+  pid: 31,
+  name: 'nginx',
+  executablePath: '/usr/sbin/nginx',
+  command: 'nginx',
+  commandArgs: ['nginx', '-g', 'daemon off;'],
+  containerId: 'abc123',
+  serviceVersion: '1.25',
+};
 
 describe('resource detection', () => {
   it('detects host facts matching uname, hostname and /etc/machine-id', async () => {

@@ -28,7 +28,13 @@ describe('process resource privacy', () => {
 
   it('exports executable name, path and argv[0]; never the arguments or the environment', () => {
     const a = new ProcessResources(host, undefined, {}).of(info);
-    expect(a).toMatchObject({ 'process.pid': 42, 'process.executable.name': 'psql', 'process.executable.path': '/usr/bin/psql', 'process.command': 'psql', 'service.name': 'billing' });
+    expect(a).toMatchObject({
+      'process.pid': 42,
+      'process.executable.name': 'psql',
+      'process.executable.path': '/usr/bin/psql',
+      'process.command': 'psql',
+      'service.name': 'billing',
+    });
     expect(JSON.stringify(a)).not.toContain(SECRET);
     expect(a['process.command_line']).toBeUndefined();
     expect(a['process.command_args']).toBeUndefined();
@@ -43,7 +49,12 @@ describe('process resource privacy', () => {
   it('opt-in exports the command line, but never the agent’s own (its --otlp-headers)', () => {
     const optIn = new ProcessResources(host, undefined, {}, { exportCommandArgs: true, selfPid: 7 });
     expect(optIn.of(info)['process.command_line']).toBe(`psql postgres://app:${SECRET}@db/app --set token=${SECRET}`);
-    const self = optIn.of({ pid: 7, name: 'node', command: 'node', commandArgs: ['node', 'hotspan', 'agent', '--otlp-headers', `authorization=Bearer ${SECRET}`] });
+    const self = optIn.of({
+      pid: 7,
+      name: 'node',
+      command: 'node',
+      commandArgs: ['node', 'hotspan', 'agent', '--otlp-headers', `authorization=Bearer ${SECRET}`],
+    });
     expect(JSON.stringify(self)).not.toContain(SECRET);
   });
 

@@ -21,7 +21,11 @@ describe('ProcessResources: service.name precedence for observed processes', () 
   });
 
   it('Kubernetes labels beat the executable; the process’s own OTEL_SERVICE_NAME beats both', async () => {
-    const r = new ProcessResources(host, async (pid) => ({ 'k8s.pod.name': `pod-${pid}`, 'service.name': 'checkout', 'service.version': '1.4.2', 'container.id': 'abc' }), {});
+    const r = new ProcessResources(
+      host,
+      async (pid) => ({ 'k8s.pod.name': `pod-${pid}`, 'service.name': 'checkout', 'service.version': '1.4.2', 'container.id': 'abc' }),
+      {},
+    );
     r.observe(10);
     r.observe(11);
     await settle();
@@ -34,9 +38,13 @@ describe('ProcessResources: service.name precedence for observed processes', () 
   });
 
   it('a failed metadata lookup leaves the process attributes and is counted', async () => {
-    const r = new ProcessResources(host, async () => {
-      throw new Error('cgroup gone');
-    }, {});
+    const r = new ProcessResources(
+      host,
+      async () => {
+        throw new Error('cgroup gone');
+      },
+      {},
+    );
     r.observe(12);
     await settle();
     expect(r.lookupFailures).toBe(1);

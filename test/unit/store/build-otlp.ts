@@ -62,27 +62,32 @@ export function buildProfilesRequest(profiles: TProfile[]): ExportProfilesServic
   const attr = (k: string, v: string | number) =>
     once(`a:${k}=${typeof v}:${v}`, () => d.attributeTable.push({ keyStrindex: str(k), value: anyValue(v), unitStrindex: 0 }) - 1);
   const mapping = (module: string, buildId?: string) =>
-    once(`m:${module}:${buildId}`, () =>
-      d.mappingTable.push({
-        memoryStart: '4096',
-        memoryLimit: '1048576',
-        fileOffset: '0',
-        filenameStrindex: str(`/usr/lib/${module}`),
-        attributeIndices: buildId ? [attr('process.executable.build_id.gnu', buildId)] : [],
-      }) - 1,
+    once(
+      `m:${module}:${buildId}`,
+      () =>
+        d.mappingTable.push({
+          memoryStart: '4096',
+          memoryLimit: '1048576',
+          fileOffset: '0',
+          filenameStrindex: str(`/usr/lib/${module}`),
+          attributeIndices: buildId ? [attr('process.executable.build_id.gnu', buildId)] : [],
+        }) - 1,
     );
   const fn = (name: string, file: string) =>
-    once(`f:${name}:${file}`, () =>
-      d.functionTable.push({ nameStrindex: str(name), systemNameStrindex: str(name), filenameStrindex: str(file), startLine: '0' }) - 1,
+    once(
+      `f:${name}:${file}`,
+      () => d.functionTable.push({ nameStrindex: str(name), systemNameStrindex: str(name), filenameStrindex: str(file), startLine: '0' }) - 1,
     );
   const location = (f: TFrame) =>
-    once(`l:${JSON.stringify(f, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`, () =>
-      d.locationTable.push({
-        mappingIndex: f.module ? mapping(f.module, f.buildId) : 0,
-        address: String(f.address ?? 0n),
-        lines: f.name ? [{ functionIndex: fn(f.name, f.file ?? ''), line: String(f.line ?? 0), column: '0' }] : [],
-        attributeIndices: f.kind ? [attr('profile.frame.type', f.kind)] : [],
-      }) - 1,
+    once(
+      `l:${JSON.stringify(f, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+      () =>
+        d.locationTable.push({
+          mappingIndex: f.module ? mapping(f.module, f.buildId) : 0,
+          address: String(f.address ?? 0n),
+          lines: f.name ? [{ functionIndex: fn(f.name, f.file ?? ''), line: String(f.line ?? 0), column: '0' }] : [],
+          attributeIndices: f.kind ? [attr('profile.frame.type', f.kind)] : [],
+        }) - 1,
     );
   const stack = (frames: TFrame[]) => {
     const locs = frames.map(location);
@@ -113,20 +118,18 @@ export function buildProfilesRequest(profiles: TProfile[]): ExportProfilesServic
             originalPayloadFormat: '',
             originalPayload: Buffer.alloc(0),
             attributeIndices: [],
-            samples: p.samples.map(
-              (s): SampleObject => ({
-                stackIndex: stack(s.frames),
-                attributeIndices: [
-                  ...(s.tid !== undefined ? [attr('thread.id', s.tid)] : []),
-                  ...(s.threadName !== undefined ? [attr('thread.name', s.threadName)] : []),
-                  ...(s.cpu !== undefined ? [attr('cpu.logical_number', s.cpu)] : []),
-                  ...Object.entries(s.extraAttrs ?? {}).map(([k, v]) => attr(k, v)),
-                ],
-                linkIndex: s.traceId && s.spanId ? link(s.traceId, s.spanId) : 0,
-                values: (s.values ?? []).map(String),
-                timestampsUnixNano: (s.timestamps ?? []).map(String),
-              }),
-            ),
+            samples: p.samples.map((s): SampleObject => ({
+              stackIndex: stack(s.frames),
+              attributeIndices: [
+                ...(s.tid !== undefined ? [attr('thread.id', s.tid)] : []),
+                ...(s.threadName !== undefined ? [attr('thread.name', s.threadName)] : []),
+                ...(s.cpu !== undefined ? [attr('cpu.logical_number', s.cpu)] : []),
+                ...Object.entries(s.extraAttrs ?? {}).map(([k, v]) => attr(k, v)),
+              ],
+              linkIndex: s.traceId && s.spanId ? link(s.traceId, s.spanId) : 0,
+              values: (s.values ?? []).map(String),
+              timestampsUnixNano: (s.timestamps ?? []).map(String),
+            })),
           },
         ],
       },

@@ -59,17 +59,13 @@ describe('decodeProfiles', () => {
   });
 
   it('sums values into one row at the profile time when a sample has no timestamps', () => {
-    const req = buildProfilesRequest([
-      { resource: { 'process.pid': 1 }, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], values: [7] }] },
-    ]);
+    const req = buildProfilesRequest([{ resource: { 'process.pid': 1 }, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], values: [7] }] }]);
     const out = decodeProfiles(req);
     expect(out.samples.map((s) => [s.timeUnixNs, s.value, s.traceId, s.tid])).toEqual([[T0, 7n, null, null]]);
   });
 
   it('counts 1 per timestamp when a sample has timestamps but no values', () => {
-    const req = buildProfilesRequest([
-      { resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], timestamps: [T0, T0 + 5n] }] },
-    ]);
+    const req = buildProfilesRequest([{ resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], timestamps: [T0, T0 + 5n] }] }]);
     expect(decodeProfiles(req).samples.map((s) => s.value)).toEqual([1n, 1n]);
   });
 
@@ -92,7 +88,15 @@ describe('decodeProfiles', () => {
     const a = decodeProfiles(buildProfilesRequest([{ resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf, main], values: [1] }] }]));
     const b = decodeProfiles(
       buildProfilesRequest([
-        { resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [kfn], values: [1] }, { frames: [leaf, main], values: [1] }] },
+        {
+          resource: {},
+          timeUnixNs: T0,
+          periodNs: 1n,
+          samples: [
+            { frames: [kfn], values: [1] },
+            { frames: [leaf, main], values: [1] },
+          ],
+        },
       ]),
     );
     expect(b.samples[1]!.stackId).toBe(a.samples[0]!.stackId);

@@ -32,7 +32,11 @@ export function randomStack(r: () => number): TFrame[] {
   const frames: TFrame[] = [];
   for (let i = 0; i < depth; i++) {
     const name = FUNCS[Math.floor(r() * FUNCS.length)]!;
-    frames.push(name === 'do_syscall_64' ? { name, module: 'vmlinux', kind: 'kernel' } : { name, file: `${name}.c`, line: 10 + i, module: 'app', kind: 'native', buildId: 'b1d' });
+    frames.push(
+      name === 'do_syscall_64'
+        ? { name, module: 'vmlinux', kind: 'kernel' }
+        : { name, file: `${name}.c`, line: 10 + i, module: 'app', kind: 'native', buildId: 'b1d' },
+    );
   }
   return frames;
 }
@@ -72,10 +76,7 @@ export function profileFor(
 }
 
 /** Independent expectation: stack (frame names joined) → summed value for samples passing `keep`. */
-export function expectedByStack(
-  profiles: TProfile[],
-  keep: (pid: number, ts: bigint) => boolean,
-): Map<string, number> {
+export function expectedByStack(profiles: TProfile[], keep: (pid: number, ts: bigint) => boolean): Map<string, number> {
   const m = new Map<string, number>();
   for (const p of profiles) {
     const pid = Number(p.resource['process.pid']);

@@ -31,7 +31,17 @@ const BURN: Frame[] = [f('burn', 0x401000n), f('handle', 0x402000n), f('main', 0
 const POLL: Frame[] = [f('epoll_wait', 0x7f00n), f('main', 0x400500n)];
 
 function sample(i: number, frames: Frame[], extra: Partial<CpuSample> = {}): CpuSample {
-  return { timeUnixNs: T0 + BigInt(i) * 10_000_000n, timeMonoNs: BigInt(i), pid: 777, tid: 778, cpu: 0, threadName: 'srv', processName: 'server', frames, ...extra };
+  return {
+    timeUnixNs: T0 + BigInt(i) * 10_000_000n,
+    timeMonoNs: BigInt(i),
+    pid: 777,
+    tid: 778,
+    cpu: 0,
+    threadName: 'srv',
+    processName: 'server',
+    frames,
+    ...extra,
+  };
 }
 
 /** 4 exact samples of span A (named), 3 ambiguous with 2 candidates and 2 with 3 (same stack), 5 untagged. */
@@ -135,7 +145,16 @@ describe('span join data through the OTLP conversion into the store', () => {
     try {
       exporter.exportProfiles([window()]);
       exporter.exportSpans([
-        { traceId: TRACE, spanId: SPAN_A, name: 'GET /burn', kind: 2, startUnixNs: T0, endUnixNs: T0 + 5_000_000n, attributes: {}, resource: { 'service.name': 'server' } },
+        {
+          traceId: TRACE,
+          spanId: SPAN_A,
+          name: 'GET /burn',
+          kind: 2,
+          startUnixNs: T0,
+          endUnixNs: T0 + 5_000_000n,
+          attributes: {},
+          resource: { 'service.name': 'server' },
+        },
       ]);
       await exporter.forceFlush();
       expect(calls).toEqual(expect.arrayContaining(['profiles:object', 'traces']));

@@ -20,10 +20,7 @@ describe('Store retention', () => {
     const fresh = profileFor(r, 10, T0 + 2n * HOUR_NS, 200);
     await store.ingestProfiles(buildProfilesRequest([old, fresh]));
     await store.ingestTraces(
-      tracesRequest([
-        span(1, { service: 'a', durationMs: 9, startNs: T0 }),
-        span(2, { service: 'a', durationMs: 1, startNs: T0 + 2n * HOUR_NS }),
-      ]),
+      tracesRequest([span(1, { service: 'a', durationMs: 9, startNs: T0 }), span(2, { service: 'a', durationMs: 1, startNs: T0 + 2n * HOUR_NS })]),
     );
     const now = T0 + 2n * HOUR_NS + 30n * SEC; // `old` is 2 h old, `fresh` 30 s.
     const { deletedRows } = await store.applyRetention(now);

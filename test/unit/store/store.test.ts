@@ -69,10 +69,11 @@ describe('Store', () => {
       tidTotals.set(k, (tidTotals.get(k) ?? 0n) + s.count);
     }
     const expectedTids = new Map<string, bigint>();
-    for (const p of [p1, p2]) for (const s of p.samples) {
-      const k = `${s.tid}/${s.threadName}`;
-      expectedTids.set(k, (expectedTids.get(k) ?? 0n) + 1n);
-    }
+    for (const p of [p1, p2])
+      for (const s of p.samples) {
+        const k = `${s.tid}/${s.threadName}`;
+        expectedTids.set(k, (expectedTids.get(k) ?? 0n) + 1n);
+      }
     expect(tidTotals).toEqual(expectedTids);
     const v2 = await store.mergeProfile({ service: 'shop', version: 'v2' });
     expect(byStack(v2)).toEqual(expectedByStack([p2], () => true));
@@ -157,9 +158,38 @@ describe('Store', () => {
               scope: null,
               schemaUrl: '',
               metrics: [
-                { name: 'hotspan.exporter.sent', description: '', unit: '{item}', sum: { dataPoints: [{ attributes: [], startTimeUnixNano: String(T0), timeUnixNano: String(T0 + SEC), asInt: '12', flags: 0 }], aggregationTemporality: 2, isMonotonic: true } },
-                { name: 'hotspan.queue.depth', description: '', unit: '{item}', gauge: { dataPoints: [{ attributes: [{ key: 'signal', value: { stringValue: 'spans' } }], startTimeUnixNano: '0', timeUnixNano: String(T0 + SEC), asDouble: 3.5, flags: 0 }] } },
-                { name: 'bad', description: '', unit: '', gauge: { dataPoints: [{ attributes: [], startTimeUnixNano: '0', timeUnixNano: 'nope', asDouble: 1, flags: 0 }] } },
+                {
+                  name: 'hotspan.exporter.sent',
+                  description: '',
+                  unit: '{item}',
+                  sum: {
+                    dataPoints: [{ attributes: [], startTimeUnixNano: String(T0), timeUnixNano: String(T0 + SEC), asInt: '12', flags: 0 }],
+                    aggregationTemporality: 2,
+                    isMonotonic: true,
+                  },
+                },
+                {
+                  name: 'hotspan.queue.depth',
+                  description: '',
+                  unit: '{item}',
+                  gauge: {
+                    dataPoints: [
+                      {
+                        attributes: [{ key: 'signal', value: { stringValue: 'spans' } }],
+                        startTimeUnixNano: '0',
+                        timeUnixNano: String(T0 + SEC),
+                        asDouble: 3.5,
+                        flags: 0,
+                      },
+                    ],
+                  },
+                },
+                {
+                  name: 'bad',
+                  description: '',
+                  unit: '',
+                  gauge: { dataPoints: [{ attributes: [], startTimeUnixNano: '0', timeUnixNano: 'nope', asDouble: 1, flags: 0 }] },
+                },
               ],
             },
           ],
@@ -176,7 +206,19 @@ describe('Store', () => {
               scope: null,
               schemaUrl: '',
               logRecords: [
-                { timeUnixNano: String(T0), observedTimeUnixNano: String(T0), severityNumber: 13, severityText: 'WARN', body: { stringValue: 'ring buffer lost 3 events' }, attributes: [], droppedAttributesCount: 0, flags: 0, traceId: Buffer.alloc(0), spanId: Buffer.alloc(0), eventName: '' },
+                {
+                  timeUnixNano: String(T0),
+                  observedTimeUnixNano: String(T0),
+                  severityNumber: 13,
+                  severityText: 'WARN',
+                  body: { stringValue: 'ring buffer lost 3 events' },
+                  attributes: [],
+                  droppedAttributesCount: 0,
+                  flags: 0,
+                  traceId: Buffer.alloc(0),
+                  spanId: Buffer.alloc(0),
+                  eventName: '',
+                },
               ],
             },
           ],

@@ -117,7 +117,9 @@ describe('fuzz: ELF reader and symbol tables', () => {
       expect(res.ms, `case ${i}`).toBeLessThan(CASE_MAX_MS);
     }
     const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1e6;
-    console.log(`ELF fuzz: ${cases} cases (seed ${FUZZ_SEED}), ${failed} rejected with ElfFormatError, worst ${worstMs.toFixed(1)} ms, worst ${worstBytes} bytes read, RSS +${rssGrowthMb.toFixed(0)} MB`);
+    console.log(
+      `ELF fuzz: ${cases} cases (seed ${FUZZ_SEED}), ${failed} rejected with ElfFormatError, worst ${worstMs.toFixed(1)} ms, worst ${worstBytes} bytes read, RSS +${rssGrowthMb.toFixed(0)} MB`,
+    );
     expect(rssGrowthMb).toBeLessThan(300);
   });
 });

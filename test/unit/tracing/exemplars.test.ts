@@ -16,9 +16,24 @@ const ROOT = join(import.meta.dirname, '../../..');
 
 function rec(ms: number, i: number): RequestRecord {
   return {
-    pid: 1, requestTid: 1, role: 'server', protocol: 'http1', httpVersion: '1.1', method: 'GET', path: `/u/${i}`, route: '/u/{id}', status: 200,
-    requestBodyBytes: 0, responseBodyBytes: 0, startMonoNs: 0n, endMonoNs: BigInt(Math.round(ms * 1e6)), startUnixNs: T0, endUnixNs: T0 + BigInt(i) * 1_000_000n,
-    connCookie: 1n, fd: 3, requestId: `r${i}`,
+    pid: 1,
+    requestTid: 1,
+    role: 'server',
+    protocol: 'http1',
+    httpVersion: '1.1',
+    method: 'GET',
+    path: `/u/${i}`,
+    route: '/u/{id}',
+    status: 200,
+    requestBodyBytes: 0,
+    responseBodyBytes: 0,
+    startMonoNs: 0n,
+    endMonoNs: BigInt(Math.round(ms * 1e6)),
+    startUnixNs: T0,
+    endUnixNs: T0 + BigInt(i) * 1_000_000n,
+    connCookie: 1n,
+    fd: 3,
+    requestId: `r${i}`,
   };
 }
 const ids = (i: number) => ({ traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0') });
@@ -26,7 +41,10 @@ const ids = (i: number) => ({ traceId: i.toString(16).padStart(32, '0'), spanId:
 function parseOpenMetrics(text: string): any[] {
   // Debian's python3 (where apt installs python3-prometheus-client), not whatever python3 is first on PATH.
   const out = execFileSync('/usr/bin/python3', [join(ROOT, 'test/support/openmetrics-check.py')], { input: text, encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('duration exemplars', () => {
@@ -57,9 +75,19 @@ describe('duration exemplars', () => {
     h.record(rec(4, 2), ids(2));
     const [p] = h.collect({ endInterval: true });
     const point: MetricPoint = {
-      name: p!.name, unit: 's', kind: 'histogram', value: 0, startUnixNs: T0, timeUnixNs: T0 + 10n, attributes: p!.attributes, resource: { 'service.name': 'svc' },
+      name: p!.name,
+      unit: 's',
+      kind: 'histogram',
+      value: 0,
+      startUnixNs: T0,
+      timeUnixNs: T0 + 10n,
+      attributes: p!.attributes,
+      resource: { 'service.name': 'svc' },
       histogram: {
-        explicitBounds: p!.boundsS, bucketCounts: p!.bucketCounts, count: p!.count, sum: p!.sumS,
+        explicitBounds: p!.boundsS,
+        bucketCounts: p!.bucketCounts,
+        count: p!.count,
+        sum: p!.sumS,
         exemplars: p!.exemplars.map((e) => ({ value: e.valueS, timeUnixNs: e.timeUnixNs, traceId: e.traceId, spanId: e.spanId })),
       },
     };
@@ -84,7 +112,9 @@ describe('duration exemplars', () => {
       openMetrics: () => renderDurationHistograms(processes, 'openmetrics') + '# EOF\n',
     });
     try {
-      const om = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+      const om = await fetch(`http://127.0.0.1:${server.port}/metrics`, {
+        headers: { accept: 'application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+      });
       expect(om.headers.get('content-type')).toMatch(/^application\/openmetrics-text; version=1.0.0/);
       const samples = parseOpenMetrics(await om.text());
       const buckets = samples.filter((s) => s.name === 'http_server_request_duration_seconds_bucket');
@@ -95,7 +125,7 @@ describe('duration exemplars', () => {
       for (const b of withEx) {
         // Exemplar inside its bucket, and one of the recorded spans (slowest of the bucket).
         expect(b.exemplar.value).toBeLessThanOrEqual(b.labels.le === '+Inf' ? Infinity : Number(b.labels.le));
-        const i = Math.round(b.exemplar.value * 1000 / 13);
+        const i = Math.round((b.exemplar.value * 1000) / 13);
         expect(b.exemplar.labels).toEqual({ trace_id: ids(i).traceId, span_id: ids(i).spanId });
         // The slowest of its bucket: the next recorded request (i+1)·13 ms is past the bound.
         if (i < 20) expect(((i + 1) * 13) / 1000).toBeGreaterThan(Number(b.labels.le));

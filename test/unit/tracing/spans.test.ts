@@ -60,8 +60,16 @@ describe('spans', () => {
     expect(server.statusCode).toBe('error');
     expect(client.statusCode).toBe('error');
     expect(server.attributes).toMatchObject({
-      'http.request.method': 'GET', 'url.path': '/orders/42', 'url.scheme': 'http', 'hotspan.http.route_inferred': '/orders/{id}', 'http.response.status_code': 500,
-      'server.address': 'shop', 'server.port': 8080, 'client.address': '10.0.0.9', 'network.protocol.version': '1.1', 'error.type': '500',
+      'http.request.method': 'GET',
+      'url.path': '/orders/42',
+      'url.scheme': 'http',
+      'hotspan.http.route_inferred': '/orders/{id}',
+      'http.response.status_code': 500,
+      'server.address': 'shop',
+      'server.port': 8080,
+      'client.address': '10.0.0.9',
+      'network.protocol.version': '1.1',
+      'error.type': '500',
     });
     expect(server.attributes).not.toHaveProperty('http.route');
     expect(client.attributes).toMatchObject({ 'server.address': 'stock', 'server.port': 9000, 'error.type': '503', 'url.full': 'http://stock:9000/stock/42' });
@@ -144,7 +152,12 @@ describe('spans', () => {
     for (const r of h.records) hist.record(r);
     const [p, ...rest] = hist.collect();
     expect(rest).toHaveLength(0);
-    expect(p).toMatchObject({ name: 'http.server.request.duration', unit: 's', count: 3, attributes: { 'hotspan.http.route_inferred': '/users/{id}', 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200 } });
+    expect(p).toMatchObject({
+      name: 'http.server.request.duration',
+      unit: 's',
+      count: 3,
+      attributes: { 'hotspan.http.route_inferred': '/users/{id}', 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200 },
+    });
     expect(p!.attributes).not.toHaveProperty('http.route');
     expect(p!.boundsS).toEqual(DURATION_BUCKETS_S);
     expect(p!.bucketCounts[0]).toBe(3); // 1 ms each ≤ 5 ms

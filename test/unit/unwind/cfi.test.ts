@@ -31,13 +31,19 @@ function actual(t: UnwindTable, pc: number): string {
   if (i < 0) return 'missing';
   const g = decodeRow(t.rows, i);
   const cfa =
-    g.cfaType === CfaType.Rsp ? `rsp+${g.cfaOffset}`
-    : g.cfaType === CfaType.Rbp ? `rbp+${g.cfaOffset}`
-    : g.cfaType === CfaType.End ? 'end'
-    : g.cfaType === CfaType.Plt ? 'exp'
-    : g.cfaType === CfaType.None ? 'none'
-    : g.cfaType === CfaType.SigFrame ? 'sigframe'
-    : 'unsupported';
+    g.cfaType === CfaType.Rsp
+      ? `rsp+${g.cfaOffset}`
+      : g.cfaType === CfaType.Rbp
+        ? `rbp+${g.cfaOffset}`
+        : g.cfaType === CfaType.End
+          ? 'end'
+          : g.cfaType === CfaType.Plt
+            ? 'exp'
+            : g.cfaType === CfaType.None
+              ? 'none'
+              : g.cfaType === CfaType.SigFrame
+                ? 'sigframe'
+                : 'unsupported';
   const rbp = g.rbpType === RbpType.Unchanged ? 'same' : g.rbpType === RbpType.CfaOffset ? `c${g.rbpOffset >= 0 ? '+' : ''}${g.rbpOffset}` : 'unknown';
   return `${cfa} ${rbp}`;
 }
@@ -144,11 +150,23 @@ describe('CFA programs: known answers', () => {
   it('push rbp; mov rbp,rsp; ... remember/restore_state around an early return', () => {
     const { fdes, stats } = rowsOf(
       handMadeEhFrame([
-        0x41, 0x0e, 16, 0x86, 2, // +1: def_cfa_offset 16; rbp at cfa-16
-        0x43, 0x0d, 6, // +3: def_cfa_register rbp
-        0x48, 0x0a, 0x0c, 7, 8, // +8: remember; def_cfa rsp+8 (early ret)
-        0x41, 0x0b, // +1: restore_state: back to rbp+16
-        0x44, 0xc6, // +4: restore rbp (the CIE rule: unchanged)
+        0x41,
+        0x0e,
+        16,
+        0x86,
+        2, // +1: def_cfa_offset 16; rbp at cfa-16
+        0x43,
+        0x0d,
+        6, // +3: def_cfa_register rbp
+        0x48,
+        0x0a,
+        0x0c,
+        7,
+        8, // +8: remember; def_cfa rsp+8 (early ret)
+        0x41,
+        0x0b, // +1: restore_state: back to rbp+16
+        0x44,
+        0xc6, // +4: restore rbp (the CIE rule: unchanged)
       ]),
     );
     expect(stats).toMatchObject({ fdes: 1, badEntries: 0 });
@@ -167,10 +185,28 @@ describe('CFA programs: known answers', () => {
     const { fdes } = rowsOf(
       handMadeEhFrame(
         [
-          0x02, 0x10, 0x0e, 24, // advance_loc1 16; cfa rsp+24
-          0x03, 0x00, 0x01, 0x11, 6, 0x7d, // advance_loc2 256; rbp at cfa + (-3 * -8) = +24
-          0x04, 0x00, 0x00, 0x01, 0x00, 0x0f, 2, 0x77, 0x10, // advance_loc4 65536; def_cfa_expression (breg7 16)
-          0x41, 0x07, 0x10, // +1: RA undefined
+          0x02,
+          0x10,
+          0x0e,
+          24, // advance_loc1 16; cfa rsp+24
+          0x03,
+          0x00,
+          0x01,
+          0x11,
+          6,
+          0x7d, // advance_loc2 256; rbp at cfa + (-3 * -8) = +24
+          0x04,
+          0x00,
+          0x00,
+          0x01,
+          0x00,
+          0x0f,
+          2,
+          0x77,
+          0x10, // advance_loc4 65536; def_cfa_expression (breg7 16)
+          0x41,
+          0x07,
+          0x10, // +1: RA undefined
         ],
         0x1000,
         0x20000,
@@ -198,7 +234,7 @@ describe('hostile input', () => {
   it('random corruption of a real .eh_frame: always ends, quickly, with counted bad entries', () => {
     const real = readElfCfi(`${FIXTURE_BIN}/unwind_cxx`).ehFrame!;
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const t0 = performance.now();
     for (let round = 0; round < 300; round++) {
       const data = Buffer.from(real.data);

@@ -43,7 +43,10 @@ export function readelfFrames(path: string, section: 'frames-interp' = 'frames-i
     }
     if (!cur) continue;
     // Register-in-register values print as "r10 (r10)": join them into one token.
-    const t = line.trim().replace(/ \((\w+)\)/g, '($1)').split(/\s+/);
+    const t = line
+      .trim()
+      .replace(/ \((\w+)\)/g, '($1)')
+      .split(/\s+/);
     if (t[0] === 'LOC') {
       cols = t;
       continue;
