@@ -174,7 +174,6 @@ class Lane {
       trackUnmanagedFds: false,
       resourceLimits: { maxOldGenerationSizeMb: SYMBOL_LOAD_BOUNDS.workerHeapMb },
     });
-    w.unref();
     w.on('message', (reply: LoadReply) => {
       const r = this.running;
       if (!r || r.worker !== w || r.job.req.id !== reply.id) return;
@@ -197,6 +196,9 @@ class Lane {
     };
     w.on('error', (err) => lost(`failed: ${err.message}`));
     w.on('exit', (code) => lost(`exited (${code})`));
+    // After the listeners: adding a 'message' listener refs the worker again (Node 20), and an
+    // idle lane's worker left referenced kept `hotspan record` alive forever after its profile.
+    w.unref();
     return w;
   }
 
