@@ -228,7 +228,8 @@ export async function mergeStackNames(conn: DuckDBConnection, q: StackNamesQuery
       GROUP BY 1 ORDER BY count DESC, names`,
     params,
   );
-  const [namesCol, countCol, cpuCol] = reader.getColumnsJS() as [string[], bigint[], (bigint | null)[]];
+  // No rows, no columns: the node API returns [] then, not three empty columns.
+  const [namesCol = [], countCol = [], cpuCol = []] = reader.getColumnsJS() as [string[]?, bigint[]?, (bigint | null)[]?];
   const summary = await readObjects(
     conn,
     `SELECT min(time_unix_ns) AS first_ns, max(time_unix_ns) AS last_ns, sum(value) AS total,

@@ -110,6 +110,15 @@ describe('api /api/v1', () => {
     expect(p.sample.reduce((a, s) => a + Number(s.value[0]), 0)).toBe(50);
   });
 
+  it('profile: a selection with no samples (a span still being joined) is an empty profile, not an error', async () => {
+    const r = await get('/api/v1/profile?span_id=00000000000000ff');
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(JSON.parse(r.body.toString()).totalSamples).toBe(0);
+    const folded = await get('/api/v1/profile?span_id=00000000000000ff&format=folded');
+    expect(folded.status).toBe(200);
+    expect(folded.body.toString().trim()).toBe('');
+  });
+
   it('services: requests and percentiles from the spans, CPU from the samples', async () => {
     const r = await json('/api/v1/services?from=1h');
     const checkout = r.services.find((s: any) => s.service === 'checkout');
