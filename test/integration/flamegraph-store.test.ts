@@ -95,7 +95,7 @@ describe('hotspan diff over the local store', () => {
   it('honours --since/--until and says when a selection is empty', async () => {
     const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
     const r = await runDiff(['service=checkout', 'service=checkout', '--data-dir', dataDir, '--since', iso(T0 + 100n * SEC)]);
-    expect(r.code).toBe(2);
+    expect(r.code, r.err).toBe(65); // bad input (sysexits EX_DATAERR): the selector matched nothing
     expect(r.err).toMatch(/matched no CPU samples.*fix:/);
     const bad = await runDiff(['service=checkout,color=red', 'service=checkout', '--data-dir', dataDir]);
     expect(bad.err).toMatch(/selector key "color" cannot be queried.*fix: use service, version, pid/);
