@@ -93,15 +93,23 @@ describe.runIf(root)('hotspan agent deploy report', () => {
       },
     });
     try {
-      // Let the agent attach before v1 starts so v1's whole run is profiled.
-      await sleep(3000);
+      // Let the agent attach before v1 starts so v1's whole run is profiled: its ready line, not
+      // a fixed sleep (start-up takes longer on a loaded host).
+      const startBy = Date.now() + 30_000;
+      let out = '';
+      agent.all!.on('data', (d: Buffer) => (out += d.toString()));
+      while (!/hotspan: profiling every process at \d+ Hz/.test(out)) {
+        if (Date.now() > startBy || agent.exitCode !== null) throw new Error(`agent did not start: ${out}`);
+        await sleep(100);
+      }
       copyFileSync(v1, checkout);
       await runFor(checkout, 8);
       // The deploy: same path, new binary (the old one has exited, as in a rolling restart).
       rmSync(checkout);
       copyFileSync(v2, checkout);
       await runFor(checkout, 10);
-      const reportFile = await waitForReport(join(dataDir, 'reports'), 'checkout', 10_000);
+      // Windows reach the deploy watcher up to grace + a per-pid stagger (≤5 s) after they end.
+      const reportFile = await waitForReport(join(dataDir, 'reports'), 'checkout', 20_000);
       expect(reportFile, 'no deploy report was written').toBeDefined();
       const report = readFileSync(reportFile!, 'utf8');
       expect(reportFile).toMatch(/\/checkout-\d+\.txt$/);
@@ -135,5 +143,5 @@ describe.runIf(root)('hotspan agent deploy report', () => {
       db.closeSync();
     }
     rmSync(work, { recursive: true, force: true });
-  }, 60_000);
+  }, 90_000);
 });
