@@ -124,7 +124,8 @@ describe.runIf(root)('hostile workload files', () => {
     // -- the normal busy process, then the agent
     const healthPort = await closedPort();
     const dataDir = join(tmp, 'data');
-    const agent = await startAgent(dataDir, [], { HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_WINDOW: '2s' });
+    // The build, as npm start runs it: the RSS bound is the DaemonSet's memory limit for the shipped agent.
+    const agent = await startAgent(dataDir, [], { HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_WINDOW: '2s' }, { built: true });
     const normal = startFixture(join(FIXTURES_BIN, 'split'), ['60']);
     const procs: Record<string, ChildProcess> = { normal };
 

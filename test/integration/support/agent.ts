@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliArgs, ROOT } from './env.js';
+import { builtCliArgs, cliArgs, ROOT } from './env.js';
 
 export interface AgentRun {
   pid: number;
@@ -27,8 +27,9 @@ const READY_LINE = /hotspan: profiling (every process|pid \d+) at \d+ Hz/;
  * Starts `hotspan agent --data-dir <dataDir> ...args` and resolves once it logs that it profiles.
  * The health server is off (both env names: it was renamed from HTTP to HEALTH port).
  */
-export async function startAgent(dataDir: string, args: string[] = [], env: Record<string, string> = {}): Promise<AgentRun> {
-  const child = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir, ...args), {
+export async function startAgent(dataDir: string, args: string[] = [], env: Record<string, string> = {}, opts: { built?: boolean } = {}): Promise<AgentRun> {
+  const argv = (opts.built ? builtCliArgs : cliArgs)('agent', '--data-dir', dataDir, ...args);
+  const child = execa(process.execPath, argv, {
     reject: false,
     cwd: ROOT,
     // Tests judge the agent's own shutdown: execa must not SIGKILL it after 5 s.

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -24,6 +25,17 @@ export function buildFixtures(): void {
   if (built) return;
   execFileSync('make', ['-s', '-C', join(ROOT, 'test/fixtures')], { stdio: 'inherit' });
   built = true;
+}
+
+/**
+ * Argument vector that runs the hotspan CLI as `npm start` does: the build in dist/ (deploy/setup.sh
+ * builds it before the tests). Tests that bound the agent's memory use it: from source, every worker
+ * thread (store, symbol loaders) boots its own TypeScript loader and roughly doubles the RSS.
+ */
+export function builtCliArgs(...args: string[]): string[] {
+  const cli = join(ROOT, 'dist/agent/cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing; fix: npm run build`);
+  return [cli, ...args];
 }
 
 /** Argument vector that runs the hotspan CLI from source. */
