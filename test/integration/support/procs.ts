@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
-import { cliArgs } from './env.js';
+import { builtCliArgs } from './env.js';
 
 const started = new Set<ChildProcess>();
 
@@ -18,8 +18,13 @@ export function killAll(): void {
 }
 
 /** Runs `hotspan record` from source and returns its result (never throws on exit code). */
+/**
+ * `hotspan record` as users run it: the build (dist/). From source, its three worker threads each
+ * compile the TypeScript again at start, and that CPU delayed the first samples of short-lived
+ * processes past their exit.
+ */
 export async function hotspanRecord(args: string[], opts: { timeoutMs?: number } = {}) {
-  return execa(process.execPath, cliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
+  return execa(process.execPath, builtCliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
 }
 
 /**
@@ -27,7 +32,7 @@ export async function hotspanRecord(args: string[], opts: { timeoutMs?: number }
  * begun (start-up takes a while on a loaded machine); `done` is its result.
  */
 export function startRecord(args: string[], opts: { timeoutMs?: number } = {}) {
-  const child = execa(process.execPath, cliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
+  const child = execa(process.execPath, builtCliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
   const recording = new Promise<void>((resolve, reject) => {
     let text = '';
     child.stderr?.on('data', (d: Buffer) => {
