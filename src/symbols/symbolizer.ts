@@ -15,9 +15,9 @@
  * `hotspan record` after `settled()`) read names when they close, seconds later. A load that
  * fails or times out leaves those placeholders, counted by reason.
  */
-import { readlinkSync, openSync, readSync, closeSync, constants as fsConstants } from 'node:fs';
+import { readlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { countFailure, openWorkloadFile, readWorkloadFile, WorkloadFileError, type WorkloadFile } from '../workload-files/index.js';
+import { countFailure, openProcessRootDir, openWorkloadFile, readWorkloadFile, WorkloadFileError, type WorkloadFile } from '../workload-files/index.js';
 import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
 import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
 import { loadsSettled, loadSymbols, pendingLoads, type LoadOutcome } from './symbol-loader.js';
@@ -497,7 +497,7 @@ export class Symbolizer {
     this.loading.set(statKey, load);
     ms.loading = load;
     const rootDisplay = `${this.procRoot}/${pid}/root`;
-    const rootFd = this.openDir(rootDisplay);
+    const rootFd = openProcessRootDir(rootDisplay);
     this.fileLoads++;
     const accepted = loadSymbols(
       {
@@ -521,15 +521,6 @@ export class Symbolizer {
       this.loading.delete(statKey);
       ms.loading = undefined;
       ms.resolved = false;
-    }
-  }
-
-  /** A directory opened for reading (the process's root), or undefined when it is gone. */
-  private openDir(path: string): number | undefined {
-    try {
-      return openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-    } catch {
-      return undefined;
     }
   }
 
