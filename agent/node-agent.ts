@@ -10,6 +10,7 @@ import { deployReportSink, startNodePipeline, type WindowSink } from '../src/pip
 import { detectHostResource, ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { DeployLog, startApi, type Api } from '../src/api/index.js';
+import { startHeapTrim } from '../src/health/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
@@ -31,6 +32,8 @@ export async function startNodeAgent(
   const degraded = describeDegraded(features);
   if (degraded) log(degraded);
   const host = await detectHostResource();
+  // The main isolate's heap kept near its live size (src/health/heap-trim.ts says why).
+  const heapTrim = startHeapTrim();
   const metadata = startMetadata(log);
   const resources = new ProcessResources(host, metadata.lookup, process.env, { exportCommandArgs: cfg.exportCommandArgs });
   // The agent's own telemetry (self-metrics, deploy reports) is named by its own OTEL_SERVICE_NAME.
@@ -133,6 +136,7 @@ export async function startNodeAgent(
       await api?.close();
       await health?.close();
       metadata.stop();
+      heapTrim.stop();
       await backend.close(5_000);
     },
   };

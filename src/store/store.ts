@@ -33,8 +33,11 @@ import type { MergeQuery, MergedProfile, ServiceVersion, SpanRow, SpanSample, St
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
 export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
-/** DuckDB defaults to 80 % of RAM; a node agent must stay small. Queries spill to disk beyond this. */
-const MEMORY_LIMIT = '512MB';
+/**
+ * DuckDB defaults to 80 % of RAM; the whole agent must fit the DaemonSet's 512 Mi, so its store
+ * gets a quarter of that. Queries and inserts spill to the store's temp directory beyond it.
+ */
+const MEMORY_LIMIT = '128MB';
 export const DB_FILE_NAME = 'store.duckdb';
 
 export type StoreErrorCode = 'STORE_DIR' | 'STORE_LOCKED' | 'STORE_SCHEMA' | 'STORE_OPEN' | 'STORE_CLOSED';
