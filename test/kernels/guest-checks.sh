@@ -50,16 +50,20 @@ kernel_facts() {
 doctor() { node "$CLI" doctor --json >"$out/doctor.json" 2>"$out/doctor.err"; }
 
 record_split() {
-  "$BIN/split" $((RECORD_S + 30)) &
+  # The fixture measures its own CPU per burner (the truth the shares are held to); its
+  # cumulative file is copied just before and after the recording, whose interval it brackets.
+  "$BIN/split" $((RECORD_S + 30)) "$out/split.truth" &
   local split=$!
   pids+=("$split")
   # Record only once the pid is the fixture (exec done): under TCG the fork→exec gap is long, and
   # a profiler that saw the pre-exec maps names nothing (84% [unknown] in an early run).
   local i
   for i in $(seq 1 100); do [ "$(readlink "/proc/$split/exe")" = "$PWD/$BIN/split" ] && break; sleep 0.1; done
-  sleep 0.5
+  for i in $(seq 1 50); do [ -s "$out/split.truth" ] && break; sleep 0.1; done
+  cp "$out/split.truth" "$out/split.truth.before" 2>/dev/null
   node "$CLI" record --duration "${RECORD_S}s" --pid "$split" -o "$out/split.pb.gz" >"$out/record.log" 2>&1
   local rc=$?
+  cp "$out/split.truth" "$out/split.truth.after" 2>/dev/null
   kill "$split" 2>/dev/null
   echo "$split" >"$out/split.pid"
   return $rc

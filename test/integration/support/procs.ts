@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { builtCliArgs } from './env.js';
 
@@ -47,4 +48,29 @@ export function startRecord(args: string[], opts: { timeoutMs?: number } = {}) {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Thread CPU nanoseconds per burner, as the split fixture measured them (test/fixtures/c/split.c). */
+export type SplitCpu = Map<string, number>;
+
+/** The split fixture's cumulative CPU per burner so far (it rewrites its truth file every second). */
+export function readSplitCpu(path: string): SplitCpu {
+  const cpu: SplitCpu = new Map();
+  if (!existsSync(path)) return cpu;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const [fn, ns] = line.trim().split(/\s+/);
+    if (fn && ns) cpu.set(fn, Number(ns));
+  }
+  return cpu;
+}
+
+/**
+ * Each burner's share (%) of the CPU the fixture spent in all three between two readings: the
+ * ground truth a profile of that interval is held to (identical loops do not cost identical time).
+ */
+export function splitTruthShares(after: SplitCpu, before: SplitCpu = new Map()): Map<string, number> {
+  const spent = [...after].map(([fn, ns]) => [fn, ns - (before.get(fn) ?? 0)] as const);
+  const total = spent.reduce((a, [, ns]) => a + ns, 0);
+  if (!(total > 0)) throw new Error('the split fixture measured no CPU time (truth file missing or not yet written)');
+  return new Map(spent.map(([fn, ns]) => [fn, (100 * ns) / total]));
 }
