@@ -110,6 +110,13 @@ interface ProcessState {
   starts: Float64Array;
   ends: Float64Array;
   lastMapsReadMs: number;
+  /**
+   * Wait before the next miss may re-read the maps. Doubles each time a re-read leaves the
+   * miss a miss (a binary without frame pointers hands us junk return addresses on every
+   * sample: re-reading its maps 5×/s was the agent's largest steady-state cost), back to the
+   * base interval when a re-read finds the address (a real dlopen or JIT region).
+   */
+  rereadBackoffMs?: number;
   gone: boolean;
   /** undefined: not looked for yet; null: none found at perfMapCheckedMs. */
   perfMap?: PerfMap | null;
@@ -126,6 +133,10 @@ export const DEFAULT_MAX_CACHED_FILE_BYTES = 192 * 1024 * 1024;
 const MAX_CACHED_FRAMES = 1 << 16;
 /** How often to look again for a perf map that did not exist. */
 const PERF_MAP_RETRY_MS = 2000;
+/** Longest wait between maps re-reads of a process whose misses stay misses (a new dlopen waits at most this long for its names). */
+const MAX_MAPS_REREAD_BACKOFF_MS = 5000;
+/** Longest wait between /proc/kallsyms reloads whose miss stayed a miss (a module loaded later waits at most this). */
+const MAX_KALLSYMS_BACKOFF_MS = 10 * 60_000;
 
 /** Index of the mapping containing addr, or -1 (binary search over sorted, disjoint ranges). */
 function findIndex(state: ProcessState, addr: number): number {
@@ -154,6 +165,7 @@ export class Symbolizer {
   private renamedFrames = 0;
   private readonly mapsRereadIntervalMs: number;
   private readonly kallsymsRefreshIntervalMs: number;
+  private kallsymsBackoffMs: number;
   private kernel?: SymbolTable;
   private kernelError?: string;
   private kernelLoadedAtMs = 0;
@@ -176,6 +188,7 @@ export class Symbolizer {
     this.processes = new LruCache(opts.maxCachedProcesses ?? 8192);
     this.mapsRereadIntervalMs = opts.mapsRereadIntervalMs ?? 200;
     this.kallsymsRefreshIntervalMs = opts.kallsymsRefreshIntervalMs ?? 30_000;
+    this.kallsymsBackoffMs = this.kallsymsRefreshIntervalMs;
     // The demangler's worker boots off this path, so the first C++ name does not wait for it.
     // The symbol loader's boots at the first file to load (its frames are renamed when it lands):
     // booted here, from source under tsx, it took seconds of CPU from whatever ran beside it.
@@ -216,11 +229,13 @@ export class Symbolizer {
       // Non-leaf frames hold return addresses; the call is the byte before.
       const probe = i > 0 ? address - 1n : address;
       let hit = this.kernel?.lookup(probe);
-      if (!hit && !refreshed && Date.now() - this.kernelLoadedAtMs >= this.kallsymsRefreshIntervalMs) {
-        // Modules load and unload; a miss may mean the table is stale.
+      if (!hit && !refreshed && Date.now() - this.kernelLoadedAtMs >= this.kallsymsBackoffMs) {
+        // Modules load and unload; a miss may mean the table is stale. A reload costs ~1 s of
+        // this thread, so one that leaves the miss a miss doubles the wait for the next.
         refreshed = true;
         this.tryLoadKernel();
         hit = this.kernel?.lookup(probe);
+        this.kallsymsBackoffMs = hit ? this.kallsymsRefreshIntervalMs : Math.min(2 * this.kallsymsBackoffMs, MAX_KALLSYMS_BACKOFF_MS);
       }
       if (hit) {
         out[i] = { name: hit.name, kind: 'kernel', address, module: hit.tag ? `[${hit.tag}]` : KERNEL_MODULE, resolved: true };
@@ -277,6 +292,7 @@ export class Symbolizer {
       let idx = findIndex(state, Number(probe));
       if (idx < 0 && this.mayRereadMaps(state)) {
         // New mmap (dlopen, JIT) since we last looked: re-read once.
+        const backoff = state.rereadBackoffMs ?? this.mapsRereadIntervalMs;
         const fresh = this.readProcess(pid);
         if (!fresh.gone) {
           state = fresh;
@@ -286,6 +302,7 @@ export class Symbolizer {
           state.lastMapsReadMs = Date.now();
         }
         idx = findIndex(state, Number(probe));
+        state.rereadBackoffMs = idx < 0 ? Math.min(2 * backoff, MAX_MAPS_REREAD_BACKOFF_MS) : this.mapsRereadIntervalMs;
       }
       if (idx < 0) {
         this.misses++;
@@ -381,7 +398,8 @@ export class Symbolizer {
   private mayRereadMaps(state: ProcessState): boolean {
     // A pid whose maps could not be read is retried too (pid reuse, a transient
     // error), but at most once a second: most such pids have simply exited.
-    const intervalMs = state.gone ? Math.max(1000, this.mapsRereadIntervalMs) : this.mapsRereadIntervalMs;
+    const base = state.rereadBackoffMs ?? this.mapsRereadIntervalMs;
+    const intervalMs = state.gone ? Math.max(1000, base) : base;
     return Date.now() - state.lastMapsReadMs >= intervalMs;
   }
 

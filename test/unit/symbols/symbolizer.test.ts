@@ -2,7 +2,7 @@
 // namespace pid, placeholders for unknown and vanished processes. No root needed.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Symbolizer } from '../../../src/symbols/index.js';
 
 const root = mkdtempSync(`${tmpdir()}/hotspan-fakeproc-`);
@@ -61,5 +61,31 @@ describe('Symbolizer (fake procfs)', () => {
     expect(sym.processExecutable(999999)).toBeUndefined();
     sym.forgetProcess(999999);
     expect(sym.stats().cachedProcesses).toBe(0);
+  });
+
+  it('backs off re-reading the maps of a process whose misses stay misses, and comes back when one resolves', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const sym = new Symbolizer({ procRoot, mapsRereadIntervalMs: 100 });
+      // A junk return address (no frame pointers) on every sample, 20 samples a second for 10 s.
+      for (let t = 0; t < 10_000; t += 50) {
+        sym.userFrames(4242, [0x7f0000001010n, 0x1000n]);
+        vi.advanceTimersByTime(50);
+      }
+      // Every 100 ms would be 100 reads; doubling from 100 ms to 5 s is 7 (plus the first).
+      const reads = sym.stats().mapsReads;
+      expect(reads).toBeGreaterThanOrEqual(5);
+      expect(reads).toBeLessThanOrEqual(9);
+      // A real new mapping: found by the next re-read (≤ 5 s away), and the base interval is back.
+      appendFileSync(`${procRoot}/4242/maps`, '7f0000500000-7f0000501000 r-xp 00000000 00:00 0 \n');
+      vi.advanceTimersByTime(5000);
+      expect(sym.userFrames(4242, [0x7f0000500010n])[0]).toMatchObject({ module: '[anon]' });
+      const afterHit = sym.stats().mapsReads;
+      vi.advanceTimersByTime(100);
+      sym.userFrames(4242, [0x2000n]);
+      expect(sym.stats().mapsReads).toBe(afterHit + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
