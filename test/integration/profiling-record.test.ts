@@ -127,7 +127,11 @@ describe.runIf(root)('hotspan record: kernel frames', () => {
     // Every kernel function hotspan sees in ≥5% of samples as a leaf is one perf also names. Kernel
     // by /proc/kallsyms: libc's syscall wrappers are leaves too, and there the two name one address
     // by different aliases (hotspan the exported `write`, perf libc's internal `__GI___libc_write`).
-    const kallsyms = new Set(readFileSync('/proc/kallsyms', 'utf8').split('\n').map((l) => l.split(' ')[2]));
+    const kallsyms = new Set(
+      readFileSync('/proc/kallsyms', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[2]),
+    );
     const perfKernel = new Set(perf.shares.keys());
     const hotLeaves = [...selfShares(samples)].filter(([fn, pct]) => pct >= 5 && kallsyms.has(fn)).map(([fn]) => fn);
     expect(hotLeaves.length).toBeGreaterThan(0);
