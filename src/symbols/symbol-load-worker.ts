@@ -12,7 +12,7 @@ import { adoptWorkloadFile, failureCountsByReason, WorkloadFileError, type Failu
 import { ElfFormatError, readElfHeaders, type ByteSource } from './elf.js';
 import { readElfSymbolsFrom } from './elf-symbols.js';
 import type { LoadReply, LoadRequest } from './symbol-loader.js';
-import { trimHeapIfGrown, type HeapTrimStats } from '../health/index.js';
+import { HEAP_TRIM_BOUNDS, trimHeapIfGrown, type HeapTrimStats } from '../health/index.js';
 
 function failureDelta(before: Map<FailureReason, number>): Array<[FailureReason, number]> {
   const out: Array<[FailureReason, number]> = [];
@@ -56,13 +56,13 @@ function load(req: LoadRequest): { reply: LoadReply; transfer: ArrayBuffer[] } {
 
 // Parsing a big binary leaves tens of MB of garbage that V8 would keep until its (large)
 // first-collection limit; once the queue has been quiet for a moment, collect it.
-const heap: HeapTrimStats = { collections: 0, liveBytes: 0, pauseMs: 0 };
+const heap: HeapTrimStats = { collections: 0, liveBytes: 0, pauseMs: 0, lastAtMs: 0 };
 let idle: NodeJS.Timeout | undefined;
 
 parentPort!.on('message', (req: LoadRequest) => {
   const { reply, transfer } = load(req);
   parentPort!.postMessage(reply, transfer);
   clearTimeout(idle);
-  idle = setTimeout(() => trimHeapIfGrown(heap, { intervalMs: 0, floorBytes: 16 << 20, growthFactor: 2 }), 1000);
+  idle = setTimeout(() => trimHeapIfGrown(heap, { ...HEAP_TRIM_BOUNDS, floorBytes: 16 << 20 }), 1000);
   idle.unref();
 });
