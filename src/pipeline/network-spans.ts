@@ -156,6 +156,13 @@ export function startNetworkSpans(opts: NetworkSpansOptions): NetworkSpans | und
         'hotspan.samples.span_tagged': j.tagged,
         'hotspan.samples.span_ambiguous': j.ambiguous,
         'hotspan.samples.span_untagged': j.untagged,
+        // Why samples went untagged beyond "no request in flight": each is a bound or a race, and
+        // a rising one says which (src/tracing/span-profile-join.ts names each).
+        'hotspan.samples.span_untagged.overflow': j.overflow,
+        'hotspan.samples.span_untagged.late': j.late,
+        'hotspan.samples.span_untagged.tainted': j.tainted,
+        'hotspan.samples.span_untagged.handoff': j.handoff,
+        'hotspan.samples.span_untagged.stale': j.stale,
       };
     },
   };
