@@ -63,12 +63,17 @@ export function fold(samples: PerfSample[]): string {
 }
 
 /** Runs `bin/<name> <seconds>` under perf; returns its samples. */
-export function recordFixture(name: string, seconds: number): PerfSample[] {
+/**
+ * Runs bin/<name> for `seconds` under perf and returns its samples. With `truthPath`, the
+ * fixture writes the CPU it measured per function there (test/fixtures/c/fixture_truth.h).
+ */
+export function recordFixture(name: string, seconds: number, truthPath?: string): PerfSample[] {
   const dir = mkdtempSync(join(tmpdir(), 'hotspan-flame-'));
   try {
     const data = join(dir, 'perf.data');
     execFileSync('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(SAMPLE_HZ), '-g', '-o', data, '--', join(FIXTURE_BIN, name), String(seconds)], {
       stdio: ['ignore', 'ignore', 'inherit'],
+      ...(truthPath && { env: { ...process.env, HOTSPAN_FIXTURE_TRUTH: truthPath } }),
     });
     const text = execFileSync('perf', ['script', '-i', data, '-F', 'comm,pid,tid,time,ip,sym,dso'], {
       encoding: 'utf8',

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtures, FIXTURES_BIN, ROOT, requireRoot } from './support/env.js';
 import { perfSelfShares, shareStdErrPct } from './support/perf.js';
 import { pprofTop, readPprof, selfShares, totalShares } from './support/pprof.js';
-import { hotspanRecord, killAll, readSplitCpu, sleep, splitTruthShares, startFixture, startRecord } from './support/procs.js';
+import { hotspanRecord, killAll, readFixtureCpu, sleep, fixtureCpuShares, startFixture, startRecord } from './support/procs.js';
 
 const root = requireRoot('hotspan record against real processes');
 const tmp = mkdtempSync(join(tmpdir(), 'hotspan-record-'));
@@ -21,9 +21,9 @@ async function startSplit(seconds: number, name: string): Promise<{ pid: number;
   const file = join(tmp, `${name}.truth`);
   const child = startFixture(join(FIXTURES_BIN, 'split'), [String(seconds), file]);
   await sleep(1300);
-  const before = readSplitCpu(file);
+  const before = readFixtureCpu(file);
   if (before.size === 0) throw new Error(`split wrote no truth to ${file} within 1.3 s`);
-  return { pid: child.pid!, truth: () => splitTruthShares(readSplitCpu(file), before) };
+  return { pid: child.pid!, truth: () => fixtureCpuShares(readFixtureCpu(file), before) };
 }
 
 /**

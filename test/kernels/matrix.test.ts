@@ -29,7 +29,7 @@ import { DB_FILE_NAME } from '../../src/store/index.js';
 import { buildFixtures, requireRoot, ROOT } from '../integration/support/env.js';
 import { shareStdErrPct } from '../integration/support/perf.js';
 import { readPprof, selfShares } from '../integration/support/pprof.js';
-import { readSplitCpu, splitTruthShares } from '../integration/support/procs.js';
+import { readFixtureCpu, fixtureCpuShares } from '../integration/support/procs.js';
 
 /** `series` is boot.sh's argument; 'host' runs the checks natively on this machine's kernel. */
 const KERNELS = (process.env.HOTSPAN_MATRIX_KERNELS ?? '5.10,6.1,6.12,trixie-bpo,host').split(',').filter(Boolean);
@@ -146,7 +146,7 @@ function need(cond: boolean, msg: string): asserts cond {
  */
 function checkRecord(share: string): string {
   need(existsSync(join(share, 'split.pb.gz')), `no profile written: ${read(share, 'record.log').slice(-300)}`);
-  const measured = splitTruthShares(readSplitCpu(join(share, 'split.truth.after')), readSplitCpu(join(share, 'split.truth.before')));
+  const measured = fixtureCpuShares(readFixtureCpu(join(share, 'split.truth.after')), readFixtureCpu(join(share, 'split.truth.before')));
   const { samples } = readPprof(join(share, 'split.pb.gz'));
   const n = samples.reduce((a, s) => a + s.count, 0);
   need(n >= 100, `only ${n} samples`);

@@ -50,12 +50,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Thread CPU nanoseconds per burner, as the split fixture measured them (test/fixtures/c/split.c). */
-export type SplitCpu = Map<string, number>;
+/** Thread CPU nanoseconds per function, as a fixture measured them (test/fixtures/c/fixture_truth.h). */
+export type FixtureCpu = Map<string, number>;
 
-/** The split fixture's cumulative CPU per burner so far (it rewrites its truth file every second). */
-export function readSplitCpu(path: string): SplitCpu {
-  const cpu: SplitCpu = new Map();
+/** A fixture's cumulative CPU per function so far (it rewrites its truth file every second and at exit). */
+export function readFixtureCpu(path: string): FixtureCpu {
+  const cpu: FixtureCpu = new Map();
   if (!existsSync(path)) return cpu;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const [fn, ns] = line.trim().split(/\s+/);
@@ -65,12 +65,12 @@ export function readSplitCpu(path: string): SplitCpu {
 }
 
 /**
- * Each burner's share (%) of the CPU the fixture spent in all three between two readings: the
- * ground truth a profile of that interval is held to (identical loops do not cost identical time).
+ * Each function's share (%) of the CPU the fixture spent in all of them between two readings:
+ * the ground truth a profile of that interval is held to (identical loops do not cost identical time).
  */
-export function splitTruthShares(after: SplitCpu, before: SplitCpu = new Map()): Map<string, number> {
+export function fixtureCpuShares(after: FixtureCpu, before: FixtureCpu = new Map()): Map<string, number> {
   const spent = [...after].map(([fn, ns]) => [fn, ns - (before.get(fn) ?? 0)] as const);
   const total = spent.reduce((a, [, ns]) => a + ns, 0);
-  if (!(total > 0)) throw new Error('the split fixture measured no CPU time (truth file missing or not yet written)');
+  if (!(total > 0)) throw new Error('the fixture measured no CPU time (truth file missing or not yet written)');
   return new Map(spent.map(([fn, ns]) => [fn, (100 * ns) / total]));
 }
