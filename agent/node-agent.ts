@@ -29,11 +29,12 @@ export async function startNodeAgent(
   exporterCli: ExporterConfigInput = {},
   features: FeatureReport = probeFeatures(),
 ): Promise<NodeAgent> {
+  // The main isolate's heap kept near its live size (src/health/heap-trim.ts says why); first,
+  // before any worker thread starts.
+  const heapTrim = startHeapTrim();
   const degraded = describeDegraded(features);
   if (degraded) log(degraded);
   const host = await detectHostResource();
-  // The main isolate's heap kept near its live size (src/health/heap-trim.ts says why).
-  const heapTrim = startHeapTrim();
   const metadata = startMetadata(log);
   const resources = new ProcessResources(host, metadata.lookup, process.env, { exportCommandArgs: cfg.exportCommandArgs });
   // The agent's own telemetry (self-metrics, deploy reports) is named by its own OTEL_SERVICE_NAME.

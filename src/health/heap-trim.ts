@@ -11,9 +11,11 @@
  *
  * `gc` is reached the way jest's leak detector does: expose it, then take it from a fresh
  * context (the flag is read when a context is created). Without it, trimming is a no-op.
+ * Workers use the `gc` global their context got at creation (collector() says why).
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 
 export interface HeapTrimBounds {
   /** How often the heap is looked at (startHeapTrim). */
@@ -46,8 +48,18 @@ export const HEAP_TRIM_BOUNDS: HeapTrimBounds = {
 
 let fullCollection: (() => void) | null | undefined;
 
+/**
+ * V8's flags are process-wide and not safe to change while other threads run (a worker setting
+ * one crashed the agent with SIGSEGV on shutdown under 5.10/TCG): only the main thread sets
+ * --expose-gc, once, from startHeapTrim() at agent start before any worker exists. Workers
+ * created after that have `globalThis.gc`; a worker without it does not trim.
+ */
 function collector(): (() => void) | null {
   if (fullCollection !== undefined) return fullCollection;
+  if (!isMainThread) {
+    const gc = (globalThis as { gc?: unknown }).gc;
+    return (fullCollection = typeof gc === 'function' ? (gc as () => void) : null);
+  }
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
@@ -86,6 +98,8 @@ export function trimHeapIfGrown(stats: HeapTrimStats, bounds: HeapTrimBounds = H
 
 /** Looks at this isolate's heap every `intervalMs` (unref'd: never keeps the process alive). */
 export function startHeapTrim(bounds: HeapTrimBounds = HEAP_TRIM_BOUNDS): { stats: HeapTrimStats; stop(): void } {
+  // Now, on the main thread, before the agent starts its workers (see collector()).
+  collector();
   const stats: HeapTrimStats = { collections: 0, liveBytes: 0, pauseMs: 0, lastAtMs: 0 };
   const timer = setInterval(() => trimHeapIfGrown(stats, bounds), bounds.intervalMs);
   timer.unref();

@@ -157,14 +157,20 @@ describe.runIf(root)('hostile workload files', () => {
     const plantedAtMs = Date.now();
 
     // -- JITs whose perf map is a directory, a FIFO, a sparse 2 GB file
+    // A stale perf map of an earlier process with the same pid (pids wrap at 32768 here) is
+    // removed first: the planted path must be exactly what this test makes it.
+    const plant = (pid: number | undefined) => {
+      const path = `/tmp/perf-${pid}.map`;
+      rmSync(path, { recursive: true, force: true });
+      planted.push(path);
+      return path;
+    };
     procs.jitDir = startFixture(jit, ['60']);
-    planted.push(`/tmp/perf-${procs.jitDir.pid}.map`);
-    mkdirSync(`/tmp/perf-${procs.jitDir.pid}.map`);
+    mkdirSync(plant(procs.jitDir.pid));
     procs.jitFifo = startFixture(jit, ['60']);
-    planted.push(`/tmp/perf-${procs.jitFifo.pid}.map`);
-    execFileSync('mkfifo', [`/tmp/perf-${procs.jitFifo.pid}.map`]);
+    execFileSync('mkfifo', [plant(procs.jitFifo.pid)]);
     procs.jitSparse = startFixture(jit, ['60']);
-    planted.push(`/tmp/perf-${procs.jitSparse.pid}.map`);
+    plant(procs.jitSparse.pid);
     writeFileSync(`/tmp/perf-${procs.jitSparse.pid}.map`, '');
     truncateSync(`/tmp/perf-${procs.jitSparse.pid}.map`, 2048 * 1024 * 1024);
     // -- hostile binaries

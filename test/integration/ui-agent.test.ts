@@ -94,10 +94,9 @@ describe.runIf(root)('hotspan UI and API while the agent runs', () => {
     const server = spawn(join(FIXTURES_BIN, 'http_server'), [join(tmp, 'server.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(server);
     const port = await firstLine(server);
-    // Only the server is profiled (--pid): on a shared 2-core host, profiling every process at
-    // 499 Hz keeps the agent's event loop busy for tens of seconds; the store, the API and the
-    // CLI paths are the same as without --pid.
-    const agent = await startAgent(dataDir, ['-F', '499', '--pid', String(server.pid)], { HOTSPAN_UI_PORT: 'auto' });
+    // The embedded default as shipped (dist, every process on the host, store, UI), at 499 Hz so
+    // one 50 ms request holds ~25 samples for the ≥95% check.
+    const agent = await startAgent(dataDir, ['-F', '499'], { HOTSPAN_UI_PORT: 'auto' }, { built: true });
     const url = await agentUrl(dataDir);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const load = driveHttp(port, 6, ['/slow', '/fast'], 3);
