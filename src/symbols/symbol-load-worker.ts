@@ -11,7 +11,6 @@ import { parentPort } from 'node:worker_threads';
 import { adoptWorkloadFile, failureCountsByReason, WorkloadFileError, type FailureReason } from '../workload-files/index.js';
 import { ElfFormatError, readElfHeaders, type ByteSource } from './elf.js';
 import { readElfSymbolsFrom } from './elf-symbols.js';
-import { readKallsyms } from './kallsyms.js';
 import type { LoadReply, LoadRequest } from './symbol-loader.js';
 import { HEAP_TRIM_BOUNDS, trimHeapIfGrown, type HeapTrimStats } from '../health/index.js';
 
@@ -24,17 +23,7 @@ function failureDelta(before: Map<FailureReason, number>): Array<[FailureReason,
   return out;
 }
 
-function loadKallsyms(req: LoadRequest): { reply: LoadReply; transfer: ArrayBuffer[] } {
-  try {
-    const { data, transfer } = readKallsyms(req.name).table.toData();
-    return { reply: { id: req.id, ok: true, loads: [], source: 'none', table: data, failures: [] }, transfer };
-  } catch (err) {
-    return { reply: { id: req.id, ok: false, reason: 'io', message: (err as Error).message, failures: [] }, transfer: [] };
-  }
-}
-
 function load(req: LoadRequest): { reply: LoadReply; transfer: ArrayBuffer[] } {
-  if (req.kind === 'kallsyms') return loadKallsyms(req);
   const before = failureCountsByReason();
   // Debug files beside the binary are looked up in the process's root through its open
   // directory fd (the /proc/PID/root link is gone once the process exits).

@@ -37,11 +37,6 @@ export const SYMBOL_LOAD_BOUNDS = {
 /** What the worker is asked (fds belong to the main thread). */
 export interface LoadRequest {
   id: number;
-  /**
-   * 'kallsyms': re-read the kernel's table at `name` (not a workload file: no fd, no root). Its
-   * ~1 s of read and parse ran on the agent's event loop at every reload.
-   */
-  kind?: 'elf' | 'kallsyms';
   /** The binary, opened through src/workload-files. */
   fd: number;
   name: string;
@@ -109,12 +104,11 @@ function bootData(): { entry: string; tsxApi?: string } {
   return { entry: new URL('./symbol-load-worker.js', here).href };
 }
 
-function toSymbols(r: Extract<LoadReply, { ok: true }>, kind: LoadRequest['kind']): ElfSymbols {
+function toSymbols(r: Extract<LoadReply, { ok: true }>): ElfSymbols {
   return {
     ...(r.buildId && { buildId: r.buildId }),
     loads: r.loads,
-    // Kernel symbols are C names: the demangler is skipped.
-    table: new SymbolTable(r.table, { demangle: kind !== 'kallsyms' }),
+    table: new SymbolTable(r.table),
     source: r.source,
     ...(r.debugFile && { debugFile: r.debugFile }),
   };
@@ -122,7 +116,7 @@ function toSymbols(r: Extract<LoadReply, { ok: true }>, kind: LoadRequest['kind'
 
 function closeFds(req: LoadRequest): void {
   for (const fd of [req.fd, req.rootFd]) {
-    if (fd === undefined || fd < 0) continue;
+    if (fd === undefined) continue;
     try {
       closeSync(fd);
     } catch {
@@ -186,7 +180,7 @@ class Lane {
       clearTimeout(r.timer);
       this.running = undefined;
       for (const [reason, n] of reply.failures) countFailure(reason, n);
-      finish(r.job, reply.ok ? { ok: true, syms: toSymbols(reply, r.job.req.kind) } : { ok: false, reason: reply.reason, message: reply.message });
+      finish(r.job, reply.ok ? { ok: true, syms: toSymbols(reply) } : { ok: false, reason: reply.reason, message: reply.message });
       this.pump();
     });
     const lost = (why: string) => {
@@ -261,28 +255,6 @@ export function loadSymbols(job: LoadJob, done: (o: LoadOutcome) => void): boole
     return false;
   }
   lane.add({ req, done });
-  return true;
-}
-
-/**
- * Re-reads /proc/kallsyms (or `path`) in the big-file lane's worker. `done` gets the table, or
- * why not; returns false when that lane's queue is full.
- */
-export function loadKallsymsInWorker(path: string, done: (o: { ok: true; table: SymbolTable } | { ok: false; message: string }) => void): boolean {
-  const req: LoadRequest = {
-    kind: 'kallsyms',
-    id: nextId++,
-    fd: -1,
-    name: path,
-    root: '',
-    rootDisplay: '',
-    logicalPath: path,
-    binaryId: 'kallsyms',
-    debugDirs: [],
-  };
-  big.prewarm();
-  if (big.queue.length >= SYMBOL_LOAD_BOUNDS.maxQueued) return false;
-  big.add({ req, done: (o) => done(o.ok ? { ok: true, table: o.syms.table } : { ok: false, message: o.message }) });
   return true;
 }
 

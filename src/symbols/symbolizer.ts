@@ -20,7 +20,7 @@ import { basename } from 'node:path';
 import { countFailure, openProcessRootDir, openWorkloadFile, readWorkloadFile, WorkloadFileError, type WorkloadFile } from '../workload-files/index.js';
 import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
 import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
-import { loadKallsymsInWorker, loadsSettled, loadSymbols, pendingLoads, type LoadOutcome } from './symbol-loader.js';
+import { loadsSettled, loadSymbols, pendingLoads, type LoadOutcome } from './symbol-loader.js';
 import { DEFAULT_DEBUG_DIRS } from './debug-file.js';
 import { readKallsyms } from './kallsyms.js';
 import { prewarmDemangler } from './demangle.js';
@@ -62,8 +62,6 @@ export interface SymbolizerStats {
   renamedFrames: number;
   /** /proc/PID/maps reads, first reads included. */
   mapsReads: number;
-  /** /proc/kallsyms reloads that landed (the first load is not one). */
-  kernelReloads: number;
   cachedFileBytes: number;
   kernelSymbols: number;
   /** Why kernel symbols are unavailable, when they are. */
@@ -168,8 +166,6 @@ export class Symbolizer {
   private readonly mapsRereadIntervalMs: number;
   private readonly kallsymsRefreshIntervalMs: number;
   private kallsymsBackoffMs: number;
-  private kernelReloading = false;
-  private kernelReloads = 0;
   private kernel?: SymbolTable;
   private kernelError?: string;
   private kernelLoadedAtMs = 0;
@@ -232,13 +228,14 @@ export class Symbolizer {
       }
       // Non-leaf frames hold return addresses; the call is the byte before.
       const probe = i > 0 ? address - 1n : address;
-      const hit = this.kernel?.lookup(probe);
+      let hit = this.kernel?.lookup(probe);
       if (!hit && !refreshed && Date.now() - this.kernelLoadedAtMs >= this.kallsymsBackoffMs) {
-        // Modules load and unload; a miss may mean the table is stale. The reload (~1 s of read
-        // and parse) runs in the symbol loader's worker; this frame stays a placeholder and the
-        // next sample at the address gets the new table.
+        // Modules load and unload; a miss may mean the table is stale. A reload costs ~1 s of
+        // this thread, so one that leaves the miss a miss doubles the wait for the next.
         refreshed = true;
-        this.reloadKernelInWorker(probe);
+        this.tryLoadKernel();
+        hit = this.kernel?.lookup(probe);
+        this.kallsymsBackoffMs = hit ? this.kallsymsRefreshIntervalMs : Math.min(2 * this.kallsymsBackoffMs, MAX_KALLSYMS_BACKOFF_MS);
       }
       if (hit) {
         out[i] = { name: hit.name, kind: 'kernel', address, module: hit.tag ? `[${hit.tag}]` : KERNEL_MODULE, resolved: true };
@@ -252,31 +249,6 @@ export class Symbolizer {
       }
     }
     return out;
-  }
-
-  /**
-   * One reload at a time. One that leaves `probe` a miss doubles the wait for the next (up to
-   * 10 min); one that names it brings the base interval back.
-   */
-  private reloadKernelInWorker(probe: bigint): void {
-    if (this.kernelReloading) return;
-    this.kernelReloading = true;
-    this.kernelLoadedAtMs = Date.now();
-    const accepted = loadKallsymsInWorker(`${this.procRoot}/kallsyms`, (o) => {
-      this.kernelReloading = false;
-      this.kernelLoadedAtMs = Date.now();
-      if (!o.ok) {
-        this.kernelError = o.message;
-      } else {
-        this.kernel = o.table;
-        this.kernelError = undefined;
-        this.kernelFrameCache = [new Map(), new Map()];
-        this.kernelReloads++;
-      }
-      const named = o.ok && o.table.lookup(probe) !== undefined;
-      this.kallsymsBackoffMs = named ? this.kallsymsRefreshIntervalMs : Math.min(2 * this.kallsymsBackoffMs, MAX_KALLSYMS_BACKOFF_MS);
-    });
-    if (!accepted) this.kernelReloading = false;
   }
 
   private tryLoadKernel(): void {
@@ -732,7 +704,6 @@ export class Symbolizer {
       pendingLoads: pendingLoads(),
       renamedFrames: this.renamedFrames,
       mapsReads: this.mapsReads,
-      kernelReloads: this.kernelReloads,
       cachedFileBytes: this.files.bytes,
       kernelSymbols: this.kernel?.size ?? 0,
       kernelError: this.kernelError,

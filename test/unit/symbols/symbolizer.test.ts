@@ -89,26 +89,3 @@ describe('Symbolizer (fake procfs)', () => {
     }
   });
 });
-
-describe('Symbolizer kernel table reloads', () => {
-  it('reloads /proc/kallsyms off the event loop on a miss, names the address once it lands, and backs off when a reload does not', async () => {
-    const procRoot = mkdtempSync(`${tmpdir()}/hotspan-fakekallsyms-`);
-    try {
-      writeFileSync(`${procRoot}/kallsyms`, 'ffffffff81000000 T _stext\nffffffff81000100 T do_syscall_64\nffffffff81000200 T end_of_text\n');
-      const sym = new Symbolizer({ procRoot, kallsymsRefreshIntervalMs: 0 });
-      expect(sym.kernelFrames([0xffffffff81000110n])[0]).toMatchObject({ name: 'do_syscall_64', resolved: true });
-      // A module loads: its symbols are past the table's end.
-      writeFileSync(
-        `${procRoot}/kallsyms`,
-        'ffffffff81000000 T _stext\nffffffff81000100 T do_syscall_64\nffffffffc0000000 t mod_fn\t[mymod]\nffffffffc0001000 t mod_end\t[mymod]\n',
-      );
-      // The miss answers at once with a placeholder; the reload runs in the loader's worker.
-      expect(sym.kernelFrames([0xffffffffc0000010n])[0]).toMatchObject({ resolved: false });
-      await sym.settled(10_000);
-      expect(sym.stats().kernelReloads).toBe(1);
-      expect(sym.kernelFrames([0xffffffffc0000010n])[0]).toMatchObject({ name: 'mod_fn', module: '[mymod]', resolved: true });
-    } finally {
-      rmSync(procRoot, { recursive: true, force: true });
-    }
-  });
-});
