@@ -41,8 +41,8 @@ export const HEAP_TRIM_BOUNDS: HeapTrimBounds = {
   floorBytes: 64 * 1024 * 1024,
   /** A collection runs once used heap exceeds this multiple of the last collection's live size. */
   growthFactor: 2,
-  /** One full collection of ~45 MB live takes 30–60 ms: at most ~0.4 % of a core at this pace. */
-  staleMs: 15_000,
+  /** One full collection of ~45 MB live takes 30–60 ms: at most ~0.2 % of a core at this pace. */
+  staleMs: 30_000,
   staleFactor: 1.25,
 };
 

@@ -74,7 +74,7 @@ describe.runIf(root)('hotspan record: known CPU split (C, frame pointers)', () =
     for (const fn of BURNERS) expect(Math.abs((top.get(fn) ?? 0) - (ours.get(fn) ?? 0))).toBeLessThan(0.1);
   });
 
-  it('holds ±2 pp of the truth at 999 Hz, where ~5000 samples make 2 pp about 3 standard errors', async () => {
+  it('holds 4 standard errors (~2.8 pp) of the truth at 999 Hz, ~5000 samples', async () => {
     const split = await startSplit(10, 'split-999');
     const out = join(tmp, 'split-999.pb.gz');
     const rec = await hotspanRecord(['--duration', '5s', '--frequency', '999', '--pid', String(split.pid), '-o', out]);
@@ -84,8 +84,9 @@ describe.runIf(root)('hotspan record: known CPU split (C, frame pointers)', () =
     expect(n).toBeGreaterThan(1000);
     const ours = burnerShares(selfShares(samples));
     for (const [fn, truth] of split.truth()) {
-      // On an idle core n ≈ 5000 and this is ±2 pp; a loaded machine gets fewer samples and a wider bound.
-      const tol = Math.max(2, 3 * shareStdErrPct(truth, n));
+      // On an idle core n ≈ 5000 and 4 standard errors is ~2.8 pp: the truth's interval starts ~1 s
+      // before the recording's (record's start-up), so it is not the sampled interval exactly.
+      const tol = Math.max(2, 4 * shareStdErrPct(truth, n));
       expect(Math.abs((ours.get(fn) ?? 0) - truth), `${fn} ${ours.get(fn)?.toFixed(2)}% vs truth ${truth.toFixed(2)}% (n=${n})`).toBeLessThanOrEqual(tol);
     }
   });
