@@ -37,9 +37,7 @@ export interface HeapTrimBounds {
 export const HEAP_TRIM_BOUNDS: HeapTrimBounds = {
   /** Looking is one getHeapStatistics() call (µs); start-up makes ~100 MB of garbage in its first 3 s. */
   intervalMs: 1_000,
-  /** Below this the heap is left alone, whatever its growth. */
   floorBytes: 64 * 1024 * 1024,
-  /** A collection runs once used heap exceeds this multiple of the last collection's live size. */
   growthFactor: 2,
   /** One full collection of ~45 MB live takes 30–60 ms: at most ~0.2 % of a core at this pace. */
   staleMs: 30_000,
@@ -49,10 +47,10 @@ export const HEAP_TRIM_BOUNDS: HeapTrimBounds = {
 let fullCollection: (() => void) | null | undefined;
 
 /**
- * V8's flags are process-wide and not safe to change while other threads run (a worker setting
- * one crashed the agent with SIGSEGV on shutdown under 5.10/TCG): only the main thread sets
- * --expose-gc, once, from startHeapTrim() at agent start before any worker exists. Workers
- * created after that have `globalThis.gc`; a worker without it does not trim.
+ * V8's flags are process-wide and not safe to change while other threads run, so only the main
+ * thread sets --expose-gc, once, from startHeapTrim() at agent start before any worker exists
+ * (workers once set it themselves; the agent then crashed with SIGSEGV in the 5.10 guest, cause
+ * not proven). Workers created after that have `globalThis.gc`; a worker without it does not trim.
  */
 function collector(): (() => void) | null {
   if (fullCollection !== undefined) return fullCollection;

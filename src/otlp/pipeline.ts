@@ -12,10 +12,10 @@
  * or shutdown's deadline passes; items are counted in exactly one of exported / dropped.
  */
 import { backoffDelayMs, type BackoffPolicy, type ExportResult } from './retry.js';
+import type { Signal } from './types.js';
 
 /** How long shutdown waits past its deadline for sends already in flight to land. */
 const SHUTDOWN_SETTLE_MS = 250;
-import type { Signal } from './types.js';
 
 /** What a batch becomes before it is sent: protobuf/JSON bytes, or (in-process) a request object with its estimated size. */
 export interface Body {

@@ -17,7 +17,15 @@
  */
 import { readlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { countFailure, openProcessRootDir, openWorkloadFile, readWorkloadFile, WorkloadFileError, type WorkloadFile } from '../workload-files/index.js';
+import {
+  countFailure,
+  openProcessRootDir,
+  openWorkloadFile,
+  processRoot,
+  readWorkloadFile,
+  WorkloadFileError,
+  type WorkloadFile,
+} from '../workload-files/index.js';
 import { bufferSource, ElfFormatError, fileOffsetToVaddr, fileSource, readElfHeaders, type LoadSegment } from './elf.js';
 import { readElfSymbolsFrom, type ElfSymbols } from './elf-symbols.js';
 import { loadsSettled, loadSymbols, pendingLoads, type LoadOutcome } from './symbol-loader.js';
@@ -116,7 +124,7 @@ interface ProcessState {
    * sample: re-reading its maps 5×/s was the agent's largest steady-state cost), back to the
    * base interval when a re-read finds the address (a real dlopen or JIT region).
    */
-  rereadBackoffMs?: number;
+  rereadBackoffMs: number;
   gone: boolean;
   /** undefined: not looked for yet; null: none found at perfMapCheckedMs. */
   perfMap?: PerfMap | null;
@@ -137,6 +145,15 @@ const PERF_MAP_RETRY_MS = 2000;
 const MAX_MAPS_REREAD_BACKOFF_MS = 5000;
 /** Longest wait between /proc/kallsyms reloads whose miss stayed a miss (a module loaded later waits at most this). */
 const MAX_KALLSYMS_BACKOFF_MS = 10 * 60_000;
+
+/**
+ * The wait before the next re-read of a table (a process's maps, kallsyms) after one: back to
+ * `base` when it named the address that missed, else doubled up to `max` (a miss that survives a
+ * re-read is junk, and re-reading is the expensive part).
+ */
+function nextRereadWait(named: boolean, current: number, base: number, max: number): number {
+  return named ? base : Math.min(2 * current, max);
+}
 
 /** Index of the mapping containing addr, or -1 (binary search over sorted, disjoint ranges). */
 function findIndex(state: ProcessState, addr: number): number {
@@ -235,7 +252,7 @@ export class Symbolizer {
         refreshed = true;
         this.tryLoadKernel();
         hit = this.kernel?.lookup(probe);
-        this.kallsymsBackoffMs = hit ? this.kallsymsRefreshIntervalMs : Math.min(2 * this.kallsymsBackoffMs, MAX_KALLSYMS_BACKOFF_MS);
+        this.kallsymsBackoffMs = nextRereadWait(hit !== undefined, this.kallsymsBackoffMs, this.kallsymsRefreshIntervalMs, MAX_KALLSYMS_BACKOFF_MS);
       }
       if (hit) {
         out[i] = { name: hit.name, kind: 'kernel', address, module: hit.tag ? `[${hit.tag}]` : KERNEL_MODULE, resolved: true };
@@ -292,7 +309,7 @@ export class Symbolizer {
       let idx = findIndex(state, Number(probe));
       if (idx < 0 && this.mayRereadMaps(state)) {
         // New mmap (dlopen, JIT) since we last looked: re-read once.
-        const backoff = state.rereadBackoffMs ?? this.mapsRereadIntervalMs;
+        const backoff = state.rereadBackoffMs;
         const fresh = this.readProcess(pid);
         if (!fresh.gone) {
           state = fresh;
@@ -302,7 +319,7 @@ export class Symbolizer {
           state.lastMapsReadMs = Date.now();
         }
         idx = findIndex(state, Number(probe));
-        state.rereadBackoffMs = idx < 0 ? Math.min(2 * backoff, MAX_MAPS_REREAD_BACKOFF_MS) : this.mapsRereadIntervalMs;
+        state.rereadBackoffMs = nextRereadWait(idx >= 0, backoff, this.mapsRereadIntervalMs, MAX_MAPS_REREAD_BACKOFF_MS);
       }
       if (idx < 0) {
         this.misses++;
@@ -398,8 +415,7 @@ export class Symbolizer {
   private mayRereadMaps(state: ProcessState): boolean {
     // A pid whose maps could not be read is retried too (pid reuse, a transient
     // error), but at most once a second: most such pids have simply exited.
-    const base = state.rereadBackoffMs ?? this.mapsRereadIntervalMs;
-    const intervalMs = state.gone ? Math.max(1000, base) : base;
+    const intervalMs = state.gone ? Math.max(1000, state.rereadBackoffMs) : state.rereadBackoffMs;
     return Date.now() - state.lastMapsReadMs >= intervalMs;
   }
 
@@ -411,7 +427,14 @@ export class Symbolizer {
       // procfs, but the text is the workload's (its paths, its mapping count): bounded read.
       text = readWorkloadFile(`${this.procRoot}/${pid}/maps`, 'proc', { count: false }).toString('latin1');
     } catch {
-      return { mappings: [], starts: new Float64Array(0), ends: new Float64Array(0), lastMapsReadMs: now, gone: true };
+      return {
+        mappings: [],
+        starts: new Float64Array(0),
+        ends: new Float64Array(0),
+        lastMapsReadMs: now,
+        rereadBackoffMs: this.mapsRereadIntervalMs,
+        gone: true,
+      };
     }
     const mappings: MappingState[] = [];
     for (const map of parseProcMaps(text).mappings) {
@@ -426,6 +449,7 @@ export class Symbolizer {
       starts: Float64Array.from(mappings, (m) => Number(m.map.start)),
       ends: Float64Array.from(mappings, (m) => Number(m.map.end)),
       lastMapsReadMs: now,
+      rereadBackoffMs: this.mapsRereadIntervalMs,
       gone: false,
     };
   }
@@ -437,7 +461,7 @@ export class Symbolizer {
   private openPaths(pid: number, map: ProcMapping): Array<{ root?: string; path: string }> {
     const mapFiles = { path: `${this.procRoot}/${pid}/map_files/${map.start.toString(16)}-${map.end.toString(16)}` };
     if (map.deleted || !map.path.startsWith('/')) return [mapFiles];
-    return [{ root: `${this.procRoot}/${pid}/root`, path: this.inRootPath(pid, map.path) }, mapFiles];
+    return [{ root: processRoot(pid, this.procRoot), path: this.inRootPath(pid, map.path) }, mapFiles];
   }
 
   /**
@@ -449,7 +473,7 @@ export class Symbolizer {
   private inRootPath(pid: number, path: string): string {
     let root: string;
     try {
-      root = readlinkSync(`${this.procRoot}/${pid}/root`);
+      root = readlinkSync(processRoot(pid, this.procRoot));
     } catch {
       return path;
     }
@@ -514,8 +538,8 @@ export class Symbolizer {
     const load: PendingLoad = { statKey, waiters: [{ ms, openPath }], startedMs: Date.now() };
     this.loading.set(statKey, load);
     ms.loading = load;
-    const rootDisplay = `${this.procRoot}/${pid}/root`;
-    const rootFd = openProcessRootDir(rootDisplay);
+    const rootDisplay = processRoot(pid, this.procRoot);
+    const rootFd = openProcessRootDir(pid, this.procRoot);
     this.fileLoads++;
     const accepted = loadSymbols(
       {
@@ -643,7 +667,7 @@ export class Symbolizer {
     // The JIT writes /tmp/perf-<its own pid>.map in its own root: read it there and only there
     // (a host /tmp/perf-PID.map of the same number may belong to someone else).
     const status = this.processStatus(pid);
-    const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, { root: `${this.procRoot}/${pid}/root`, ownerUids: status.uids });
+    const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, { root: processRoot(pid, this.procRoot), ownerUids: status.uids });
     return pm.refresh() ? pm : null;
   }
 

@@ -6,7 +6,7 @@
  * blocking, with a cap per kind on st_size and on the bytes actually read (a sparse file costs
  * what is read, not what it claims). Needs Linux 5.6+ (openat2).
  */
-import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 // addon.js, not the bpf index: the symbol loader's worker imports this, and needs nothing else of bpf/.
 import { loadAddon } from '../bpf/addon.js';
 import { countFailure, type FailureReason } from './failures.js';
@@ -245,5 +245,24 @@ export function readWorkloadFile(path: string, kind: FileKind, opts: OpenOptions
     return failer(path, opts)('io', (err as Error).message);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The root a process sees, for `openWorkloadFile(path, kind, { root })`. */
+export function processRoot(pid: number, procRoot = '/proc'): string {
+  return `${procRoot}/${pid}/root`;
+}
+
+/**
+ * The directory process `pid` sees as `/`, opened (O_DIRECTORY: never a FIFO or device, so never
+ * blocking), for loads that finish after the process is gone: files under it are then opened
+ * relative to this fd, confined to it by openInRoot. The /proc magic link is the kernel's, not
+ * the workload's, so it is followed here on purpose. undefined when the process has exited.
+ */
+export function openProcessRootDir(pid: number, procRoot = '/proc'): number | undefined {
+  try {
+    return openSync(processRoot(pid, procRoot), fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  } catch {
+    return undefined;
   }
 }

@@ -13,7 +13,7 @@ import { DeployWatcher, diff, fromFolded, loadInput, toPprof, type DeployDiffRep
 import { deployReportToLogRecord } from '../../src/otlp/index.js';
 import type { ProfileWindow } from '../../src/profiling/types.js';
 import { buildFixtures, buildIdOf, FIXTURE_BIN, fold, recordFixture, ROOT, SAMPLE_HZ, type PerfSample } from './flamegraph-perf.js';
-import { fixtureCpuShares, readFixtureCpu } from './support/procs.js';
+import { fixtureCpuFractions } from './support/procs.js';
 
 const RUN_SECONDS = 4;
 const PERIOD_NS = 1e9 / SAMPLE_HZ;
@@ -32,10 +32,6 @@ function shareTolerance(p1: number, n1: number, p2 = 0, n2 = Infinity): number {
   return Math.max(0.05, 4 * Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2));
 }
 
-function truthShares(path: string): Map<string, number> {
-  return new Map([...fixtureCpuShares(readFixtureCpu(path))].map(([fn, pct]) => [fn, pct / 100]));
-}
-
 const profileOf = (s: PerfSample[]): Profile => fromFolded(fold(s), { periodNs: PERIOD_NS, durationNs: RUN_SECONDS * 1e9 });
 const frame = (frames: FrameDiff[], name: string): FrameDiff => {
   const f = frames.find((x) => x.name === name);
@@ -48,8 +44,8 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'hotspan-flamediff-'));
   v1 = recordFixture('deploy_v1', RUN_SECONDS, join(tmp, 'v1.truth'));
   v2 = recordFixture('deploy_v2', RUN_SECONDS, join(tmp, 'v2.truth'));
-  truthV1 = truthShares(join(tmp, 'v1.truth'));
-  truthV2 = truthShares(join(tmp, 'v2.truth'));
+  truthV1 = fixtureCpuFractions(join(tmp, 'v1.truth'));
+  truthV2 = fixtureCpuFractions(join(tmp, 'v2.truth'));
   v1again = recordFixture('deploy_v1', RUN_SECONDS);
   // A paced fixture at ~0.27 CPU-s/s × 499 Hz × 4 s gives ~550 samples; far fewer means perf lost them.
   for (const s of [v1, v2, v1again]) expect(s.length).toBeGreaterThan(200);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diff, loadInput } from '../../src/flamegraph/index.js';
 import { buildFixtures, FIXTURE_BIN, ROOT } from './flamegraph-perf.js';
-import { fixtureCpuShares, readFixtureCpu } from './support/procs.js';
+import { fixtureCpuFractions } from './support/procs.js';
 
 const PPROF = join(ROOT, 'test/fixtures/bin/pprof');
 let dir: string;
@@ -33,7 +33,7 @@ async function record(name: string): Promise<{ out: string; truth: Map<string, n
     child.kill('SIGTERM');
     await exited;
   }
-  return { out, truth: new Map([...fixtureCpuShares(readFixtureCpu(truthPath))].map(([fn, pct]) => [fn, pct / 100])) };
+  return { out, truth: fixtureCpuFractions(truthPath) };
 }
 
 let v1: { out: string; truth: Map<string, number> };

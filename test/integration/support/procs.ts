@@ -74,3 +74,8 @@ export function fixtureCpuShares(after: FixtureCpu, before: FixtureCpu = new Map
   if (!(total > 0)) throw new Error('the fixture measured no CPU time (truth file missing or not yet written)');
   return new Map(spent.map(([fn, ns]) => [fn, (100 * ns) / total]));
 }
+
+/** A fixture's whole-run CPU per function as fractions (0–1) of the total, from its truth file. */
+export function fixtureCpuFractions(path: string): Map<string, number> {
+  return new Map([...fixtureCpuShares(readFixtureCpu(path))].map(([fn, pct]) => [fn, pct / 100]));
+}
