@@ -10,6 +10,7 @@ import {
   type OtlpExporter,
   type OtlpReceiver,
 } from '../src/otlp/index.js';
+import { STORE_PROCEDURES_MODULE } from '../src/api/index.js';
 import { openStoreWorker, type Store } from '../src/store/index.js';
 
 export interface Backend {
@@ -39,7 +40,8 @@ export async function startBackend(
   let configs = configured;
   if (toEmbedded.length) {
     // On its own thread: DuckDB's appends and queries never hold the agent's event loop.
-    const store = await openStoreWorker({ dataDir: join(dataDir, 'store') });
+    // The API's profile and diff views are built in the store's thread, not on the agent's loop.
+    const store = await openStoreWorker({ dataDir: join(dataDir, 'store') }, { procedures: STORE_PROCEDURES_MODULE });
     const receiver = await startOtlpReceiver({ host: '127.0.0.1', port: 0, sink: store, log: options.log });
     embedded = { receiver, store };
     const overrides: ExporterConfigInput = { ...cliConfig };

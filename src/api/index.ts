@@ -11,9 +11,10 @@ import { startApiServer, type ApiServer } from './server.js';
 export { DeployLog } from './deploys.js';
 export { findAgent, makeClient, AgentApiError, type AgentClient } from './client.js';
 export { readAgentFile, AGENT_FILE, type AgentFile } from './agent-file.js';
-export { toJson } from './server.js';
+export { toJson } from './body.js';
+export { STORE_PROCEDURES_MODULE } from './store-procedures.js';
 export { ApiError, Params, parseTime } from './params.js';
-export { profileView, diffView, topFunctions, pack, type ProfileView, type DiffView, type PackedNode, type TopFunction } from './profile-view.js';
+export { profileView, diffView, type ProfileView, type DiffView } from './profile-view.js';
 export { stripControl } from './text.js';
 export { selectionProfile, modelFromJson, modelToJson, fromNamed, type ModelJson } from './selection.js';
 

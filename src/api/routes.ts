@@ -1,20 +1,14 @@
 /**
  * The /api/v1 endpoints. Each handler validates its parameters (Params), runs store queries
  * through `read` (one at a time on the store's read connection) and returns a JSON-able value,
- * or a Body for the binary/text profile formats.
+ * or a Body already encoded (the profile and diff views, built next to the store).
  */
-import { diff, parseSelector, selectorToQuery, toFolded, type Profile } from '../flamegraph/index.js';
-import { toPprof, type MergeLabel, type MergeQuery, type Store } from '../store/index.js';
+import { parseSelector, selectorToQuery } from '../flamegraph/index.js';
+import type { MergeLabel, MergeQuery, Store } from '../store/index.js';
 import type { DeployLog } from './deploys.js';
 import { ApiError, badRequest, checkSpanId, notFound, Params } from './params.js';
-import { diffView, profileView } from './profile-view.js';
-import { modelToJson, selectionProfile } from './selection.js';
-
-export interface Body {
-  type: string;
-  body: Buffer | string;
-  filename?: string;
-}
+import { DEFAULT_TOP_LIMIT, diffView } from './profile-view.js';
+import { runNextToStore } from './store-procedures.js';
 
 export interface RouteDeps {
   /** The agent's embedded store; undefined when every signal goes to a remote backend. */
@@ -132,35 +126,26 @@ async function boundBySpans(deps: RouteDeps, query: MergeQuery): Promise<void> {
 }
 
 const profile: Handler = async (deps, q) => {
-  const p = new Params(q, ['service', 'version', 'pid', 'from', 'to', 'span_id', 'trace_id', 'format', 'min_share']);
+  const p = new Params(q, ['service', 'version', 'pid', 'from', 'to', 'span_id', 'trace_id', 'format', 'min_share', 'top']);
   needStore(deps);
   const format = p.oneOf('format', ['json', 'folded', 'pprof', 'model'] as const, 'json')!;
   const minShare = Number(p.text('min_share') ?? '0.0001');
   if (!(minShare >= 0 && minShare <= 1)) throw badRequest(`parameter "min_share" must be a fraction from 0 to 1`);
+  const topLimit = p.int('top', 1, 1_000_000, DEFAULT_TOP_LIMIT)!;
   const { query, labels } = profileQuery(p, deps.now());
   await boundBySpans(deps, query);
   const name = query.spanId ? `span-${query.spanId}` : query.traceId ? `trace-${query.traceId}` : `profile-${Date.now()}`;
-  if (format === 'pprof') {
-    // Exactly what `hotspan profile` writes: the store's own pprof encoding, span labels included.
-    const merged = await deps.read((s) => s.mergeProfile({ ...query, labels }));
-    return { type: 'application/octet-stream', body: toPprof(merged), filename: `${name}.pb.gz` } satisfies Body;
-  }
-  const prof = await deps.read((s) => selectionProfile(s, query));
-  if (format === 'model') return modelToJson(prof);
-  if (format === 'folded') return { type: 'text/plain; charset=utf-8', body: toFolded(prof) } satisfies Body;
-  return { query, ...profileView(prof, minShare) };
+  return deps.read((s) => runNextToStore(s, 'profile', { query, format, labels, minShare, topLimit, name }));
 };
 
 /** A diff side: a selector (`service=checkout,version=2`, as `hotspan diff` takes) over a range. */
-async function side(deps: RouteDeps, name: string, selector: string | undefined, r: { fromUnixNs?: bigint; toUnixNs?: bigint }): Promise<Profile> {
+function side(name: string, selector: string | undefined, r: { fromUnixNs?: bigint; toUnixNs?: bigint }): MergeQuery {
   if (selector === undefined) throw badRequest(`parameter "${name}" is required: a selector such as service=checkout,version=1.4.2`);
-  let query: MergeQuery;
   try {
-    query = selectorToQuery(parseSelector(selector), r);
+    return selectorToQuery(parseSelector(selector), r);
   } catch (e) {
     throw badRequest(`parameter "${name}": ${(e as Error).message}`);
   }
-  return deps.read((s) => selectionProfile(s, query));
 }
 
 const diffRoute: Handler = async (deps, q) => {
@@ -175,9 +160,9 @@ const diffRoute: Handler = async (deps, q) => {
     const to = p.time(`${prefix}_to`, now) ?? p.time('to', now);
     return to === undefined ? { fromUnixNs: from } : { fromUnixNs: from, toUnixNs: to };
   };
-  const base = await side(deps, 'base', p.text('base'), rangeOf('base'));
-  const head = await side(deps, 'head', p.text('head'), rangeOf('head'));
-  return diffView(base, head, top, 1e-4, diff(base, head, { alpha }));
+  const base = side('base', p.text('base'), rangeOf('base'));
+  const head = side('head', p.text('head'), rangeOf('head'));
+  return deps.read((s) => runNextToStore(s, 'profileDiff', { base, head, alpha, top }));
 };
 
 const deploys: Handler = async (deps, q) => {

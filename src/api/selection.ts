@@ -3,7 +3,7 @@
  * commands when no agent holds the store), so output does not depend on which path ran.
  * Also the compact wire form of that model (`format=model`), which the CLI turns back into it.
  */
-import { aggregate, NameTable, type Profile, type Stack } from '../flamegraph/model.js';
+import { NameTable, type Profile, type Stack } from '../flamegraph/model.js';
 import type { NamedProfile } from '../store/ui-queries.js';
 import type { MergeQuery, Store } from '../store/index.js';
 
@@ -22,7 +22,8 @@ export function fromNamed(m: NamedProfile): Profile {
     p.startUnixNs = m.firstUnixNs;
     p.durationNs = Number(m.lastUnixNs - m.firstUnixNs + m.periodNs);
   }
-  return aggregate(p);
+  // No aggregate(): the store groups by the names already, so every stack here is distinct.
+  return p;
 }
 
 export async function selectionProfile(store: Store, q: MergeQuery): Promise<Profile> {

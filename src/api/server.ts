@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { ApiError } from './params.js';
-import { ROUTES, type Body, type RouteDeps } from './routes.js';
+import { JSON_TYPE, toJson, type Body } from './body.js';
+import { ROUTES, type RouteDeps } from './routes.js';
 import { loadAssets, SECURITY_HEADERS, type Asset } from './static.js';
 
 export interface ApiServerOptions {
@@ -29,17 +30,13 @@ export interface ApiServer {
 }
 
 /** bigint → decimal string: JSON has no 64-bit integers, and ids and ns times need all their digits. */
-export function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-}
-
-function send(res: ServerResponse, status: number, type: string, body: Buffer | string, extra: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(Buffer.byteLength(body)), ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  send(res, status, 'application/json; charset=utf-8', toJson({ error: { code, message } }));
+  send(res, status, JSON_TYPE, toJson({ error: { code, message } }));
 }
 
 function hostAllowed(hostHeader: string | undefined, bindHost: string): boolean {
@@ -79,15 +76,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       return sendError(res, 404, 'NOT_FOUND', 'no such page');
     }
     if (opts.token !== undefined && !tokenOk(req, opts.token)) {
-      return send(
-        res,
-        401,
-        'application/json; charset=utf-8',
-        toJson({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <token> (HOTSPAN_UI_TOKEN)' } }),
-        {
-          'www-authenticate': 'Bearer',
-        },
-      );
+      return send(res, 401, JSON_TYPE, toJson({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <token> (HOTSPAN_UI_TOKEN)' } }), {
+        'www-authenticate': 'Bearer',
+      });
     }
     for (const r of ROUTES) {
       const m = r.pattern.exec(url.pathname);
@@ -97,7 +88,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         const b = out as Body;
         return send(res, 200, b.type, b.body, b.filename ? { 'content-disposition': `attachment; filename="${b.filename}"` } : {});
       }
-      return send(res, 200, 'application/json; charset=utf-8', toJson(out));
+      return send(res, 200, JSON_TYPE, toJson(out));
     }
     return sendError(res, 404, 'NOT_FOUND', `no endpoint ${url.pathname.slice(0, 100)}; see /api/v1/status and the README's API section`);
   };

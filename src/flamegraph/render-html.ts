@@ -1,33 +1,15 @@
 /** Self-contained interactive HTML flame graphs (one file, no network). */
 import { clientScript } from './html-client.js';
 import type { Profile } from './model.js';
-import { buildDiffTree, buildTree, type TreeNode } from './tree.js';
+import { buildDiffTree, buildTree, pack } from './tree.js';
 
 export interface HtmlOptions {
   title?: string;
   /**
-   * Nodes whose share (of both sides, averaged) is below this fraction are left out of the
-   * page to keep it small and fast; default 1e-4 (they would be under a pixel wide anyway).
+   * Nodes whose share of either side is below this fraction are left out of the page to keep
+   * it small and fast; default 1e-4 (they would be under a pixel wide anyway).
    */
   minShare?: number;
-}
-
-type Packed = [number, number, number, number, number, Packed[]];
-
-function pack(root: TreeNode, baseN: number, headN: number, minShare: number): { names: string[]; root: Packed } {
-  const names: string[] = [];
-  const ids = new Map<string, number>();
-  const share = (n: TreeNode): number => Math.max(baseN > 0 ? n.baseTotal / baseN : 0, headN > 0 ? n.headTotal / headN : 0);
-  const walk = (n: TreeNode): Packed => {
-    let id = ids.get(n.name);
-    if (id === undefined) {
-      id = names.length;
-      names.push(n.name);
-      ids.set(n.name, id);
-    }
-    return [id, n.baseTotal, n.baseSelf, n.headTotal, n.headSelf, n.children.filter((c) => share(c) >= minShare).map(walk)];
-  };
-  return { names, root: walk(root) };
 }
 
 function escapeHtml(s: string): string {
@@ -66,9 +48,9 @@ function page(title: string, subtitle: string, payload: object, legend: string):
 
 /** Interactive flame graph of one profile. */
 export function renderHtml(p: Profile, opts: HtmlOptions = {}): string {
-  const tree = buildTree(p);
+  const tree = buildTree(p, { minShare: opts.minShare ?? 1e-4 });
   const headN = tree.headTotal;
-  const packed = pack(tree, 0, headN, opts.minShare ?? 1e-4);
+  const packed = pack(tree);
   const title = opts.title ?? 'hotspan flame graph';
   return page(title, `${headN} samples`, { title, diff: false, baseN: 0, headN, ...packed }, '');
 }
@@ -78,8 +60,8 @@ export function renderHtml(p: Profile, opts: HtmlOptions = {}): string {
  * the frame's total share, red grew and blue shrank (ColorBrewer RdBu, colour-blind safe).
  */
 export function renderDiffHtml(base: Profile, head: Profile, opts: HtmlOptions = {}): string {
-  const tree = buildDiffTree(base, head);
-  const packed = pack(tree, tree.baseTotal, tree.headTotal, opts.minShare ?? 1e-4);
+  const tree = buildDiffTree(base, head, { minShare: opts.minShare ?? 1e-4 });
+  const packed = pack(tree);
   const title = opts.title ?? 'hotspan differential flame graph';
   const legend =
     '<span class="legend"><span style="background:rgb(178,24,43);color:#fff">grew</span>' +

@@ -1,6 +1,7 @@
 /** Plain-text tables for terminals: top-N frames of a profile, and of a diff. */
 import type { FrameDiff, ProfileDiff } from './diff.js';
 import { totals, type Profile } from './model.js';
+import { topFunctions } from './top.js';
 
 export interface TopTableOptions {
   /** Rows to print; default 20. */
@@ -25,22 +26,9 @@ function table(header: string[], rows: string[][]): string {
 /** Top-N frames of one profile by self samples, like `pprof -top`. */
 export function renderTopTable(p: Profile, opts: TopTableOptions = {}): string {
   const n = totals(p).samples;
-  const self = new Float64Array(p.names.length);
-  const total = new Float64Array(p.names.length);
-  const seen = new Int32Array(p.names.length).fill(-1);
-  p.stacks.forEach((s, si) => {
-    for (const f of s.frames) {
-      if (seen[f] !== si) {
-        seen[f] = si;
-        total[f]! += s.samples;
-      }
-    }
-    const leaf = s.frames[s.frames.length - 1];
-    if (leaf !== undefined) self[leaf]! += s.samples;
-  });
-  const ids = p.names.map((_, i) => i).filter((i) => total[i]! > 0);
-  ids.sort((a, b) => self[b]! - self[a]! || total[b]! - total[a]!);
-  const rows = ids.slice(0, opts.top ?? 20).map((i) => [String(self[i]), pct(n ? self[i]! / n : 0), String(total[i]), pct(n ? total[i]! / n : 0), p.names[i]!]);
+  const rows = topFunctions(p, opts.top ?? 20)
+    .slice(0, opts.top ?? 20)
+    .map((f) => [String(f.selfSamples), pct(n ? f.selfSamples / n : 0), String(f.totalSamples), pct(n ? f.totalSamples / n : 0), f.name]);
   return `${n} samples\n${table(['self', 'self%', 'total', 'total%', 'function'], rows)}\n`;
 }
 

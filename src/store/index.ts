@@ -13,7 +13,7 @@ import type { StoreApi } from './api.js';
 export const Store = LocalStore;
 export type Store = StoreApi;
 export type { LocalStore, StoreApi };
-export { openStoreWorker } from './remote.js';
+export { openStoreWorker, isStoreWorker, type StoreWorkerOptions } from './remote.js';
 export { StoreError, defaultDataDir, DB_FILE_NAME, DEFAULT_MAX_BYTES, DEFAULT_RETENTION_MS } from './store.js';
 export type { StoreErrorCode } from './store.js';
 export { toPprof, mergedToPprofProfile } from './pprof.js';

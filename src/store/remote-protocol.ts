@@ -1,4 +1,11 @@
 /** Messages between the store proxy (remote.ts) and the store's thread (worker.ts). */
+import type { StoreOptions } from './types.js';
+
+export interface StoreWorkerData {
+  options: StoreOptions;
+  /** Module URL whose `storeProcedures` the worker also serves (see openStoreWorker). */
+  procedures?: string;
+}
 
 export interface CallMessage {
   id: number;

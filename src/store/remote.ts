@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StoreError, type StoreErrorCode } from './store.js';
-import type { CallMessage, ReplyMessage, SerializedError } from './remote-protocol.js';
+import type { CallMessage, ReplyMessage, SerializedError, StoreWorkerData } from './remote-protocol.js';
 import type { StoreApi } from './api.js';
 import type { StoreOptions } from './types.js';
 
@@ -32,22 +32,38 @@ function toError(e: SerializedError): Error {
 }
 
 /** Compiled (dist/*.js): the sibling worker.js. From TypeScript sources (tsx, vitest): worker.ts, through tsx's loader. */
-function startWorker(opts: StoreOptions): Worker {
+function startWorker(workerData: StoreWorkerData): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./worker.js', here), { workerData: opts });
+  if (here.endsWith('.js')) return new Worker(new URL('./worker.js', here), { workerData });
   // Node 20 does not apply --import hooks to a worker's entry module: register tsx's loader first.
   // Its ESM API ('import' condition of tsx/esm/api), by path: require.resolve would pick the CJS build.
   const tsx = pathToFileURL(join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./worker.ts', here).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, {
     eval: true,
-    workerData: opts,
+    workerData,
   });
 }
 
+export interface StoreWorkerOptions {
+  /**
+   * URL of a module exporting `storeProcedures`: functions (store, ...args) the worker runs next to
+   * the store when the proxy is called by their name (heavy read-side work the caller's thread
+   * should not do). The store itself knows nothing of them.
+   */
+  procedures?: string;
+}
+
+const workers = new WeakSet<object>();
+
+/** Whether `store` is a proxy from openStoreWorker (its calls run in the store's thread). */
+export function isStoreWorker(store: object): boolean {
+  return workers.has(store);
+}
+
 /** Opens the store in a worker thread; rejects like Store.open (same StoreError codes). */
-export async function openStoreWorker(opts: StoreOptions): Promise<StoreApi> {
-  const worker = startWorker(opts);
+export async function openStoreWorker(opts: StoreOptions, workerOpts: StoreWorkerOptions = {}): Promise<StoreApi> {
+  const worker = startWorker({ options: opts, ...(workerOpts.procedures !== undefined && { procedures: workerOpts.procedures }) });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 1;
   let gone: Error | null = null;
@@ -121,7 +137,7 @@ export async function openStoreWorker(opts: StoreOptions): Promise<StoreApi> {
       }
     })());
 
-  return new Proxy({} as StoreApi, {
+  const proxy = new Proxy({} as StoreApi, {
     get(_target, name) {
       // Not a thenable, not inspectable as anything but a store.
       if (typeof name !== 'string' || name === 'then') return undefined;
@@ -129,4 +145,6 @@ export async function openStoreWorker(opts: StoreOptions): Promise<StoreApi> {
       return (...args: unknown[]) => call(name, args);
     },
   });
+  workers.add(proxy);
+  return proxy;
 }

@@ -1,15 +1,18 @@
 /**
  * UI/API latency: the slowest-spans query and a 10-minute service flame graph through
- * /api/v1 (HTTP, JSON, real store), and the page's render time for a 100k-stack profile in
- * Chromium (playwright-core, /usr/bin/chromium). Prints figures; asserts nothing.
+ * /api/v1 (HTTP, JSON, real store in its worker thread with the API's procedures, as the agent
+ * runs it), the serving thread's worst event-loop delay while it answers (what the agent's
+ * sampling would wait), and the page's render time for a 100k-stack profile in Chromium
+ * (playwright-core, /usr/bin/chromium). Prints figures and its method; asserts nothing.
  * Run: node --import tsx test/bench/ui-api.ts   (UI_BENCH_STACKS to change the stack count)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { DeployLog, startApi } from '../../src/api/index.js';
-import { Store } from '../../src/store/index.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DeployLog, startApi, STORE_PROCEDURES_MODULE } from '../../src/api/index.js';
+import { openStoreWorker } from '../../src/store/index.js';
 import { buildProfilesRequest, type TFrame, type TProfile } from '../unit/store/build-otlp.js';
 import { rng, SEC, span, tracesRequest } from '../unit/store/fixtures.js';
 
@@ -39,9 +42,12 @@ function profiles(service: string, n: number, seed: number): TProfile[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function timeGet(url: string, n: number): Promise<{ ms: number; bytes: number }> {
+/** Median latency over `n` GETs, and the worst event-loop delay of this (the serving) thread meanwhile. */
+async function timeGet(url: string, n: number): Promise<{ ms: number; bytes: number; loopMaxMs: number }> {
   const times: number[] = [];
   let bytes = 0;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     const res = await fetch(url);
@@ -49,11 +55,12 @@ async function timeGet(url: string, n: number): Promise<{ ms: number; bytes: num
     if (!res.ok) throw new Error(`${url}: ${res.status}`);
     times.push(performance.now() - t);
   }
-  return { ms: median(times), bytes };
+  loop.disable();
+  return { ms: median(times), bytes, loopMaxMs: loop.max / 1e6 };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'hotspan-ui-bench-'));
-const store = await Store.open({ dataDir: dir, retentionIntervalMs: 0 });
+const store = await openStoreWorker({ dataDir: dir, retentionIntervalMs: 0 }, { procedures: STORE_PROCEDURES_MODULE });
 const api = await startApi({ host: '127.0.0.1', port: 0, store, deploys: new DeployLog(), dataDir: dir, log: console.error });
 try {
   let t = performance.now();
@@ -76,13 +83,17 @@ try {
   console.log(`ingested ${STACKS} samples (${STACKS} distinct stacks, 10 min) and ${SPANS} spans in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const spans = await timeGet(`${api.url}api/v1/spans?since=10m&limit=50`, 10);
-  console.log(`GET /api/v1/spans?since=10m&limit=50 (${SPANS} spans): median ${spans.ms.toFixed(1)} ms, ${spans.bytes} bytes`);
+  console.log(
+    `GET /api/v1/spans?since=10m&limit=50 (${SPANS} spans): median ${spans.ms.toFixed(1)} ms, ${spans.bytes} bytes; serving loop max delay ${spans.loopMaxMs.toFixed(0)} ms`,
+  );
   const flame = await timeGet(`${api.url}api/v1/profile?service=big&from=10m`, 3);
   console.log(
-    `GET /api/v1/profile?service=big&from=10m (${STACKS} stacks, json tree + top): median ${flame.ms.toFixed(0)} ms, ${(flame.bytes / 1e6).toFixed(1)} MB`,
+    `GET /api/v1/profile?service=big&from=10m (${STACKS} stacks, json tree + top): median ${flame.ms.toFixed(0)} ms, ${(flame.bytes / 1e6).toFixed(1)} MB; serving loop max delay ${flame.loopMaxMs.toFixed(0)} ms`,
   );
   const folded = await timeGet(`${api.url}api/v1/profile?service=big&from=10m&format=folded`, 3);
-  console.log(`GET ...&format=folded: median ${folded.ms.toFixed(0)} ms, ${(folded.bytes / 1e6).toFixed(1)} MB`);
+  console.log(
+    `GET ...&format=folded: median ${folded.ms.toFixed(0)} ms, ${(folded.bytes / 1e6).toFixed(1)} MB; serving loop max delay ${folded.loopMaxMs.toFixed(0)} ms`,
+  );
 
   const udir = mkdtempSync(join(tmpdir(), 'hotspan-ui-bench-chromium-'));
   const ctx = await chromium.launchPersistentContext(udir, {

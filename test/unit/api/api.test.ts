@@ -6,8 +6,8 @@ import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Profile as PprofProfile } from 'pprof-format';
-import { DeployLog, modelFromJson, startApi, stripControl, type Api, type ModelJson } from '../../../src/api/index.js';
-import { Store } from '../../../src/store/index.js';
+import { DeployLog, modelFromJson, startApi, STORE_PROCEDURES_MODULE, stripControl, type Api, type ModelJson } from '../../../src/api/index.js';
+import { isStoreWorker, openStoreWorker, Store } from '../../../src/store/index.js';
 import { buildProfilesRequest, type TProfile } from '../store/build-otlp.js';
 import { expectedByStack, profileFor, rng, SEC, span, tempDir, tracesRequest } from '../store/fixtures.js';
 
@@ -189,5 +189,39 @@ describe('api token and terminal text', () => {
   it('stripControl shows escapes instead of sending them', () => {
     expect(stripControl('GET /a\u001b[31mred\u001b]0;title\u0007\u009b')).toBe('GET /a\\x1b[31mred\\x1b]0;title\\x07\\x9b');
     expect(stripControl('tab\tnewline\n')).toBe('tab\tnewline\n');
+  });
+});
+
+describe('the api on a store in its own thread (as the agent runs it)', () => {
+  it('builds the profile and diff views in the store worker, with the same answers as in-thread', async () => {
+    const t = tempDir('api-worker');
+    const remote = await openStoreWorker({ dataDir: t.dir, retentionIntervalMs: 0 }, { procedures: STORE_PROCEDURES_MODULE });
+    const a = await startApi({ host: '127.0.0.1', port: 0, store: remote, deploys: new DeployLog(), dataDir: t.dir, log: () => {} });
+    try {
+      expect(isStoreWorker(remote)).toBe(true);
+      await remote.ingestProfiles(buildProfilesRequest(profiles));
+      const from = Number((START - 3600n * SEC) / 1_000_000n); // absolute: both servers answer the same selection
+      const paths = [
+        `/api/v1/profile?service=checkout&from=${from}`,
+        `/api/v1/profile?service=checkout&from=${from}&format=folded`,
+        `/api/v1/profile?service=checkout&from=${from}&format=model`,
+        `/api/v1/profile?span_id=${SPAN_A}&from=${from}`,
+        `/api/v1/diff?base=service=cart&head=service=checkout&from=${from}`,
+      ];
+      for (const path of paths) {
+        const here = await get(path);
+        const there = await fetch(new URL(path, a.url));
+        expect(there.status, path).toBe(200);
+        expect(there.headers.get('content-type'), path).toBe(here.type);
+        expect(Buffer.from(await there.arrayBuffer()).toString(), path).toBe(here.body.toString());
+      }
+      const pprof = await fetch(new URL('/api/v1/profile?service=checkout&from=1h&format=pprof', a.url));
+      const decoded = PprofProfile.decode(gunzipSync(Buffer.from(await pprof.arrayBuffer())));
+      expect(decoded.sample.reduce((n, s) => n + Number(s.value[0]), 0)).toBe(450);
+    } finally {
+      await a.close();
+      await remote.close();
+      t.cleanup();
+    }
   });
 });
