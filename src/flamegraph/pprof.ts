@@ -5,8 +5,9 @@
  * `pprof -sample_index` would, expands inlined lines into frames, and keeps string
  * labels (thread, pid, span, …) so that `filter` can select on them.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { Profile as PprofProfile, StringTable, type LabelInput } from 'pprof-format';
+import { gunzipSync } from 'node:zlib';
+import { Profile as PprofProfile } from 'pprof-format';
+import { PPROF_LABEL, PprofWriter } from '../pprof/index.js';
 import { aggregate, NameTable, type Labels, type Profile, type Stack } from './model.js';
 
 export interface PprofReadOptions {
@@ -19,13 +20,21 @@ export interface PprofReadOptions {
 /** Assumed CPU time of one sample when a file has only nanosecond values and no period (100 Hz). */
 export const DEFAULT_PERIOD_NS = 10_000_000;
 
-/** Label keys from common producers, renamed to the keys `filter` knows. */
+/** Label keys `filter` knows → the pprof label hotspan writes for them (PPROF_LABEL). */
+const FILTER_TO_PPROF: Record<string, string> = {
+  pid: PPROF_LABEL.pid,
+  thread: PPROF_LABEL.threadName,
+  service: PPROF_LABEL.service,
+  version: PPROF_LABEL.serviceVersion,
+  span: PPROF_LABEL.spanName,
+};
+
+/** Label keys from hotspan's and other producers' files, renamed to the keys `filter` knows. */
 const LABEL_ALIASES: Record<string, string> = {
-  thread_name: 'thread',
+  ...Object.fromEntries(Object.entries(FILTER_TO_PPROF).map(([k, v]) => [v, k])),
   'thread name': 'thread',
   'service.name': 'service',
   'service.version': 'version',
-  span_name: 'span',
   process_id: 'pid',
 };
 
@@ -139,33 +148,22 @@ export function fromPprof(input: Uint8Array | PprofProfile, opts: PprofReadOptio
 }
 
 /**
- * Encodes a profile as gzipped pprof with sample types `samples/count` and
- * `cpu/nanoseconds`, one function and one location per frame name, labels as string labels.
+ * Encodes a profile as gzipped pprof (the one writer, src/pprof): sample types `samples/count`
+ * and `cpu/nanoseconds`, one function and one location per frame name, labels under hotspan's
+ * pprof names (`thread` → `thread_name`, `service` → `service_name`, …; others as they are).
  */
 export function toPprof(p: Profile): Buffer {
-  const st = new StringTable();
-  const locIdOf = (frame: number): number => frame + 1;
-  const fn = p.names.map((name, i) => ({ id: i + 1, name: st.dedup(name), systemName: st.dedup(name) }));
-  const location = p.names.map((_, i) => ({ id: locIdOf(i), address: 0, line: [{ functionId: i + 1 }] }));
-  const sample = p.stacks.map((s) => {
-    const label: LabelInput[] = Object.entries(s.labels as Labels).map(([k, v]) => ({ key: st.dedup(k), str: st.dedup(v) }));
-    const locationId: number[] = [];
-    for (let i = s.frames.length - 1; i >= 0; i--) locationId.push(locIdOf(s.frames[i]!));
-    return { locationId, value: [s.samples, Math.round(s.cpuNs)], label };
+  const w = new PprofWriter();
+  const locations = p.names.map((name, i) => w.location(String(i), () => ({ mappingId: 0, functionId: w.function(name) })));
+  for (const s of p.stacks) {
+    const locationIds: number[] = [];
+    for (let i = s.frames.length - 1; i >= 0; i--) locationIds.push(locations[s.frames[i]!]!);
+    const labels = Object.entries(s.labels as Labels).map(([k, v]) => [FILTER_TO_PPROF[k] ?? k, v] as const);
+    w.sample(locationIds, s.samples, s.cpuNs, labels);
+  }
+  return w.encode({
+    periodNs: BigInt(Math.round(p.periodNs ?? 0)),
+    startUnixNs: p.startUnixNs ?? 0n,
+    durationNs: BigInt(Math.round(p.durationNs ?? 0)),
   });
-  const prof = new PprofProfile({
-    sampleType: [
-      { type: st.dedup('samples'), unit: st.dedup('count') },
-      { type: st.dedup('cpu'), unit: st.dedup('nanoseconds') },
-    ],
-    periodType: { type: st.dedup('cpu'), unit: st.dedup('nanoseconds') },
-    period: Math.round(p.periodNs ?? 0),
-    durationNanos: Math.round(p.durationNs ?? 0),
-    timeNanos: p.startUnixNs ?? 0,
-    function: fn,
-    location,
-    sample,
-    stringTable: st,
-  });
-  return gzipSync(prof.encode());
 }
