@@ -11,7 +11,7 @@ import { processAlive, Profiler, type ProfilerStats } from '../profiling/index.j
 import type { ProcessResources } from '../resource/index.js';
 import type { HistogramPoint } from '../tracing/index.js';
 import { JOIN_MAX_DELAY_MS, startNetworkSpans, type NetworkSpans } from './network-spans.js';
-import { SampleFlow, type WindowSink } from './sample-flow.js';
+import { SampleFlow, type SampleFlowStats, type WindowSink } from './sample-flow.js';
 
 export interface NodePipelineOptions {
   frequencyHz: number;
@@ -34,7 +34,7 @@ export interface NodePipelineOptions {
 
 export interface NodePipeline {
   /** Profiler counters plus the flow's (windows) — the agent's health and self-metrics. */
-  stats(): ProfilerStats & { sinkErrors: number };
+  stats(): ProfilerStats & SampleFlowStats;
   /** Network self-metrics (empty without capture). */
   networkMetrics(): Record<string, number>;
   /** Request-duration histograms per process, for /metrics. */

@@ -5,34 +5,24 @@ import { hostClock } from '../clock/index.js';
 import { processAlive, readProcessInfo } from './process-info.js';
 import { StackCache } from './stack-cache.js';
 import { CpuSampler, DEFAULT_FREQUENCY_HZ, type SamplerCounters, type SamplerOptions } from './sampler.js';
-import type { CpuSample, ProcessInfo, ProfileWindow } from './types.js';
-import { WindowAggregator } from './windows.js';
+import type { CpuSample, ProcessInfo } from './types.js';
 
 export interface ProfilerOptions extends SamplerOptions {
   symbolizer?: Symbolizer;
-  /** Window length; 10 s by default. */
-  windowMs?: number;
-  /** Every symbolized sample, as it arrives (the span join taps in here). */
+  /** Every symbolized sample, as it arrives: windows are the sample flow's (src/pipeline). */
   onSamples?: (samples: CpuSample[]) => void;
-  /**
-   * Every closed per-process window. Without it the profiler keeps no windows:
-   * a caller that post-processes samples (the span join) builds its own.
-   */
-  onWindow?: (window: ProfileWindow) => void;
 }
 
 export interface ProfilerStats extends SamplerCounters {
   samples: number;
   /** Samples dropped because naming them threw (counted as workloadFile.callback-error too). */
   sampleErrors: number;
-  windows: number;
   processes: number;
 }
 
 /**
- * Sampler + symbolizer + windows: the CPU profiling pipeline. Frames are named
- * as samples arrive (while the process is still alive), so a process that exits
- * mid-window keeps its names.
+ * Sampler + symbolizer: CPU samples with every frame named. Frames are named as samples arrive
+ * (while the process is still alive), so a process that exits mid-window keeps its names.
  */
 export class Profiler {
   readonly periodNs: bigint;
@@ -40,28 +30,16 @@ export class Profiler {
   private readonly symbolizer: Symbolizer;
   private readonly processes = new Map<number, ProcessInfo>();
   private readonly stacks = new StackCache();
-  private readonly windows: WindowAggregator | undefined;
   private readonly sampler: CpuSampler;
-  private readonly timer: NodeJS.Timeout;
   private sampleCount = 0;
   private sampleErrors = 0;
-  private windowCount = 0;
   private stopped = false;
 
   private constructor(private readonly opts: ProfilerOptions) {
     const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
     this.periodNs = BigInt(Math.round(1e9 / frequencyHz));
     this.symbolizer = opts.symbolizer ?? new Symbolizer();
-    this.windows = opts.onWindow
-      ? new WindowAggregator(
-          opts.windowMs ?? 10_000,
-          this.periodNs,
-          (pid, comm) => this.processInfo(pid, comm),
-          (w) => this.onWindowClosed(w),
-        )
-      : undefined;
     this.sampler = CpuSampler.start(opts, (raw) => this.onRaw(raw));
-    this.timer = setInterval(() => this.windows?.flushExpired(this.clock.toUnixNs(this.clock.nowMonoNs())), 1000);
   }
 
   static start(opts: ProfilerOptions = {}): Profiler {
@@ -100,8 +78,9 @@ export class Profiler {
     let p = this.processes.get(pid);
     if (!p) {
       p = readProcessInfo(pid, comm);
-      const exe = this.symbolizer.processExecutable(pid);
-      if (exe?.buildId) p.buildId = exe.buildId;
+      // Only a process whose exe could be read has one to take a build id from.
+      const buildId = p.executablePath !== undefined ? this.symbolizer.executableBuildId(pid) : undefined;
+      if (buildId) p.buildId = buildId;
       this.processes.set(pid, p);
     }
     return p;
@@ -122,13 +101,6 @@ export class Profiler {
     }
     this.sampleCount += samples.length;
     this.opts.onSamples?.(samples);
-    if (this.windows) for (const s of samples) this.windows.add(s);
-  }
-
-  private onWindowClosed(w: ProfileWindow): void {
-    this.windowCount++;
-    this.forgetIfExited(w.process.pid);
-    this.opts.onWindow?.(w);
   }
 
   /** Drops the caches of a process that has exited; call when its last window is out. */
@@ -146,7 +118,6 @@ export class Profiler {
       ...this.sampler.counters(),
       samples: this.sampleCount,
       sampleErrors: this.sampleErrors,
-      windows: this.windowCount,
       processes: this.processes.size,
       ...failureCounts(),
     };
@@ -165,16 +136,14 @@ export class Profiler {
     return this.sampler.programStats();
   }
 
-  /** Stops sampling, delivers the samples still in flight, and closes every open window. */
+  /** Stops sampling and delivers the samples still in flight, their frames named. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
     // Resolves once the reader's last batch has landed (a fixed wait was too short under qemu,
     // and a batch arriving after shutdown hit closed consumers).
     await this.sampler.stop();
     // Frames of files still loading in the symbol worker are renamed in place when they land.
     await this.symbolizer.settled();
-    this.windows?.flushAll();
   }
 }

@@ -1,3 +1,4 @@
+import { parseFrequencyHz } from '../config/index.js';
 import { BpfObject, bpfObjectPath, onlineCpus, requireFeature } from '../bpf/index.js';
 import { countFailure } from '../workload-files/index.js';
 import { decodeCpuSample, SamplerCounter, type RawCpuSample } from '../events/decode.js';
@@ -100,10 +101,8 @@ export class CpuSampler {
   ) {}
 
   static start(opts: SamplerOptions, onSamples: (samples: RawCpuSample[]) => void): CpuSampler {
-    const frequencyHz = opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ;
-    if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
-      throw new Error(`--frequency must be an integer between 1 and 10000 Hz (got ${frequencyHz})`);
-    }
+    // The config's one check, for programmatic callers that did not come through it.
+    const frequencyHz = parseFrequencyHz(opts.frequencyHz ?? DEFAULT_FREQUENCY_HZ);
     requireFeature('cpu-sampling');
     const { obj, unwind } = loadSamplerObject(opts);
     const cpus = onlineCpus();

@@ -687,31 +687,24 @@ export class Symbolizer {
 
   // ---------------------------------------------------------------- misc
 
-  /** Executable path + GNU build id of a process's main binary, if readable. */
-  processExecutable(pid: number): { path: string; buildId?: string } | undefined {
-    let path: string;
+  /**
+   * GNU build id of a process's main binary, if readable. Read through /proc/PID/exe: works for
+   * deleted binaries and other mount namespaces. Its path is the process table's (readProcessInfo).
+   */
+  executableBuildId(pid: number): string | undefined {
     try {
-      path = readlinkSync(`${this.procRoot}/${pid}/exe`);
-    } catch {
-      return undefined;
-    }
-    if (path.endsWith(' (deleted)')) path = path.slice(0, -' (deleted)'.length);
-    let buildId: string | undefined;
-    try {
-      // Through /proc/PID/exe: works for deleted binaries and other mount namespaces.
       // Kernel threads and exited processes have no exe: not a failure worth counting.
       const src = fileSource(`${this.procRoot}/${pid}/exe`, { count: false });
       try {
-        buildId = readElfHeaders(src).buildId;
+        return readElfHeaders(src).buildId;
       } finally {
         src.close();
       }
     } catch (err) {
       if (err instanceof ElfFormatError) countFailure('parse');
       else if (err instanceof WorkloadFileError && err.reason !== 'not-found') countFailure(err.reason);
-      buildId = undefined;
+      return undefined;
     }
-    return buildId ? { path, buildId } : { path };
   }
 
   forgetProcess(pid: number): void {

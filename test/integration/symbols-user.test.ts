@@ -52,7 +52,7 @@ describe('executables', () => {
         // Non-leaf: addr+1 is looked up as addr, still inside fn; address reported as given.
         expect(caller).toMatchObject({ name: fn, address: addr + 1n, resolved: true });
       }
-      expect(sym.processExecutable(f.pid)).toEqual({ path: file, buildId: /Build ID: ([0-9a-f]+)/.exec(run('readelf', ['-n', file]))![1] });
+      expect(sym.executableBuildId(f.pid)).toBe(/Build ID: ([0-9a-f]+)/.exec(run('readelf', ['-n', file]))![1]);
     });
   }
 
@@ -244,7 +244,7 @@ describe('process lifecycle', () => {
       { name: '[unknown]', kind: 'unknown', address: addr, module: '[unknown]', resolved: false },
       { name: '[unknown]', kind: 'unknown', address: addr, module: '[unknown]', resolved: false },
     ]);
-    expect(sym.processExecutable(f.pid)).toBeUndefined();
+    expect(sym.executableBuildId(f.pid)).toBeUndefined();
   });
 
   it('a deleted executable is read through /proc/PID/map_files', async () => {

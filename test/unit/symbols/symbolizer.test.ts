@@ -58,7 +58,7 @@ describe('Symbolizer (fake procfs)', () => {
   it('returns placeholders for a process that does not exist, never throws', () => {
     const sym = new Symbolizer({ procRoot });
     expect(sym.userFrames(999999, [0x401000n, 0x401010n]).map((f) => f.name)).toEqual(['[unknown]', '[unknown]']);
-    expect(sym.processExecutable(999999)).toBeUndefined();
+    expect(sym.executableBuildId(999999)).toBeUndefined();
     sym.forgetProcess(999999);
     expect(sym.stats().cachedProcesses).toBe(0);
   });
