@@ -1,6 +1,7 @@
 /**
  * Batch writes through DuckDB appenders: rows are turned into column vectors and appended a data
- * chunk (≤ 2048 rows, DuckDB's vector size) at a time, then flushed once — one commit per batch.
+ * chunk (≤ 2048 rows, DuckDB's vector size) at a time. Not flushed here: the store flushes every
+ * table together (Store.flushPending), because a flush costs about the same for 50 rows as for 2000.
  */
 
 import { DuckDBDataChunk, type DuckDBAppender, type DuckDBValue } from '@duckdb/node-api';
@@ -23,5 +24,4 @@ export function appendRows<R>(appender: DuckDBAppender, spec: TableSpec<R>, rows
     chunk.setColumns(columns);
     appender.appendDataChunk(chunk);
   }
-  appender.flushSync();
 }
