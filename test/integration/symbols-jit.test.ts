@@ -8,7 +8,15 @@ import { Symbolizer } from '../../src/symbols/index.js';
 import { mapsOf, nmSymbol, REPO_ROOT, runtimeAddress, settledFrames, startFixture, type Fixture } from './symbols-helpers.js';
 
 const SCRIPT = `${REPO_ROOT}test/fixtures/js/split.js`;
-const LINES: Record<string, number> = { burnA: 9, burnB: 13, burnC: 17 };
+/** Each burn function's line in the script, read from it (the truth the perf map's names are held to). */
+const LINES: Record<string, number> = Object.fromEntries(
+  readFileSync(SCRIPT, 'utf8')
+    .split('\n')
+    .flatMap((l, i) => {
+      const m = /^function (burn[ABC])\(/.exec(l);
+      return m ? [[m[1]!, i + 1] as const] : [];
+    }),
+);
 let node: Fixture | undefined;
 // --perf-basic-prof also drops an isolate-*.log into the working directory.
 const cwd = mkdtempSync(`${tmpdir()}/hotspan-jit-`);
