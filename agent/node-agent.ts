@@ -10,7 +10,7 @@ import { deployReportSink, startNodePipeline, type WindowSink } from '../src/pip
 import { detectHostResource, ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { DeployLog, startApi, type Api } from '../src/api/index.js';
-import { startHeapTrim } from '../src/health/index.js';
+import { startHeapTrim } from '../src/heap/index.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
@@ -29,7 +29,7 @@ export async function startNodeAgent(
   exporterCli: ExporterConfigInput = {},
   features: FeatureReport = probeFeatures(),
 ): Promise<NodeAgent> {
-  // The main isolate's heap kept near its live size (src/health/heap-trim.ts says why); first,
+  // The main isolate's heap kept near its live size (src/heap/trim.ts says why); first,
   // before any worker thread starts.
   const heapTrim = startHeapTrim();
   const degraded = describeDegraded(features);

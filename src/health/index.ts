@@ -2,5 +2,3 @@ export { DEFAULT_HEALTH_PORT, startHealthServer } from './health-server.js';
 export type { HealthServer, HealthServerOptions } from './health-server.js';
 export { renderDurationHistograms, negotiateFormat, CONTENT_TYPES } from './duration-exposition.js';
 export type { ExpositionFormat, ProcessHistograms } from './duration-exposition.js';
-export { HEAP_TRIM_BOUNDS, startHeapTrim, trimHeapIfGrown } from './heap-trim.js';
-export type { HeapTrimBounds, HeapTrimStats } from './heap-trim.js';

@@ -12,7 +12,7 @@ import { adoptWorkloadFile, failureCountsByReason, WorkloadFileError, type Failu
 import { ElfFormatError, readElfHeaders, type ByteSource } from './elf.js';
 import { readElfSymbolsFrom } from './elf-symbols.js';
 import type { LoadReply, LoadRequest } from './symbol-loader.js';
-import { HEAP_TRIM_BOUNDS, trimHeapIfGrown, type HeapTrimStats } from '../health/index.js';
+import { HEAP_TRIM_BOUNDS, trimHeapIfGrown, type HeapTrimStats } from '../heap/index.js';
 
 function failureDelta(before: Map<FailureReason, number>): Array<[FailureReason, number]> {
   const out: Array<[FailureReason, number]> = [];

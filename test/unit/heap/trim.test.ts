@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { trimHeapIfGrown, type HeapTrimStats } from '../../../src/health/index.js';
+import { trimHeapIfGrown, type HeapTrimStats } from '../../../src/heap/index.js';
 
 describe('heap trim', () => {
   it('collects once the heap has grown past its bound, and learns the live size', () => {
