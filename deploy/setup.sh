@@ -24,7 +24,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 runtime_pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool make g++ python3)
 dev_pkgs=(linux-perf bpftrace tshark wrk golang-go golang-github-google-pprof-dev chromium
           binutils elfutils iproute2 curl util-linux procps openssl python3-prometheus-client
-          qemu-system-x86 busybox-static xz-utils zstd # qemu..zstd: the kernel matrix (test/kernels)
+          qemu-system-x86 busybox-static xz-utils zstd gdb # qemu..gdb: the kernel matrix (test/kernels; gdb reads a crashed guest agent's core)
           rustc) # the Rust unwinding fixture (test/fixtures/rust)
 
 missing_pkgs() {

@@ -90,6 +90,12 @@ agent_pid=
 start_agent() {
   # qemu TCG runs this guest's node ~10x slower than the host (a cold `node -e 0` takes ~14 s), so
   # the 10 s a real node gets for SIGTERM is scaled to 180 s here (stops measured 15–95 s); the host suites keep 10 s.
+  # In a guest, a crash leaves its core in the share (the host runs gdb on it: matrix.test.ts);
+  # the host row leaves the machine's core_pattern alone.
+  if [ -n "${HOTSPAN_GUEST_KERNEL:-}" ]; then
+    ulimit -c unlimited
+    echo "$out/core.%e.%p" >/proc/sys/kernel/core_pattern
+  fi
   HOTSPAN_HTTP_PORT=0 HOTSPAN_HEALTH_PORT=0 HOTSPAN_SHUTDOWN_TIMEOUT=${HOTSPAN_MATRIX_SHUTDOWN_TIMEOUT:-180s} \
     node "$CLI" agent --data-dir "$work/data" 2>"$out/agent.log" &
   agent_pid=$!

@@ -19,8 +19,8 @@
  * One test per kernel, one guest at a time; a table kernel × check is printed at the end and
  * written to $TMPDIR/hotspan-kernel-matrix/matrix.md.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,8 +247,35 @@ function checkStop(share: string): string {
   const log = read(share, 'agent.log');
   const killed = /killed_after_s=(\d+)/.exec(read(share, 'agent-stop'));
   need(!killed, `no exit ${killed?.[1]} s after SIGTERM (killed): ${log.split('\n').slice(-2).join(' | ')}`);
-  need(m[1] === '0', `exit ${m[1]} after ${m[2]} ms: ${log.split('\n').slice(-3).join(' | ')}`);
+  need(m[1] === '0', `exit ${m[1]} after ${m[2]} ms: ${log.split('\n').slice(-3).join(' | ')}${crashBacktrace(share)}`);
   return `ok ${(Number(m[2]) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * A guest agent that crashed left its core in the share (guest-checks.sh sets core_pattern): the
+ * guest ran the host's node and addon, so gdb here names the frames. Printed in full to the log;
+ * the cell gets the crashing thread's top frames.
+ */
+function crashBacktrace(share: string): string {
+  const core = readdirSync(share).find((f) => f.startsWith('core.'));
+  if (!core) return '';
+  let bt: string;
+  try {
+    bt = execFileSync('gdb', ['-batch', '-nx', '-ex', 'bt 12', '-ex', 'info threads', '-ex', 'thread apply all bt 6', process.execPath, join(share, core)], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      maxBuffer: 16 << 20,
+    });
+  } catch (e) {
+    return ` (core ${core}; gdb failed: ${(e as Error).message.split('\n')[0]})`;
+  }
+  console.log(`--- ${share}: backtrace of ${core}\n${bt}`);
+  const top = bt
+    .split('\n')
+    .filter((l) => /^#\d+ /.test(l))
+    .slice(0, 6)
+    .map((l) => l.replace(/^#\d+\s+(0x[0-9a-f]+ in )?/, '').replace(/ \(.*$/, ''));
+  return ` (core ${core}: ${top.join(' < ')})`;
 }
 
 /**
