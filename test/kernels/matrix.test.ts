@@ -254,11 +254,17 @@ function checkStop(share: string): string {
 /**
  * A guest agent that crashed left its core in the share (guest-checks.sh sets core_pattern): the
  * guest ran the host's node and addon, so gdb here names the frames. Printed in full to the log;
- * the cell gets the crashing thread's top frames.
+ * the cell gets the crashing thread's top frames and the kernel's segfault line.
  */
 function crashBacktrace(share: string): string {
+  // The kernel's own line (loglevel=7 in boot.sh): "node[pid]: segfault at ADDR ip IP … in OBJECT".
+  const kernelSays = read(share, 'console.log')
+    .split('\n')
+    .filter((l) => /segfault at|general protection|trap invalid opcode/.test(l))
+    .slice(0, 2)
+    .join(' | ');
   const core = readdirSync(share).find((f) => f.startsWith('core.'));
-  if (!core) return '';
+  if (!core) return kernelSays ? ` (kernel: ${kernelSays})` : '';
   let bt: string;
   try {
     bt = execFileSync('gdb', ['-batch', '-nx', '-ex', 'bt 12', '-ex', 'info threads', '-ex', 'thread apply all bt 6', process.execPath, join(share, core)], {
@@ -275,7 +281,7 @@ function crashBacktrace(share: string): string {
     .filter((l) => /^#\d+ /.test(l))
     .slice(0, 6)
     .map((l) => l.replace(/^#\d+\s+(0x[0-9a-f]+ in )?/, '').replace(/ \(.*$/, ''));
-  return ` (core ${core}: ${top.join(' < ')})`;
+  return ` (core ${core}: ${top.join(' < ')}${kernelSays ? `; kernel: ${kernelSays}` : ''})`;
 }
 
 /**
