@@ -352,8 +352,9 @@ export class Store implements OtlpSink {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (!this.pending || this.closed) return;
-    this.pending = false;
     for (const t of FLUSH_ORDER) this.appender(t.name).flushSync();
+    // Only now: a flush that throws leaves the rows pending, and the next read tries again.
+    this.pending = false;
   }
 
   private markPending(): void {
@@ -364,8 +365,7 @@ export class Store implements OtlpSink {
       try {
         this.flushPending();
       } catch {
-        // The next read or ingest flush throws it to a caller that can report it.
-        this.pending = true;
+        // Still pending: the next read flushes again and throws it to a caller that can report it.
       }
     }, FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
