@@ -60,14 +60,23 @@ export function register(program: Command): void {
           insecure: opts.otlpInsecure,
           headers: opts.otlpHeaders,
         };
-        const agent = await startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)), features);
-        log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
+        // Handlers first: a SIGINT/SIGTERM that arrives while the agent is still starting (loading
+        // programs, opening the store: seconds on a busy node) waits for the start to finish and
+        // then stops it cleanly, instead of killing the process with programs half attached.
+        const starting = startNodeAgent(cfg, log, Object.fromEntries(Object.entries(exporterCli).filter(([, v]) => v !== undefined)), features);
+        let stopping = false;
         installShutdownHandlers(async (signal) => {
+          stopping = true;
           log(`${signal}: stopping`);
+          // A start that fails is the command's error to report, with its own exit code (cli.ts
+          // exits); this handler then has nothing to stop and must not exit 0 first.
+          const agent = await starting.catch(() => new Promise<never>(() => {}));
           await agent.stop();
           const s = agent.stats();
           log(`stopped: ${s.samples} samples, ${s.lost} lost, ${s.windowsWritten} windows written`);
         }, cfg.shutdownTimeoutMs);
+        await starting;
+        if (!stopping) log(`profiling ${cfg.pid ? `pid ${cfg.pid}` : 'every process'} at ${cfg.frequencyHz} Hz; data in ${cfg.dataDir}`);
       },
     );
 }

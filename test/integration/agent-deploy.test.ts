@@ -80,6 +80,7 @@ describe.runIf(root)('hotspan agent deploy report', () => {
     const checkout = join(work, 'checkout');
     const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
       reject: false,
+      forceKillAfterDelay: false, // the test judges the agent's own shutdown: no SIGKILL after 5 s
       all: true,
       env: {
         HOTSPAN_WINDOW: '2s',

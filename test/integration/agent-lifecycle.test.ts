@@ -26,9 +26,10 @@ describe.runIf(root)('hotspan agent', () => {
     it(`profiles every process into per-process windows and detaches everything on ${signal}`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-agent-'));
       const before = samplerProgramIds();
-      const child = startFixture(join(FIXTURES_BIN, 'split'), ['15']);
+      const child = startFixture(join(FIXTURES_BIN, 'split'), ['120']); // outlives a slow start; killed after the test;
       const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
         reject: false,
+        forceKillAfterDelay: false, // the test judges the agent's own shutdown: no SIGKILL after 5 s
         all: true,
         env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HEALTH_PORT: '0' },
       });
@@ -59,6 +60,34 @@ describe.runIf(root)('hotspan agent', () => {
       expect(totalShares(samples).get('burn_a') ?? 0).toBeGreaterThan(40);
     });
   }
+});
+
+describe.runIf(root)('hotspan agent stopped while starting', () => {
+  it('waits for the start, then detaches everything and exits 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-early-'));
+    const before = samplerProgramIds();
+    const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
+      reject: false,
+      forceKillAfterDelay: false, // the test judges the agent's own shutdown: no SIGKILL after 5 s
+      all: true,
+      env: { HOTSPAN_HEALTH_PORT: '0' },
+    });
+    // The backend line comes before the programs load and the store opens: the agent is mid-start.
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      agent.stderr?.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (/hotspan: exporting /.test(text)) resolve();
+      });
+      agent.then((r) => reject(new Error(`agent exited early: ${r.all}`)), reject);
+    });
+    agent.kill('SIGINT');
+    const r = await agent;
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/SIGINT: stopping/);
+    expect(r.all).toMatch(/stopped: \d+ samples, 0 lost/);
+    expect(samplerProgramIds().filter((id) => !before.includes(id))).toEqual([]);
+  });
 });
 
 describe.runIf(root)('tracefs', () => {
