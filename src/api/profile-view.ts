@@ -7,7 +7,7 @@ import {
   buildTree,
   diff,
   pack,
-  topFunctions,
+  topFunctionTable,
   totals,
   type PackedNode,
   type Profile,
@@ -17,13 +17,6 @@ import {
 
 /** The UI shows 300 rows of the top table: 500 each way is its whole head, whichever column sorts it. */
 export const DEFAULT_TOP_LIMIT = 500;
-
-function functionsWithSamples(p: Profile): number {
-  const seen = new Uint8Array(p.names.length);
-  let n = 0;
-  for (const s of p.stacks) for (const f of s.frames) if (!seen[f]) ((seen[f] = 1), n++);
-  return n;
-}
 
 export interface ProfileView {
   totalSamples: number;
@@ -55,7 +48,7 @@ export interface DiffView {
  */
 export function profileView(p: Profile, minShare = 1e-4, topLimit = DEFAULT_TOP_LIMIT): ProfileView {
   const packed = pack(buildTree(p, { minShare }));
-  const top = topFunctions(p, topLimit);
+  const top = topFunctionTable(p, topLimit);
   const t = totals(p);
   return {
     totalSamples: t.samples,
@@ -64,8 +57,8 @@ export function profileView(p: Profile, minShare = 1e-4, topLimit = DEFAULT_TOP_
     durationNs: p.durationNs ?? null,
     startUnixNs: p.startUnixNs?.toString() ?? null,
     ...packed,
-    top,
-    topOmitted: functionsWithSamples(p) - top.length,
+    top: top.rows,
+    topOmitted: top.omitted,
   };
 }
 

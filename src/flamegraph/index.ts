@@ -20,7 +20,7 @@ export {
   type SideSummary,
 } from './diff.js';
 export { DEFAULT_ALPHA, DEFAULT_MIN_SHARE_DELTA, DEFAULT_MIN_RATE_DELTA, twoProportionZ, poissonRateZ, zForAlpha } from './stats.js';
-export { topFunctions, type TopFunction } from './top.js';
+export { topFunctions, topFunctionTable, type TopFunction } from './top.js';
 export { buildTree, buildDiffTree, pack, type TreeNode, type TreeOptions, type PackedNode } from './tree.js';
 export { renderHtml, renderDiffHtml, type HtmlOptions } from './render-html.js';
 export { uiDir } from './html-client.js';

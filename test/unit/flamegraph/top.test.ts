@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { topFunctions } from '../../../src/flamegraph/top.js';
+import { topFunctionTable, topFunctions } from '../../../src/flamegraph/top.js';
 import { NameTable, type Profile } from '../../../src/flamegraph/model.js';
 
 function profile(stacks: [string[], number][]): Profile {
@@ -28,5 +28,16 @@ describe('top functions', () => {
   it('with a limit keeps the head of both orders, in the self order', () => {
     // First 2 by self: leaf1, b; first 2 by total: main, then a/leaf1 (5 each; leaf1 has more self).
     expect(topFunctions(p, 2).map((f) => f.name)).toEqual(['leaf1', 'b', 'main']);
+  });
+
+  it('counts the functions with samples that a limit leaves out (a stack without samples adds none)', () => {
+    const q = profile([
+      [['main', 'a', 'a', 'leaf1'], 5],
+      [['main', 'b'], 3],
+      [['main', 'c', 'leaf2'], 2],
+      [['main', 'idle'], 0],
+    ]);
+    expect(topFunctionTable(q, 2).omitted).toBe(3); // a, c, leaf2; not idle
+    expect(topFunctionTable(q).omitted).toBe(0);
   });
 });
