@@ -133,12 +133,25 @@ export async function startNodeAgent(
       ready = false;
       clearInterval(pruneTimer);
       stopSelfMetrics();
+      // Each phase is timed: a stop that nears the shutdown deadline says where its time went.
+      const phases: string[] = [];
+      const t0 = performance.now();
+      let t = t0;
+      const done = (phase: string) => {
+        const now = performance.now();
+        phases.push(`${phase} ${((now - t) / 1000).toFixed(1)} s`);
+        t = now;
+      };
       await pipeline.stop();
+      done('samples and spans');
       await api?.close();
       await health?.close();
       metadata.stop();
       heapTrim.stop();
+      done('servers');
       await backend.close(5_000);
+      done('export and store');
+      if (t - t0 > 5_000) log(`stop took ${((t - t0) / 1000).toFixed(1)} s: ${phases.join(', ')}`);
     },
   };
 }
