@@ -75,7 +75,10 @@ function stage<T, B extends Body>(
 ) {
   let pending: T[] = [];
   let scheduled = false;
+  // Main-thread time converting and encoding (the self-metric behind the bench's per-window cost).
+  let encodeMs = 0;
   const compactNow = () => {
+    const t0 = performance.now();
     scheduled = false;
     const records = pending;
     pending = [];
@@ -95,9 +98,11 @@ function stage<T, B extends Body>(
         log(`otlp ${signal}: cannot encode ${chunk.length} item(s), dropped: ${(err as Error).message}`);
       }
     }
+    encodeMs += performance.now() - t0;
   };
   return {
     compactNow,
+    encodeMs: () => encodeMs,
     pendingCount: () => pending.length,
     push(records: readonly T[]) {
       for (const r of records) pending.push(r);
@@ -133,7 +138,7 @@ export function buildExporter<B extends Body = Uint8Array>(
   const senders = {} as Record<Signal, ReturnType<typeof sendFor>>;
   const pipelines = {} as Record<Signal, SignalPipeline<EncodedChunk<B>, B>>;
   const concat = enc.concat ?? (concatBytes as unknown as (bodies: B[]) => B);
-  const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void; pendingCount(): number }>;
+  const stages = {} as Record<Signal, { push(records: readonly unknown[]): void; compactNow(): void; pendingCount(): number; encodeMs(): number }>;
 
   const make = <T>(signal: Signal, convert: (records: T[]) => Converted<object>) => {
     const cfg = configs[signal];
@@ -197,7 +202,7 @@ export function buildExporter<B extends Body = Uint8Array>(
       // queueDepth includes records waiting for their encoding tick.
       const of = (signal: Signal) => {
         const st = pipelines[signal].stats();
-        return { ...st, queueDepth: st.queueDepth + stages[signal].pendingCount() };
+        return { ...st, queueDepth: st.queueDepth + stages[signal].pendingCount(), encodeMs: stages[signal].encodeMs() };
       };
       return { traces: of('traces'), metrics: of('metrics'), logs: of('logs'), profiles: of('profiles') };
     },

@@ -47,12 +47,18 @@ export interface SampleFlowStats {
   windows: number;
   /** Sink calls that threw (each logged; the other sinks still got the window). */
   sinkErrors: number;
+  /**
+   * Main-thread milliseconds each sink spent on the windows so far, by sink name: the per-window
+   * cost of the agent, split (the bench divides by windows; /metrics shows them).
+   */
+  [sinkMs: `sinkMs.${string}`]: number;
 }
 
 export class SampleFlow {
   private readonly windows: WindowAggregator;
   private windowCount = 0;
   private sinkErrors = 0;
+  private readonly sinkMs = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly opts: SampleFlowOptions) {
@@ -86,7 +92,9 @@ export class SampleFlow {
   }
 
   stats(): SampleFlowStats {
-    return { windows: this.windowCount, sinkErrors: this.sinkErrors };
+    const out: SampleFlowStats = { windows: this.windowCount, sinkErrors: this.sinkErrors };
+    for (const sink of this.opts.sinks) out[`sinkMs.${sink.name}`] = this.sinkMs.get(sink.name) ?? 0;
+    return out;
   }
 
   private onWindow(raw: ProfileWindow): void {
@@ -98,11 +106,13 @@ export class SampleFlow {
 
   /** One sink's failure (a full disk, a bug) must not cost the other sinks their windows. */
   private guard(sink: WindowSink, fn: () => void): void {
+    const t0 = performance.now();
     try {
       fn();
     } catch (e) {
       this.sinkErrors++;
       this.opts.log(`window sink ${sink.name} failed: ${(e as Error).message}`);
     }
+    this.sinkMs.set(sink.name, (this.sinkMs.get(sink.name) ?? 0) + performance.now() - t0);
   }
 }

@@ -113,6 +113,7 @@ async function scrape(port: number): Promise<Scrape | undefined> {
   }
   const counters = new Map<string, number>();
   for (const m of text.matchAll(/^hotspan_agent_counter\{name="([^"]+)"\} (\S+)$/gm)) counters.set(m[1]!, Number(m[2]));
+  for (const m of text.matchAll(/^hotspan_export_items\{signal="([^"]+)",outcome="encodeMs"\} (\S+)$/gm)) counters.set(`encodeMs.${m[1]}`, Number(m[2]));
   const lag = (q: string) => Number(new RegExp(`^hotspan_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { counters, lagMaxS: lag('max'), lagP99S: lag('0.99') };
 }
@@ -232,6 +233,7 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
     peakMb,
     ...(healthOn && { lagMaxMs: lagMax * 1000, lagP99Ms: lagP99 * 1000 }),
   };
+  if (fromAgent) log(`${label}: ${perWindowCost(first!.counters, last!.counters)}`);
   if (scrapeFailures) log(`${label}: ${scrapeFailures} /metrics scrapes timed out after ${SCRAPE_TIMEOUT_MS} ms (counted as stalls that long)`);
   if (healthOn && (!first || !last || first === last))
     log(`${label}: the agent did not answer /metrics at both ends: samples counted by the kernel (sampler run count)`);
@@ -239,6 +241,19 @@ async function measureAgent(label: string, agent: Agent, seconds: number, sample
     `${label}: ${pctOfCore(row).toFixed(2)}% of one core, ${usPerSample(row).toFixed(0)} µs/sample, ${row.samples} samples, ${row.windows} windows, RSS ${rssMb.toFixed(0)} MB`,
   );
   return row;
+}
+
+/**
+ * Main-thread ms per closed window, by sink (the flow's own timers), plus the OTLP profile
+ * conversion that runs a tick later: where the per-window cost goes.
+ */
+function perWindowCost(first: Map<string, number>, last: Map<string, number>): string {
+  const delta = (k: string) => (last.get(k) ?? 0) - (first.get(k) ?? 0);
+  const windows = delta('windows');
+  if (windows <= 0) return 'no windows closed';
+  const parts = [...last.keys()].filter((k) => k.startsWith('sinkMs.')).map((k) => `${k.slice(7)} ${(delta(k) / windows).toFixed(2)}`);
+  parts.push(`otlp profile encoding ${(delta('encodeMs.profiles') / windows).toFixed(2)}`);
+  return `${windows} windows; ms per window: ${parts.join(', ')}`;
 }
 
 /** The agent's sampler programs (by name, among the programs the agent holds). */

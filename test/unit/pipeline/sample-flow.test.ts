@@ -91,6 +91,23 @@ describe('SampleFlow: samples → windows → sinks', () => {
     flow.addSamples([sample(1, 1n)]);
     flow.close(2n * S);
     expect(got.length).toBe(1);
-    expect(flow.stats()).toEqual({ windows: 1, sinkErrors: 1 });
+    expect(flow.stats()).toMatchObject({ windows: 1, sinkErrors: 1 });
+  });
+
+  it('times each sink on the windows it was handed (the per-window cost, split by sink)', () => {
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const { flow } = flowWith([
+      { name: 'slow', write: () => busy(5) },
+      { name: 'fast', write: () => {} },
+    ]);
+    flow.addSamples([sample(1, 1n), sample(2, 2n)]);
+    flow.close(3n * S);
+    const st = flow.stats();
+    expect(st.windows).toBe(2);
+    expect(st['sinkMs.slow']).toBeGreaterThanOrEqual(10);
+    expect(st['sinkMs.fast']).toBeLessThan(st['sinkMs.slow']);
   });
 });
