@@ -12,16 +12,12 @@
  * The package's own entry imports `index_bg.wasm` as an ES module, which Node 20 cannot do
  * without --experimental-wasm-modules; so the worker instantiates the WASM itself and hands
  * it to the package's generated JS glue.
- *
- * Each isolate compiles its own copy of the module (see isolateModuleBytes): V8 shares one
- * compiled module among all isolates that compile the same bytes, and this one is compiled on
- * the agent's main thread (the same-thread path) and in workers that get terminated mid-call.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as glueModule from 'gecko-profiler-demangle/index_bg.js';
 import { pathToFileURL } from 'node:url';
-import { threadId, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { countFailure } from '../workload-files/index.js';
 
 /** Named bounds of demangling (README "Bounds"). */
@@ -47,13 +43,14 @@ const FAILED = 4;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
 (async () => {
   const ctrl = new Int32Array(workerData.ctrl);
   const data = new Uint8Array(workerData.data);
   let glue;
   try {
     glue = await import(workerData.glueUrl);
-    const module = new WebAssembly.Module(workerData.wasmBytes);
+    const module = new WebAssembly.Module(readFileSync(workerData.wasmPath));
     const instance = new WebAssembly.Instance(module, { './index_bg.js': glue });
     glue.__wbg_set_wasm(instance.exports);
     instance.exports.__wbindgen_start();
@@ -100,47 +97,11 @@ let timeouts: number[] = [];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/**
- * The demangler's WASM with a custom section naming who compiles it. V8 caches compiled modules
- * by their bytes and shares one among every isolate in the process; the guest agent on 5.10 and
- * 6.17 (QEMU TCG) died with SIGSEGV on its main thread, calling into freshly tiered-up code of
- * this module while a timed-out demangler worker that shared it was being replaced. Distinct
- * bytes give each isolate its own module, so terminating a worker touches only the worker's code.
- * A custom section (id 0) is ignored by the engine and may follow the last section.
- */
-export function isolateModuleBytes(wasm: Uint8Array, owner: string): Uint8Array {
-  const name = encoder.encode('hotspan.isolate');
-  const payload = encoder.encode(owner);
-  const body = [...uleb128(name.length), ...name, ...payload];
-  const out = new Uint8Array(wasm.length + 1 + uleb128(body.length).length + body.length);
-  out.set(wasm);
-  out.set([0, ...uleb128(body.length), ...body], wasm.length);
-  return out;
-}
-
-function uleb128(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-let wasmFile: Uint8Array | undefined;
-function demanglerWasm(): Uint8Array {
-  wasmFile ??= readFileSync(createRequire(import.meta.url).resolve('gecko-profiler-demangle/index_bg.wasm'));
-  return wasmFile;
-}
-let workersStarted = 0;
-
 function start(): Demangler | undefined {
   if (loadError) return undefined;
   try {
     const req = createRequire(import.meta.url);
-    const wasmBytes = isolateModuleBytes(demanglerWasm(), `thread-${threadId}-worker-${++workersStarted}`);
+    const wasmPath = req.resolve('gecko-profiler-demangle/index_bg.wasm');
     const glueUrl = pathToFileURL(req.resolve('gecko-profiler-demangle/index_bg.js')).href;
     const ctrlBuf = new SharedArrayBuffer(8);
     const dataBuf = new SharedArrayBuffer(4 * DEMANGLE_BOUNDS.maxOutputChars);
@@ -148,7 +109,7 @@ function start(): Demangler | undefined {
     ctrl[0] = INIT;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ctrl: ctrlBuf, data: dataBuf, wasmBytes, glueUrl, maxOutputChars: DEMANGLE_BOUNDS.maxOutputChars },
+      workerData: { ctrl: ctrlBuf, data: dataBuf, wasmPath, glueUrl, maxOutputChars: DEMANGLE_BOUNDS.maxOutputChars },
       // Plain JS: no loaders of the parent (tsx, vitest) to boot.
       execArgv: [],
       // The WASM needs little: keep a runaway name from taking the agent's memory.
@@ -199,13 +160,14 @@ let localFailed = false;
 function localGlue(): typeof local {
   if (local || localFailed) return local;
   try {
+    const req = createRequire(import.meta.url);
     const glue = glueModule;
     const wasmApi = (
       globalThis as unknown as {
         WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: Record<string, unknown> } };
       }
     ).WebAssembly;
-    const module = new wasmApi.Module(isolateModuleBytes(demanglerWasm(), `thread-${threadId}`));
+    const module = new wasmApi.Module(readFileSync(req.resolve('gecko-profiler-demangle/index_bg.wasm')));
     const instance = new wasmApi.Instance(module, { './index_bg.js': glue });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as unknown as { __wbindgen_start(): void }).__wbindgen_start();
