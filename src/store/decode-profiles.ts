@@ -2,9 +2,17 @@
  * OTLP profiles (v1development, proto v1.10 numbering) → sample rows and content-addressed stacks.
  * Pure: decoded request object in, rows out; malformed items are counted and skipped.
  *
- * Row rule: a sample with timestamps gives one row per timestamp (value = values[i], or 1 when the
- * sample has no values); a sample without timestamps gives one row at the profile's time whose value
- * is the sum of its values.
+ * Row rule: a sample that ran for a span (it has a link) gives one row per timestamp (value =
+ * values[i], or 1 when the sample has no values): a request's samples keep their own times. Any
+ * other sample with timestamps gives at most two rows per second it has timestamps in
+ * (SAMPLE_ROW_BUCKET_NS): one at the second's first timestamp and one at its last, whose values
+ * add up to those of every timestamp in that second. A sample without timestamps gives one row at
+ * the profile's time whose value is the sum of its values.
+ *
+ * Why not one row per timestamp: a hot stack sampled at 99 Hz gave 99 rows a second, and appending
+ * them was the store's largest cost (a third of the agent's store worker). Queries sum `value`, so
+ * totals, CPU time and flame graphs are unchanged; the first and last timestamp of a selection stay
+ * exact (durations of short spans too); what is lost is where inside one second a sample fell.
  *
  * Columns from sample attributes (the ones convert-profiles.ts writes): thread.id, thread.name,
  * cpu.logical_number, hotspan.span.name; every other attribute (hotspan.span.attribution and
@@ -74,6 +82,40 @@ export function stackIdOf(frames: readonly StoredFrame[]): bigint {
   return h.digest().readBigInt64BE(0);
 }
 
+/** Stored time resolution of samples within one OTLP sample (see the row rule above). */
+export const SAMPLE_ROW_BUCKET_NS = 1_000_000_000n;
+
+/**
+ * Timestamps (with their values, or 1 each) → at most two (time, value) rows per bucket: the
+ * bucket's first timestamp with everything but the last timestamp's values, and its last
+ * timestamp with those; one row when a bucket has a single distinct timestamp. In order of time.
+ */
+export function bucketedRows(times: readonly bigint[], values: readonly bigint[] | null): { timeUnixNs: bigint; value: bigint }[] {
+  const buckets = new Map<bigint, { first: bigint; last: bigint; total: bigint; atLast: bigint }>();
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i]!;
+    const v = values ? values[i]! : 1n;
+    const key = t / SAMPLE_ROW_BUCKET_NS;
+    const b = buckets.get(key);
+    if (!b) {
+      buckets.set(key, { first: t, last: t, total: v, atLast: v });
+      continue;
+    }
+    b.total += v;
+    if (t < b.first) b.first = t;
+    if (t > b.last) {
+      b.last = t;
+      b.atLast = v;
+    } else if (t === b.last) b.atLast += v;
+  }
+  const rows: { timeUnixNs: bigint; value: bigint }[] = [];
+  for (const b of buckets.values()) {
+    if (b.first === b.last) rows.push({ timeUnixNs: b.first, value: b.total });
+    else rows.push({ timeUnixNs: b.first, value: b.total - b.atLast }, { timeUnixNs: b.last, value: b.atLast });
+  }
+  return rows.sort((a, b) => (a.timeUnixNs < b.timeUnixNs ? -1 : a.timeUnixNs > b.timeUnixNs ? 1 : 0));
+}
+
 export function decodeProfiles(req: ExportProfilesServiceRequestObject): DecodedProfiles {
   const malformed: MalformedCounts = {};
   const samples: SampleRow[] = [];
@@ -136,8 +178,10 @@ export function decodeProfiles(req: ExportProfilesServiceRequestObject): Decoded
               countMalformed(malformed, 'profiles: sample values and timestamps differ in length');
               continue;
             }
-            for (let i = 0; i < times.length; i++) {
-              samples.push({ ...base, timeUnixNs: times[i]!, value: values.length ? values[i]! : 1n });
+            if (base.spanId === null) {
+              for (const row of bucketedRows(times as bigint[], values.length ? (values as bigint[]) : null)) samples.push({ ...base, ...row });
+            } else {
+              for (let i = 0; i < times.length; i++) samples.push({ ...base, timeUnixNs: times[i]!, value: values.length ? values[i]! : 1n });
             }
           } else {
             if (values.length === 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProfiles, stackIdOf } from '../../../src/store/decode-profiles.js';
+import { bucketedRows, decodeProfiles, SAMPLE_ROW_BUCKET_NS, stackIdOf } from '../../../src/store/decode-profiles.js';
 import { buildProfilesRequest, type TFrame } from './build-otlp.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -8,7 +8,7 @@ const main: TFrame = { name: 'main', file: 'main.c', line: 3, module: 'app', kin
 const kfn: TFrame = { name: 'do_syscall_64', module: 'vmlinux', kind: 'kernel' };
 
 describe('decodeProfiles', () => {
-  it('gives one row per timestamp with its value, and resolves frames, attributes and links', () => {
+  it('gives a sample that ran for a span one row per timestamp with its value, and resolves frames, attributes and links', () => {
     const req = buildProfilesRequest([
       {
         resource: { 'service.name': 'svc', 'service.version': '1.2', 'process.pid': 42, 'container.id': 'c0ffee' },
@@ -67,6 +67,16 @@ describe('decodeProfiles', () => {
   it('counts 1 per timestamp when a sample has timestamps but no values', () => {
     const req = buildProfilesRequest([{ resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], timestamps: [T0, T0 + 5n] }] }]);
     expect(decodeProfiles(req).samples.map((s) => s.value)).toEqual([1n, 1n]);
+  });
+
+  it('gives a sample without a span at most two rows per second (first and last timestamp) with the same total', () => {
+    const times = Array.from({ length: 99 * 3 }, (_, i) => T0 + (BigInt(i) * SAMPLE_ROW_BUCKET_NS) / 99n);
+    const req = buildProfilesRequest([{ resource: {}, timeUnixNs: T0, periodNs: 1n, samples: [{ frames: [leaf], timestamps: times, tid: 7 }] }]);
+    const rows = decodeProfiles(req).samples;
+    expect(rows.length).toBe(6);
+    expect(rows.reduce((a, r) => a + r.value, 0n)).toBe(297n);
+    expect([rows[0]!.timeUnixNs, rows.at(-1)!.timeUnixNs]).toEqual([times[0], times.at(-1)]);
+    expect(rows.every((r) => r.tid === 7 && r.spanId === null)).toBe(true);
   });
 
   it('names unsymbolized locations module+0xoffset, like hotspan names unresolved frames', () => {
@@ -132,5 +142,33 @@ describe('decodeProfiles', () => {
     expect(decodeProfiles({ resourceProfiles: [{} as never], dictionary: null as never }).malformed).toEqual({
       'profiles: missing dictionary': 1,
     });
+  });
+});
+
+describe('bucketedRows', () => {
+  const S = SAMPLE_ROW_BUCKET_NS;
+  const sum = (rows: { value: bigint }[]) => rows.reduce((a, r) => a + r.value, 0n);
+
+  it('keeps a lone timestamp as it is', () => {
+    expect(bucketedRows([T0 + 5n], null)).toEqual([{ timeUnixNs: T0 + 5n, value: 1n }]);
+  });
+
+  it('99 Hz for 3 s: two rows a second, the same total, the exact first and last time', () => {
+    const times = Array.from({ length: 297 }, (_, i) => T0 + (BigInt(i) * S) / 99n + 7n);
+    const rows = bucketedRows(times, null);
+    expect(rows.length).toBe(6);
+    expect(sum(rows)).toBe(297n);
+    expect(rows[0]!.timeUnixNs).toBe(times[0]);
+    expect(rows.at(-1)!.timeUnixNs).toBe(times.at(-1));
+    for (const r of rows) expect(r.timeUnixNs / S).toBe(times.find((t) => t === r.timeUnixNs)! / S);
+  });
+
+  it('sums values, in any order, with repeated last timestamps counted at the last row', () => {
+    const rows = bucketedRows([T0 + 9n, T0 + 1n, T0 + 9n, T0 + 4n, T0 + S + 2n], [2n, 3n, 5n, 7n, 11n]);
+    expect(rows).toEqual([
+      { timeUnixNs: T0 + 1n, value: 10n }, // 3 + 7
+      { timeUnixNs: T0 + 9n, value: 7n }, // 2 + 5
+      { timeUnixNs: T0 + S + 2n, value: 11n },
+    ]);
   });
 });
