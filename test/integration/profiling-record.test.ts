@@ -17,13 +17,27 @@ const BURNERS = ['burn_a', 'burn_b', 'burn_c'];
  * burner's share of the CPU it spent since, as the fixture itself measured (60/30/10 units of
  * identical work are not 60/30/10 of the time: code alignment alone moved burn_a to 46–57 %).
  */
-async function startSplit(seconds: number, name: string): Promise<{ pid: number; truth: () => Map<string, number> }> {
+async function startSplit(
+  seconds: number,
+  name: string,
+): Promise<{ pid: number; truth: () => Map<string, number>; restartTruth: () => void; stop: () => Promise<void> }> {
   const file = join(tmp, `${name}.truth`);
   const child = startFixture(join(FIXTURES_BIN, 'split'), [String(seconds), file]);
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await sleep(1300);
-  const before = readFixtureCpu(file);
+  let before = readFixtureCpu(file);
   if (before.size === 0) throw new Error(`split wrote no truth to ${file} within 1.3 s`);
-  return { pid: child.pid!, truth: () => fixtureCpuShares(readFixtureCpu(file), before) };
+  return {
+    pid: child.pid!,
+    truth: () => fixtureCpuShares(readFixtureCpu(file), before),
+    // The truth from the fixture's latest write on (it writes every second).
+    restartTruth: () => void (before = readFixtureCpu(file)),
+    // SIGTERM: the fixture writes its truth once more, at that instant, and exits.
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**
@@ -75,17 +89,23 @@ describe.runIf(root)('hotspan record: known CPU split (C, frame pointers)', () =
   });
 
   it('holds 4 standard errors (~2.8 pp) of the truth at 999 Hz, ~5000 samples', async () => {
-    const split = await startSplit(10, 'split-999');
+    // The truth is held to the interval sampled: from the fixture's last write before sampling
+    // began (≤ 1 s earlier) to its exit write as the recording ends, not from the fixture's start
+    // (record's start-up on a loaded host took seconds, and the shares drift over time).
+    const split = await startSplit(60, 'split-999');
     const out = join(tmp, 'split-999.pb.gz');
-    const rec = await hotspanRecord(['--duration', '5s', '--frequency', '999', '--pid', String(split.pid), '-o', out]);
+    const { recording, done } = startRecord(['--duration', '5s', '--frequency', '999', '--pid', String(split.pid), '-o', out]);
+    await recording;
+    split.restartTruth();
+    const rec = await done;
+    await split.stop();
     expect(rec.exitCode, rec.all).toBe(0);
     const { samples } = readPprof(out);
     const n = samples.reduce((a, s) => a + s.count, 0);
     expect(n).toBeGreaterThan(1000);
     const ours = burnerShares(selfShares(samples));
     for (const [fn, truth] of split.truth()) {
-      // On an idle core n ≈ 5000 and 4 standard errors is ~2.8 pp: the truth's interval starts ~1 s
-      // before the recording's (record's start-up), so it is not the sampled interval exactly.
+      // On an idle core n ≈ 5000 and 4 standard errors is ~2.8 pp.
       const tol = Math.max(2, 4 * shareStdErrPct(truth, n));
       expect(Math.abs((ours.get(fn) ?? 0) - truth), `${fn} ${ours.get(fn)?.toFixed(2)}% vs truth ${truth.toFixed(2)}% (n=${n})`).toBeLessThanOrEqual(tol);
     }
