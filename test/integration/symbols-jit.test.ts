@@ -1,7 +1,7 @@
 // JIT frames from a live `node --perf-basic-prof` process: addresses and expected
 // names come from the perf map file read here; the symbolizer must find them
 // through the process's anonymous executable mappings, re-reading the growing map.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Symbolizer } from '../../src/symbols/index.js';
@@ -29,13 +29,16 @@ afterAll(async () => {
 });
 
 /** Waits until the map has an optimised (`JS:*`) entry for every burner. */
-async function waitForOptimised(pid: number): Promise<Map<string, { start: bigint; size: bigint }>> {
+async function waitForOptimised(pid: number, startedMs: number): Promise<Map<string, { start: bigint; size: bigint }>> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const found = new Map<string, { start: bigint; size: bigint }>();
     let text = '';
     try {
-      text = readFileSync(`/tmp/perf-${pid}.map`, 'utf8');
+      // pids are reused (pid_max 32768) and node never removes its map: one left by an earlier
+      // process with this pid is not this one's until node has rewritten it.
+      const path = `/tmp/perf-${pid}.map`;
+      if (statSync(path).mtimeMs >= startedMs) text = readFileSync(path, 'utf8');
     } catch {
       // not written yet
     }
@@ -51,12 +54,13 @@ async function waitForOptimised(pid: number): Promise<Map<string, { start: bigin
 
 describe('perf maps (node --perf-basic-prof)', () => {
   it('names JIT frames burnA/burnB/burnC with kind v8js, file and line', async () => {
+    const startedMs = Date.now() - 1; // mtime granularity
     node = await startFixture(process.execPath, ['--perf-basic-prof', SCRIPT, '30'], process.execPath, cwd);
     const sym = new Symbolizer({ mapsRereadIntervalMs: 0 });
     // Touch the process before the functions are compiled: the perf map must be
     // re-read on the later miss, not only on first open.
     sym.userFrames(node.pid, [0x10n]);
-    const code = await waitForOptimised(node.pid);
+    const code = await waitForOptimised(node.pid, startedMs);
     for (const [fn, { start, size }] of code) {
       const addr = start + size / 2n;
       // The JIT code lives in an anonymous executable mapping, not a file.
