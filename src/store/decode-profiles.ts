@@ -91,6 +91,8 @@ export const SAMPLE_ROW_BUCKET_NS = 1_000_000_000n;
  * timestamp with those; one row when a bucket has a single distinct timestamp. In order of time.
  */
 export function bucketedRows(times: readonly bigint[], values: readonly bigint[] | null): { timeUnixNs: bigint; value: bigint }[] {
+  // Most samples of a window are one stack seen once: no buckets to build.
+  if (times.length === 1) return [{ timeUnixNs: times[0]!, value: values ? values[0]! : 1n }];
   const buckets = new Map<bigint, { first: bigint; last: bigint; total: bigint; atLast: bigint }>();
   for (let i = 0; i < times.length; i++) {
     const t = times[i]!;

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtures, cliArgs, FIXTURES_BIN, requireRoot } from './support/env.js';
 import { readPprof, totalShares } from './support/pprof.js';
-import { killAll, sleep, startFixture } from './support/procs.js';
+import { killAll, sleep, startFixture, untilStderr } from './support/procs.js';
 
 const root = requireRoot('the agent daemon');
 
@@ -26,7 +26,7 @@ describe.runIf(root)('hotspan agent', () => {
     it(`profiles every process into per-process windows and detaches everything on ${signal}`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-agent-'));
       const before = samplerProgramIds();
-      const child = startFixture(join(FIXTURES_BIN, 'split'), ['120']); // outlives a slow start; killed after the test;
+      const child = startFixture(join(FIXTURES_BIN, 'split'), ['120']); // outlives a slow start; killed after the test
       const agent = execa(process.execPath, cliArgs('agent', '--data-dir', dataDir), {
         reject: false,
         forceKillAfterDelay: false, // the test judges the agent's own shutdown: no SIGKILL after 5 s
@@ -34,14 +34,7 @@ describe.runIf(root)('hotspan agent', () => {
         env: { HOTSPAN_WINDOW: '2s', HOTSPAN_HEALTH_PORT: '0' },
       });
       // Start-up (BTF, store, capture) takes a while on a loaded machine: wait for the agent to say it runs.
-      await new Promise<void>((resolve, reject) => {
-        let text = '';
-        agent.stderr?.on('data', (d: Buffer) => {
-          text += d.toString();
-          if (/hotspan: profiling /.test(text)) resolve();
-        });
-        agent.then((r) => reject(new Error(`agent exited early: ${r.all}`)), reject);
-      });
+      await untilStderr(agent, /hotspan: profiling /);
       await sleep(5000);
       // Programs of other tools may come and go; the agent's is the one that appeared.
       const mine = samplerProgramIds().filter((id) => !before.includes(id));
@@ -73,14 +66,7 @@ describe.runIf(root)('hotspan agent stopped while starting', () => {
       env: { HOTSPAN_HEALTH_PORT: '0' },
     });
     // The backend line comes before the programs load and the store opens: the agent is mid-start.
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      agent.stderr?.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (/hotspan: exporting /.test(text)) resolve();
-      });
-      agent.then((r) => reject(new Error(`agent exited early: ${r.all}`)), reject);
-    });
+    await untilStderr(agent, /hotspan: exporting /);
     agent.kill('SIGINT');
     const r = await agent;
     expect(r.exitCode, r.all).toBe(0);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { builtCliArgs } from './env.js';
 
 const started = new Set<ChildProcess>();
@@ -34,16 +34,21 @@ export async function hotspanRecord(args: string[], opts: { timeoutMs?: number }
  */
 export function startRecord(args: string[], opts: { timeoutMs?: number } = {}) {
   const child = execa(process.execPath, builtCliArgs('record', ...args), { reject: false, timeout: opts.timeoutMs ?? 60_000, all: true });
-  const recording = new Promise<void>((resolve, reject) => {
+  const recording = untilStderr(child, /hotspan: recording /);
+  recording.catch(() => {});
+  return { recording, done: child };
+}
+
+/** Resolves once the child's stderr matches `line`; rejects if it exits first. */
+export function untilStderr(child: ResultPromise<{ all: true }>, line: RegExp): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let text = '';
     child.stderr?.on('data', (d: Buffer) => {
       text += d.toString();
-      if (/hotspan: recording /.test(text)) resolve();
+      if (line.test(text)) resolve();
     });
-    child.then((r) => reject(new Error(`record exited before sampling began: ${r.all}`)), reject);
+    child.then((r) => reject(new Error(`exited before ${line}: ${r.all}`)), reject);
   });
-  recording.catch(() => {});
-  return { recording, done: child };
 }
 
 export function sleep(ms: number): Promise<void> {
