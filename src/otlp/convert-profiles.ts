@@ -29,7 +29,6 @@ import type {
   Attributes,
   ExportProfilesServiceRequestObject,
   FunctionObject,
-  KeyValueAndUnitObject,
   LinkObject,
   LocationObject,
   MappingObject,
@@ -45,6 +44,16 @@ export interface ProfilesToOtlpOptions {
   resourceOf?: (process: ProcessInfo) => Attributes;
   /** htlhash of a mapping's file, used when the mapping has no GNU build id. */
   htlHashOf?: (mapping: MappingInfo, pid: number) => string | undefined;
+  /**
+   * false: locations without addresses and mappings without address ranges, so frames that differ
+   * only in their address (every leaf of a spinning loop, a JIT's code) share one location, one
+   * stack and one merged sample. For a consumer that keeps no addresses — the embedded store names
+   * frames by function, file, line, module and build id (decode-profiles.ts) — the rows are the
+   * same and the request is several times smaller: on a busy host most samples have a stack no
+   * other sample has, only because their leaf addresses differ. Default true (an OTLP backend
+   * re-symbolizes by address).
+   */
+  addresses?: boolean;
 }
 
 export interface ProfilesConversion {
@@ -66,9 +75,13 @@ class Dictionary {
     stackTable: [{ locationIndices: [] }],
   };
   private readonly index = new Map<string, number>();
+  /** Attribute index by key, then by value: looked up three times per sample, no key string built. */
+  private readonly attrIndex = new Map<string, Map<string | number | boolean, number>>();
   /** Symbolizers share Frame objects and frame arrays between samples; skip re-keying those. */
   readonly locationOfFrame = new WeakMap<Frame, number>();
   readonly stackOfFrames = new WeakMap<Frame[], number>();
+
+  constructor(readonly addresses: boolean) {}
 
   private intern<T>(kind: string, key: string, table: T[], make: () => T): number {
     const k = `${kind}\0${key}`;
@@ -87,20 +100,25 @@ class Dictionary {
   }
 
   attr(key: string, value: string | number | boolean): number {
-    const v: AnyValueObject = anyValue(value);
-    return this.intern<KeyValueAndUnitObject>('a', `${key}\0${typeof value}\0${value}`, this.dict.attributeTable, () => ({
-      keyStrindex: this.str(key),
-      value: v,
-      unitStrindex: 0,
-    }));
+    let byValue = this.attrIndex.get(key);
+    if (byValue === undefined) this.attrIndex.set(key, (byValue = new Map()));
+    // Keyed by the value itself: a Map keeps 7 and '7' apart, as the attribute table must.
+    let i = byValue.get(value);
+    if (i === undefined) {
+      i = this.dict.attributeTable.length;
+      const v: AnyValueObject = anyValue(value);
+      this.dict.attributeTable.push({ keyStrindex: this.str(key), value: v, unitStrindex: 0 });
+      byValue.set(value, i);
+    }
+    return i;
   }
 
   mapping(m: MappingInfo, attrs: number[]): number {
-    const key = `${m.path}\0${m.start}\0${m.end}\0${m.fileOffset}\0${attrs.join(',')}`;
+    const key = this.addresses ? `${m.path}\0${m.start}\0${m.end}\0${m.fileOffset}\0${attrs.join(',')}` : `${m.path}\0${attrs.join(',')}`;
     return this.intern<MappingObject>('m', key, this.dict.mappingTable, () => ({
-      memoryStart: m.start.toString(),
-      memoryLimit: m.end.toString(),
-      fileOffset: m.fileOffset.toString(),
+      memoryStart: this.addresses ? m.start.toString() : '0',
+      memoryLimit: this.addresses ? m.end.toString() : '0',
+      fileOffset: this.addresses ? m.fileOffset.toString() : '0',
       filenameStrindex: this.str(m.path),
       attributeIndices: attrs,
     }));
@@ -116,10 +134,11 @@ class Dictionary {
   }
 
   location(mappingIndex: number, f: Frame): number {
-    const key = `${mappingIndex}\0${f.address}\0${f.name}\0${f.file ?? ''}\0${f.line ?? 0}\0${f.kind}`;
+    const address = this.addresses ? f.address : 0n;
+    const key = `${mappingIndex}\0${address}\0${f.name}\0${f.file ?? ''}\0${f.line ?? 0}\0${f.kind}`;
     return this.intern<LocationObject>('l', key, this.dict.locationTable, () => ({
       mappingIndex,
-      address: f.address.toString(),
+      address: address.toString(),
       lines: [{ functionIndex: this.func(f.name, f.file ?? ''), line: String(f.line ?? 0), column: '0' }],
       attributeIndices: f.kind === 'unknown' ? [] : [this.attr('profile.frame.type', f.kind)],
     }));
@@ -127,6 +146,27 @@ class Dictionary {
 
   stack(locations: number[]): number {
     return this.intern<StackObject>('k', locations.join(','), this.dict.stackTable, () => ({ locationIndices: locations }));
+  }
+
+  private readonly threads = new Map<number, Map<number, Map<string, { indices: number[]; key: string }>>>();
+
+  /**
+   * A sample's thread.id, thread.name and cpu.logical_number attributes, with their merge key:
+   * the same few threads and CPUs recur in every sample, so each combination is interned once
+   * (shared read-only by every sample object that carries it).
+   */
+  threadAttributes(tid: number, cpu: number, threadName: string): { indices: number[]; key: string } {
+    let byCpu = this.threads.get(tid);
+    if (byCpu === undefined) this.threads.set(tid, (byCpu = new Map()));
+    let byName = byCpu.get(cpu);
+    if (byName === undefined) byCpu.set(cpu, (byName = new Map()));
+    let t = byName.get(threadName);
+    if (t === undefined) {
+      const indices = [this.attr('thread.id', tid), this.attr('thread.name', threadName), this.attr('cpu.logical_number', cpu)];
+      t = { indices, key: indices.join(',') };
+      byName.set(threadName, t);
+    }
+    return t;
   }
 
   link(traceId: string, spanId: string): number {
@@ -212,11 +252,16 @@ function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtl
     stackIndex = d.stack(locations);
     d.stackOfFrames.set(s.frames, stackIndex);
   }
-  const attributeIndices = [d.attr('thread.id', s.tid), d.attr('thread.name', s.threadName), d.attr('cpu.logical_number', s.cpu)];
+  const thread = d.threadAttributes(s.tid, s.cpu, s.threadName);
   // The span join's result beyond the link: the span's name (the link carries ids only), and for
   // a sample several requests could have run, how many — part of the merge key, so samples of one
   // stack with different candidate counts stay apart.
-  if (s.spanName && linkIndex !== 0) attributeIndices.push(d.attr(ATTR_SPAN_NAME, s.spanName));
+  const withSpanName = s.spanName !== undefined && s.spanName !== '' && linkIndex !== 0;
+  if (!withSpanName && s.spanAttribution !== 'ambiguous') {
+    return { key: `${stackIndex}|${thread.key}|${linkIndex}`, stackIndex, attributeIndices: thread.indices, linkIndex };
+  }
+  const attributeIndices = [...thread.indices];
+  if (withSpanName) attributeIndices.push(d.attr(ATTR_SPAN_NAME, s.spanName!));
   if (s.spanAttribution === 'ambiguous') {
     attributeIndices.push(d.attr(ATTR_SPAN_ATTRIBUTION, 'ambiguous'), d.attr(ATTR_SPAN_CANDIDATES, s.spanCandidates ?? 0));
   }
@@ -225,7 +270,7 @@ function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtl
 
 /** Converts profile windows to one OTLP profiles export request. */
 export function profilesToOtlp(windows: ProfileWindow[], opts: ProfilesToOtlpOptions = {}): ProfilesConversion {
-  const d = new Dictionary();
+  const d = new Dictionary(opts.addresses ?? true);
   const errors: string[] = [];
   const resourceOf = opts.resourceOf ?? processResourceAttributes;
   const resourceProfiles: ResourceProfilesObject[] = windows.map((w) => ({

@@ -23,6 +23,8 @@ interface RequestBody {
  * converted request objects directly: no protobuf encode and decode inside one process. The
  * converters emit the receiver's decoded shape (convert-*.ts: 64-bit integers as decimal strings,
  * ids as bytes), so the sink cannot tell the two apart (test/unit/store/in-process.test.ts).
+ * Profiles are converted without addresses (ProfilesToOtlpOptions.addresses): the store keeps
+ * none, and with them most samples of a busy host were distinct only by their leaf address.
  */
 export function createInProcessExporter(
   configs: Record<Signal, Pick<SignalExporterConfig, 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'maxConcurrentExports' | 'maxQueueBytes'>>,
@@ -53,7 +55,7 @@ export function createInProcessExporter(
       },
       close() {},
     }),
-    options,
+    { ...options, profiles: { ...options.profiles, addresses: false } },
   );
 }
 

@@ -18,7 +18,7 @@ import {
   profilesToOtlp,
   resolveExporterConfig,
 } from '../../../src/otlp/index.js';
-import { openStoreWorker, Store, StoreError, type MergedProfile } from '../../../src/store/index.js';
+import { openStoreWorker, Store, StoreError, type MergedProfile, type MergeLabel } from '../../../src/store/index.js';
 import type { CpuSample, ProfileWindow } from '../../../src/profiling/types.js';
 import type { Frame } from '../../../src/symbols/types.js';
 import { collectorProfileErrors, pyroscopeIngestErrors } from '../../support/consumer-rules.js';
@@ -129,6 +129,44 @@ describe('span join data through the OTLP conversion into the store', () => {
     } finally {
       await direct.close();
       await viaProto.close();
+    }
+  });
+
+  it('without addresses: the same stored rows from a request a fraction of the size', async () => {
+    // A spinning loop: every sample's leaf is a different address of the same function, on two CPUs.
+    const spin = window();
+    spin.samples = Array.from({ length: 40 }, (_, i) =>
+      sample(i, [f('spin', 0x401000n + BigInt(i) * 4n), f('handle', 0x402000n), f('main', 0x400500n)], { cpu: i % 2 }),
+    );
+    spin.samples.push(...window().samples.map((x) => ({ ...x, timeUnixNs: x.timeUnixNs + 500_000_000n })));
+    const withAddresses = profilesToOtlp([spin]).request;
+    const without = profilesToOtlp([spin], { addresses: false }).request;
+    const samplesOf = (r: typeof without) => r.resourceProfiles[0]!.scopeProfiles[0]!.profiles[0]!.samples;
+    // 40 distinct stacks collapse into one per CPU; the span-join samples keep their four.
+    expect(samplesOf(withAddresses)).toHaveLength(44);
+    expect(samplesOf(without)).toHaveLength(6);
+    expect(without.dictionary!.locationTable.length).toBeLessThan(withAddresses.dictionary!.locationTable.length / 4);
+    expect(without.dictionary!.locationTable.every((l) => l.address === '0')).toBe(true);
+    const decoded = decodeRequest('profiles', encodeRequest('profiles', without));
+    expect(pyroscopeIngestErrors(decoded)).toEqual([]);
+    expect(collectorProfileErrors(decoded)).toEqual([]);
+
+    const a = await Store.open({ dataDir: dir('inproc-addr'), retentionIntervalMs: 0 });
+    const b = await Store.open({ dataDir: dir('inproc-noaddr'), retentionIntervalMs: 0 });
+    try {
+      await a.ingestProfiles(withAddresses);
+      await b.ingestProfiles(without);
+      const labels: MergeLabel[] = [...LABELS, 'tid', 'threadName'];
+      const [ma, mb] = [await a.mergeProfile({ labels }), await b.mergeProfile({ labels })];
+      const key = (m: MergedProfile) =>
+        m.stacks.map((s) => `${JSON.stringify(s.frames)} ${JSON.stringify(s.labels)} ${s.count} ${s.cpuNs}`).sort();
+      expect(key(mb)).toEqual(key(ma));
+      expect(mb.totalCount).toBe(54n);
+      const [ra, rb] = [await a.stats(), await b.stats()];
+      expect(rb.rowsIngested.samples).toBeLessThan(ra.rowsIngested.samples);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 
