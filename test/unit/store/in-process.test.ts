@@ -158,8 +158,7 @@ describe('span join data through the OTLP conversion into the store', () => {
       await b.ingestProfiles(without);
       const labels: MergeLabel[] = [...LABELS, 'tid', 'threadName'];
       const [ma, mb] = [await a.mergeProfile({ labels }), await b.mergeProfile({ labels })];
-      const key = (m: MergedProfile) =>
-        m.stacks.map((s) => `${JSON.stringify(s.frames)} ${JSON.stringify(s.labels)} ${s.count} ${s.cpuNs}`).sort();
+      const key = (m: MergedProfile) => m.stacks.map((s) => `${JSON.stringify(s.frames)} ${JSON.stringify(s.labels)} ${s.count} ${s.cpuNs}`).sort();
       expect(key(mb)).toEqual(key(ma));
       expect(mb.totalCount).toBe(54n);
       const [ra, rb] = [await a.stats(), await b.stats()];
