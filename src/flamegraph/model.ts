@@ -91,9 +91,16 @@ export function stackNames(p: Profile, s: Stack): string[] {
 export function aggregate(p: Profile, opts: { dropLabels?: boolean } = {}): Profile {
   const byKey = new Map<string, Stack>();
   const out: Stack[] = [];
+  // Converters share frame arrays and label sets between stacks (fromWindows): key each once.
+  const framesKeys = new Map<readonly number[], string>();
+  const labelsKeys = new Map<Labels, string>();
   for (const s of p.stacks) {
     const labels = opts.dropLabels ? EMPTY_LABELS : s.labels;
-    const key = `${s.frames.join(',')}|${opts.dropLabels ? '' : labelsKey(labels)}`;
+    let fk = framesKeys.get(s.frames);
+    if (fk === undefined) framesKeys.set(s.frames, (fk = s.frames.join(',')));
+    let lk = labelsKeys.get(labels);
+    if (lk === undefined) labelsKeys.set(labels, (lk = labelsKey(labels)));
+    const key = `${fk}|${lk}`;
     const have = byKey.get(key);
     if (have) {
       have.samples += s.samples;

@@ -1,6 +1,7 @@
 /** hotspan's own sampler output (ProfileWindow, see src/profiling/types.ts) into the model. */
 import type { ProfileWindow } from '../profiling/types.js';
-import { aggregate, NameTable, type Profile, type Stack } from './model.js';
+import { aggregate, NameTable, type Labels, type Profile, type Stack } from './model.js';
+import type { Frame } from '../symbols/types.js';
 
 /** The service key a window is grouped under: service.name when known, else the executable name. */
 export function serviceOf(w: ProfileWindow): string {
@@ -25,6 +26,9 @@ export function fromWindows(windows: readonly ProfileWindow[]): Profile {
   let endNs: bigint | undefined;
   let periodNs: number | undefined;
   let malformed = 0;
+  // The profiler hands out one Frame[] per distinct stack and the same few threads recur: their
+  // ids and label sets are made once per call and shared (read-only) by every stack that has them.
+  const idsOf = new Map<readonly Frame[], number[]>();
   for (const w of windows) {
     if (startNs === undefined || w.startUnixNs < startNs) startNs = w.startUnixNs;
     if (endNs === undefined || w.endUnixNs > endNs) endNs = w.endUnixNs;
@@ -32,17 +36,27 @@ export function fromWindows(windows: readonly ProfileWindow[]): Profile {
     periodNs ??= period;
     const service = serviceOf(w);
     const version = versionOf(w);
+    const labelsOf = new Map<string, Labels>();
     for (const s of w.samples) {
       if (!Array.isArray(s.frames)) {
         malformed++;
         continue;
       }
-      const frames: number[] = [];
-      // Samples are leaf first; the model is root first.
-      for (let i = s.frames.length - 1; i >= 0; i--) frames.push(table.id(s.frames[i]!.name));
-      const labels: Record<string, string> = { service, pid: String(s.pid), thread: s.threadName };
-      if (version !== undefined) labels.version = version;
-      if (s.spanName !== undefined) labels.span = s.spanName;
+      let frames = idsOf.get(s.frames);
+      if (frames === undefined) {
+        frames = [];
+        // Samples are leaf first; the model is root first.
+        for (let i = s.frames.length - 1; i >= 0; i--) frames.push(table.id(s.frames[i]!.name));
+        idsOf.set(s.frames, frames);
+      }
+      const labelKey = `${s.pid}\0${s.threadName}\0${s.spanName ?? '\u0001'}`;
+      let labels = labelsOf.get(labelKey);
+      if (labels === undefined) {
+        const l: Record<string, string> = { service, pid: String(s.pid), thread: s.threadName };
+        if (version !== undefined) l.version = version;
+        if (s.spanName !== undefined) l.span = s.spanName;
+        labelsOf.set(labelKey, (labels = l));
+      }
       stacks.push({ frames, samples: 1, cpuNs: period, labels });
     }
   }
