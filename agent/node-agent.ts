@@ -32,6 +32,11 @@ export async function startNodeAgent(
   // The main isolate's heap kept near its live size (src/heap/trim.ts says why); first,
   // before any worker thread starts.
   const heapTrim = startHeapTrim();
+  if (!heapTrim.active) {
+    log(
+      "heap trimming off: node was started without --expose-gc, so the heap grows to V8's own limits (~500 MB RSS); fix: start it as `npm start`, the hotspan command and the image do (node --expose-gc)",
+    );
+  }
   const degraded = describeDegraded(features);
   if (degraded) log(degraded);
   const host = await detectHostResource();

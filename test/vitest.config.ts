@@ -12,6 +12,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // As npm start runs the agent: the heap trim tests collect with V8's gc().
+          execArgv: ['--expose-gc'],
           // Groups run one after the other: unit tests never share the CPU with an integration test.
           sequence: { groupOrder: 0 },
           testTimeout: 60_000,

@@ -9,13 +9,16 @@
  * milliseconds and returns ~150 MB of RSS. A fixed `--max-old-space-size` would do it too, but
  * turns a legitimately large symbol cache into a fatal out-of-memory crash.
  *
- * `gc` is reached the way jest's leak detector does: expose it, then take it from a fresh
- * context (the flag is read when a context is created). Without it, trimming is a no-op.
- * Workers use the `gc` global their context got at creation (collector() says why).
+ * The collection is V8's `gc()`, present only when node was started with --expose-gc: `npm
+ * start`, the `hotspan` command (its #! line) and the image pass it. Without it trimming is off
+ * (startHeapTrim says so) and the heap grows to V8's own limits. Why not set the flag at run time,
+ * as this module once did (v8.setFlagsFromString, then `gc` from a fresh context): V8 calls
+ * changing flags after start undefined behaviour; workers that set it themselves were followed by a
+ * SIGSEGV in a qemu guest; and it did not look free. In test/bench/probes/agent-threads.sh the agent
+ * that set it used 7.8–8.1% of a core (three runs), the same trimming with the flag given at start
+ * 6.45% and 7.4% (two runs): a difference about the size of the spread between runs, so not proven.
  */
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { isMainThread } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
 
 export interface HeapTrimBounds {
   /** How often the heap is looked at (startHeapTrim). */
@@ -46,26 +49,11 @@ export const HEAP_TRIM_BOUNDS: HeapTrimBounds = {
 
 let fullCollection: (() => void) | null | undefined;
 
-/**
- * V8's flags are process-wide and not safe to change while other threads run, so only the main
- * thread sets --expose-gc, once, from startHeapTrim() at agent start before any worker exists
- * (workers once set it themselves; the agent then crashed with SIGSEGV in the 5.10 guest, cause
- * not proven). Workers created after that have `globalThis.gc`; a worker without it does not trim.
- */
+/** The isolate's `gc` global: every isolate of a process started with --expose-gc has one. */
 function collector(): (() => void) | null {
   if (fullCollection !== undefined) return fullCollection;
-  if (!isMainThread) {
-    const gc = (globalThis as { gc?: unknown }).gc;
-    return (fullCollection = typeof gc === 'function' ? (gc as () => void) : null);
-  }
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    fullCollection = typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    fullCollection = null;
-  }
-  return fullCollection;
+  const gc = (globalThis as { gc?: unknown }).gc;
+  return (fullCollection = typeof gc === 'function' ? (gc as () => void) : null);
 }
 
 export interface HeapTrimStats {
@@ -95,11 +83,11 @@ export function trimHeapIfGrown(stats: HeapTrimStats, bounds: HeapTrimBounds = H
 }
 
 /** Looks at this isolate's heap every `intervalMs` (unref'd: never keeps the process alive). */
-export function startHeapTrim(bounds: HeapTrimBounds = HEAP_TRIM_BOUNDS): { stats: HeapTrimStats; stop(): void } {
-  // Now, on the main thread, before the agent starts its workers (see collector()).
-  collector();
+export function startHeapTrim(bounds: HeapTrimBounds = HEAP_TRIM_BOUNDS): { stats: HeapTrimStats; active: boolean; stop(): void } {
+  const active = collector() !== null;
   const stats: HeapTrimStats = { collections: 0, liveBytes: 0, pauseMs: 0, lastAtMs: 0 };
+  if (!active) return { stats, active, stop: () => {} };
   const timer = setInterval(() => trimHeapIfGrown(stats, bounds), bounds.intervalMs);
   timer.unref();
-  return { stats, stop: () => clearInterval(timer) };
+  return { stats, active, stop: () => clearInterval(timer) };
 }

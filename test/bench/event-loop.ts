@@ -45,7 +45,7 @@ async function measure(checkout: string): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-loop-bench-'));
   const healthPort = await freePort();
   const uiPort = await freePort();
-  const agent = spawn(process.execPath, [join(checkout, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir], {
+  const agent = spawn(process.execPath, ['--expose-gc', join(checkout, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir], {
     env: { ...process.env, HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_UI_PORT: String(uiPort) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -137,16 +137,20 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-/** The agent exactly as `npm start` runs it (`node dist/agent/cli.js agent`), defaults on, in a scratch data dir. */
+/** `npm start`'s command (package.json), run with this node: the bench starts the agent exactly as it does. */
+const NPM_START: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+const START_ARGS = NPM_START.split(/\s+/)
+  .slice(1)
+  .map((a) => (a.endsWith('.js') ? join(ROOT, a) : a));
+
+/** The agent exactly as `npm start` runs it (NPM_START), defaults on, in a scratch data dir. */
 async function startAgent(name: string, args: string[] = [], envExtra: Record<string, string> = {}): Promise<Agent> {
   const healthPort = await freePort();
   const dataDir = join(tmp, name);
   // Ports: the defaults (7070, 7071) may be taken on a shared host; the health port stays on (it is
   // scraped below), the UI on an OS-chosen port. Everything else is the default configuration.
   const env = { ...process.env, HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_UI_PORT: 'auto', ...envExtra };
-  const child = track(
-    spawn(process.execPath, [join(ROOT, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }),
-  );
+  const child = track(spawn(process.execPath, [...START_ARGS, '--data-dir', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }));
   let text = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -296,7 +300,7 @@ function printTable(rows: Row[]): void {
   }
 }
 
-const METHOD = `Method: the agent is started as \`npm start\` starts it (node dist/agent/cli.js agent, default configuration:
+const METHOD = `Method: the agent is started as \`npm start\` starts it (${NPM_START}, default configuration:
 health port + /metrics, UI, network capture, embedded store, pprof windows; only the ports and data dir are chosen
 for this run), with every CPU kept busy (${ncpu} × test/fixtures/bin/split). After ${WARMUP_S} s of warm-up, CPU is
 read from /proc/PID/stat (utime+stime of all threads, plus cutime+cstime) summed over the agent's whole process tree,

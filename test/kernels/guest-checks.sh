@@ -28,7 +28,7 @@ CLI=dist/agent/cli.js
 # in code V8 had just written while its compile threads were running; never on a real CPU (the
 # guest CPU comment in boot.sh has the other half of this story). What this script tests is the kernel, not V8's concurrency. The
 # host-kernel cell (no HOTSPAN_GUEST_KERNEL) runs node as shipped. HOTSPAN_MATRIX_NODE_FLAGS overrides.
-NODE=(node)
+NODE=(node --expose-gc)
 if [ -n "${HOTSPAN_GUEST_KERNEL:-}" ]; then
   read -r -a flags <<<"${HOTSPAN_MATRIX_NODE_FLAGS---single-threaded}"
   NODE+=("${flags[@]}")

@@ -16,7 +16,7 @@ d=$(mktemp -d)
 test/fixtures/bin/split 100000 "$d/truth" >/dev/null 2>&1 & fixture=$!
 (while :; do :; done) & spinner=$!
 # shellcheck disable=SC2086
-node ${NODEFLAGS:-} dist/agent/cli.js agent --data-dir "$d" >"$d/log" 2>&1 & agent=$!
+node --expose-gc ${NODEFLAGS:-} dist/agent/cli.js agent --data-dir "$d" >"$d/log" 2>&1 & agent=$!
 trap 'kill $agent $fixture $spinner 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
 sleep "$warm"
 snap() { for t in /proc/$agent/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"; done | sort -n; }
@@ -26,3 +26,4 @@ echo "agent pid $agent; % of one core over ${measure} s after ${warm} s (threads
 join "$d/a" "$d/b" | awk -v s="$measure" -v hz="$hz" -v main="$agent" '
   { d = ($3 - $2) / hz; all += d; if (d > 0) printf "  tid %-8s %-6s %6.2f%%\n", $1, ($1 == main ? "main" : ""), 100 * d / s }
   END { printf "  total          %6.2f%%\n", 100 * all / s }'
+grep -E 'VmRSS|VmHWM' "/proc/$agent/status" | tr -s ' \t' ' '

@@ -35,7 +35,8 @@ export function buildFixtures(): void {
 export function builtCliArgs(...args: string[]): string[] {
   const cli = join(ROOT, 'dist/agent/cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing; fix: npm run build`);
-  return [cli, ...args];
+  // --expose-gc as npm start passes it: the agent trims its heap with gc() (src/heap/trim.ts).
+  return ['--expose-gc', cli, ...args];
 }
 
 /** Argument vector that runs the hotspan CLI from source. */

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { trimHeapIfGrown, type HeapTrimStats } from '../../../src/heap/index.js';
+import { startHeapTrim, trimHeapIfGrown, type HeapTrimStats } from '../../../src/heap/index.js';
 
 describe('heap trim', () => {
   it('collects once the heap has grown past its bound, and learns the live size', () => {
@@ -23,5 +23,15 @@ describe('heap trim', () => {
     const stats: HeapTrimStats = { collections: 0, liveBytes: 0, pauseMs: 0, lastAtMs: 0 };
     expect(trimHeapIfGrown(stats, { intervalMs: 0, floorBytes: 8 * 1024 ** 3, growthFactor: 2, staleMs: 0, staleFactor: 1 })).toBe(false);
     expect(stats.collections).toBe(0);
+  });
+
+  it('is active when node was started with --expose-gc (as npm start and the unit project start it)', () => {
+    const trim = startHeapTrim();
+    try {
+      expect(trim.active).toBe(typeof (globalThis as { gc?: unknown }).gc === 'function');
+      expect(trim.active).toBe(true);
+    } finally {
+      trim.stop();
+    }
   });
 });
