@@ -19,6 +19,7 @@ import type { SpanRow } from '../../src/store/index.js';
 import { driveHttp, firstLine, hotspan, killAgents, readServerLog, startAgent, windowFiles } from './support/agent.js';
 import { buildFixtures, FIXTURES_BIN, PPROF, requireRoot } from './support/env.js';
 import { readPprof, type DecodedSample } from './support/pprof.js';
+import { binomialUpperBound } from './support/stats.js';
 
 const root = requireRoot('hotspan agent span ↔ profile');
 const tmp = mkdtempSync(join(tmpdir(), 'hotspan-agent-span-'));
@@ -125,10 +126,12 @@ describe.runIf(root)('hotspan agent: span ↔ profile end to end', () => {
     // ≥25 spans of ~25 samples: the sum's standard error is ≤4 %; ±12 % is 3σ.
     expect(sampledS / truthS).toBeGreaterThan(0.88);
     expect(sampledS / truthS).toBeLessThan(1.12);
-    // One span is ~25 samples at 499 Hz: ±40 % is ~2σ of what a loaded host shows per span, so at most
-    // one span in ten lands past it by chance, and none past ±75 %.
+    // One span is ~25 samples at 499 Hz: ±40 % is ~2σ, and how often a span lands past it depends on
+    // the host's load (8 CI runs: 14 of 430 spans, 3.3 %; the worst run 7 of 54). So the count of such
+    // spans is held to what p = 0.1 per span (3× the pooled rate) exceeds with probability 0.001,
+    // and no span may be off by ±75 %: a broken join misattributes whole spans, not a tail.
     const off = cpuRows.filter((x) => Math.abs(x.sampledS - x.truthS) >= Math.max(0.4 * x.truthS, 0.01));
-    expect(off.length, off.map((x) => `span ${x.r.spanId}`).join(', ')).toBeLessThanOrEqual(Math.max(2, Math.ceil(cpuRows.length / 10)));
+    expect(off.length, off.map((x) => `span ${x.r.spanId}`).join(', ')).toBeLessThanOrEqual(binomialUpperBound(cpuRows.length, 0.1, 0.001));
     for (const x of cpuRows) expect(Math.abs(x.sampledS - x.truthS), `span ${x.r.spanId}`).toBeLessThan(Math.max(0.75 * x.truthS, 0.015));
 
     // --- hotspan profile --span: that span's samples and no others.
