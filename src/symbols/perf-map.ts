@@ -37,6 +37,12 @@ export const PERF_MAP_BOUNDS = {
   maxLineChars: 4096,
   /** Hex digits of an address or size (64 bits). */
   maxHexDigits: 16,
+  /**
+   * A map counts as an earlier process's when last written this long before its process started:
+   * the start is known to 10 ms (clock ticks since boot), the wall time of boot to ~10 ms, and the
+   * wall clock may be stepped by NTP in between.
+   */
+  staleSlackMs: 2_000,
 } as const;
 
 const HEX = /^(0x)?[0-9a-fA-F]{1,16}$/;
@@ -96,6 +102,12 @@ export interface PerfMapOptions {
   root?: string;
   /** Uids that may own the file besides root (the process's); empty: any owner. */
   ownerUids?: readonly number[];
+  /**
+   * Unix ms the process started. A map last written before it is an earlier process's of the
+   * same pid (pids are reused, and a JIT never removes its map): not read until the process
+   * rewrites it. Sub-second precision is not needed (PERF_MAP_BOUNDS.staleSlackMs).
+   */
+  processStartMs?: number;
 }
 
 /** One process's perf map, read incrementally and searched by address. */
@@ -137,6 +149,11 @@ export class PerfMap {
         // perf itself ignores a map not owned by the process's user or root.
         this.lastError = 'wrong-owner';
         countFailure('wrong-owner');
+        return false;
+      }
+      const started = this.opts.processStartMs;
+      if (this.bytesRead === 0 && started !== undefined && f.mtimeMs < started - PERF_MAP_BOUNDS.staleSlackMs) {
+        this.lastError = 'stale';
         return false;
       }
       const size = f.size;

@@ -667,8 +667,31 @@ export class Symbolizer {
     // The JIT writes /tmp/perf-<its own pid>.map in its own root: read it there and only there
     // (a host /tmp/perf-PID.map of the same number may belong to someone else).
     const status = this.processStatus(pid);
-    const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, { root: processRoot(pid, this.procRoot), ownerUids: status.uids });
+    const processStartMs = this.processStartMs(pid);
+    const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, {
+      root: processRoot(pid, this.procRoot),
+      ownerUids: status.uids,
+      ...(processStartMs !== undefined && { processStartMs }),
+    });
     return pm.refresh() ? pm : null;
+  }
+
+  /**
+   * Unix ms a process started: /proc/PID/stat's starttime (clock ticks since boot; USER_HZ is 100
+   * on Linux) plus the wall time of boot (now minus /proc/uptime). Undefined when unreadable.
+   */
+  private processStartMs(pid: number): number | undefined {
+    try {
+      const stat = readWorkloadFile(`${this.procRoot}/${pid}/stat`, 'proc', { count: false }).toString('latin1');
+      // comm (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[19]); // field 22, starttime
+      const uptimeS = Number(readWorkloadFile(`${this.procRoot}/uptime`, 'proc', { count: false }).toString('latin1').split(' ')[0]);
+      if (!Number.isFinite(ticks) || !Number.isFinite(uptimeS)) return undefined;
+      return Date.now() - uptimeS * 1000 + ticks * 10;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The pid a process knows itself by, and its uids (a perf map must be owned by one or root). */

@@ -1,5 +1,5 @@
 // Pure parsers on captured real text: kallsyms, /proc/PID/maps, V8 perf maps.
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { KallsymsError, parseKallsyms } from '../../../src/symbols/kallsyms.js';
@@ -112,5 +112,23 @@ describe('perf maps', () => {
     expect(pm.lookup(0x1100n)).toBeUndefined();
     expect(pm.malformedLines).toBe(1);
     expect(new PerfMap(`${path}.missing`).refresh()).toBe(false);
+  });
+
+  it('leaves a map written before its process started unread until the process rewrites it', () => {
+    const path = `${mkdtempSync(`${tmpdir()}/perfmap-`)}/perf-2.map`;
+    writeFileSync(path, '1000 100 JS:*earlierProcess /old.js:1:1\n');
+    const startedMs = Date.now();
+    // Written a minute before this pid's process started: an earlier process's with the same pid.
+    utimesSync(path, (startedMs - 60_000) / 1000, (startedMs - 60_000) / 1000);
+    const pm = new PerfMap(path, { processStartMs: startedMs });
+    expect(pm.refresh()).toBe(false);
+    expect(pm.lastError).toBe('stale');
+    expect(pm.lookup(0x1050n)).toBeUndefined();
+    // Without the start time the stale name would be read as this process's.
+    expect(new PerfMap(path).refresh()).toBe(true);
+    // The process truncates and writes its own map: read from then on.
+    writeFileSync(path, '1000 100 JS:*mine /new.js:1:1\n');
+    expect(pm.refresh()).toBe(true);
+    expect(pm.lookup(0x1050n)?.name).toBe('mine');
   });
 });

@@ -1,6 +1,6 @@
 // Symbolizer over a fake procfs (procRoot option): container perf-map lookup by
 // namespace pid, placeholders for unknown and vanished processes. No root needed.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Symbolizer } from '../../../src/symbols/index.js';
@@ -41,6 +41,28 @@ describe('Symbolizer (fake procfs)', () => {
     expect(sym.userFrames(4242, [0x7f0000002010n])[0]).toMatchObject({ name: '[unknown]', resolved: false, module: '[anon]' });
     appendFileSync(perfMap, '7f0000002000 40 JS:~later /app/lib.js:7\n');
     expect(sym.userFrames(4242, [0x7f0000002010n])[0]).toMatchObject({ name: 'later', kind: 'v8js', line: 7 });
+  });
+
+  it("does not name a process's JIT frames from an earlier process's map of the same pid", () => {
+    // pid 4343 started 1 s ago (uptime 1000 s, starttime 999 s in clock ticks); its /tmp/perf-4343.map
+    // was last written a minute ago, by whoever had the pid before.
+    mkdirSync(`${procRoot}/4343`, { recursive: true });
+    writeFileSync(`${procRoot}/4343/maps`, '7f0000000000-7f0000100000 r-xp 00000000 00:00 0 \n');
+    writeFileSync(`${procRoot}/4343/status`, 'Name:\tnode\nPid:\t4343\nNSpid:\t4343\n');
+    writeFileSync(`${procRoot}/4343/stat`, `4343 (node (a) b) S 1 ${'0 '.repeat(17)}99900 0 0\n`);
+    writeFileSync(`${procRoot}/uptime`, '1000.00 1500.00\n');
+    const hostRoot = `${root}/host4343`;
+    mkdirSync(`${hostRoot}/tmp`, { recursive: true });
+    symlinkSync(hostRoot, `${procRoot}/4343/root`);
+    const map = `${hostRoot}/tmp/perf-4343.map`;
+    writeFileSync(map, '7f0000001000 100 JS:*someoneElses /old.js:1:1\n');
+    const minuteAgo = (Date.now() - 60_000) / 1000;
+    utimesSync(map, minuteAgo, minuteAgo);
+    const sym = new Symbolizer({ procRoot });
+    expect(sym.userFrames(4343, [0x7f0000001010n])[0]).toMatchObject({ name: '[unknown]', resolved: false });
+    // Written now (after the start): its own.
+    writeFileSync(map, '7f0000001000 100 JS:*mine /new.js:1:1\n');
+    expect(new Symbolizer({ procRoot }).userFrames(4343, [0x7f0000001010n])[0]).toMatchObject({ name: 'mine', resolved: true });
   });
 
   it('keeps unreadable files as module+0xoffset and addresses outside every mapping as [unknown]', () => {
