@@ -36,7 +36,10 @@ export function fromWindows(windows: readonly ProfileWindow[]): Profile {
     periodNs ??= period;
     const service = serviceOf(w);
     const version = versionOf(w);
-    const labelsOf = new Map<string, Labels>();
+    // A window is one process: its label sets differ by thread and span (started over should a
+    // hand-made window mix pids).
+    const labelsOf = new Map<string, Map<string | undefined, Labels>>();
+    let labelsPid: number | undefined;
     for (const s of w.samples) {
       if (!Array.isArray(s.frames)) {
         malformed++;
@@ -49,13 +52,18 @@ export function fromWindows(windows: readonly ProfileWindow[]): Profile {
         for (let i = s.frames.length - 1; i >= 0; i--) frames.push(table.id(s.frames[i]!.name));
         idsOf.set(s.frames, frames);
       }
-      const labelKey = `${s.pid}\0${s.threadName}\0${s.spanName ?? '\u0001'}`;
-      let labels = labelsOf.get(labelKey);
+      if (s.pid !== labelsPid) {
+        labelsOf.clear();
+        labelsPid = s.pid;
+      }
+      let bySpan = labelsOf.get(s.threadName);
+      if (bySpan === undefined) labelsOf.set(s.threadName, (bySpan = new Map()));
+      let labels = bySpan.get(s.spanName);
       if (labels === undefined) {
         const l: Record<string, string> = { service, pid: String(s.pid), thread: s.threadName };
         if (version !== undefined) l.version = version;
         if (s.spanName !== undefined) l.span = s.spanName;
-        labelsOf.set(labelKey, (labels = l));
+        bySpan.set(s.spanName, (labels = l));
       }
       stacks.push({ frames, samples: 1, cpuNs: period, labels });
     }

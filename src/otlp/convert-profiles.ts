@@ -77,6 +77,8 @@ class Dictionary {
   private readonly index = new Map<string, number>();
   /** Attribute index by key, then by value: looked up three times per sample, no key string built. */
   private readonly attrIndex = new Map<string, Map<string | number | boolean, number>>();
+  /** Thread attribute triples by tid, cpu, thread name (threadAttributes). */
+  private readonly threads = new Map<number, Map<number, Map<string, { indices: number[]; key: string }>>>();
   /** Symbolizers share Frame objects and frame arrays between samples; skip re-keying those. */
   readonly locationOfFrame = new WeakMap<Frame, number>();
   readonly stackOfFrames = new WeakMap<Frame[], number>();
@@ -147,8 +149,6 @@ class Dictionary {
   stack(locations: number[]): number {
     return this.intern<StackObject>('k', locations.join(','), this.dict.stackTable, () => ({ locationIndices: locations }));
   }
-
-  private readonly threads = new Map<number, Map<number, Map<string, { indices: number[]; key: string }>>>();
 
   /**
    * A sample's thread.id, thread.name and cpu.logical_number attributes, with their merge key:
@@ -256,7 +256,7 @@ function sampleKey(d: Dictionary, s: CpuSample, pid: number, opts: ProfilesToOtl
   // The span join's result beyond the link: the span's name (the link carries ids only), and for
   // a sample several requests could have run, how many — part of the merge key, so samples of one
   // stack with different candidate counts stay apart.
-  const withSpanName = s.spanName !== undefined && s.spanName !== '' && linkIndex !== 0;
+  const withSpanName = Boolean(s.spanName) && linkIndex !== 0;
   if (!withSpanName && s.spanAttribution !== 'ambiguous') {
     return { key: `${stackIndex}|${thread.key}|${linkIndex}`, stackIndex, attributeIndices: thread.indices, linkIndex };
   }

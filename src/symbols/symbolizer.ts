@@ -15,6 +15,7 @@
  * `hotspan record` after `settled()`) read names when they close, seconds later. A load that
  * fails or times out leaves those placeholders, counted by reason.
  */
+import { hostClock } from '../clock/index.js';
 import { readlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
@@ -129,6 +130,8 @@ interface ProcessState {
   /** undefined: not looked for yet; null: none found at perfMapCheckedMs. */
   perfMap?: PerfMap | null;
   perfMapCheckedMs?: number;
+  /** Unix ms the process started (a perf map older than that is not its own); null: unreadable. */
+  startMs?: number | null;
 }
 
 const UNKNOWN = '[unknown]';
@@ -332,7 +335,7 @@ export class Symbolizer {
         // A JIT may create its map after we first looked: retry a missing one now and then.
         if (state.perfMap === undefined || (state.perfMap === null && Date.now() - (state.perfMapCheckedMs ?? 0) >= PERF_MAP_RETRY_MS)) {
           state.perfMapCheckedMs = Date.now();
-          state.perfMap = this.openPerfMap(pid);
+          state.perfMap = this.openPerfMap(pid, state);
         }
         let jit = state.perfMap?.lookup(probe);
         if (!jit && state.perfMap && !perfMapRefreshed) {
@@ -663,11 +666,13 @@ export class Symbolizer {
     }
   }
 
-  private openPerfMap(pid: number): PerfMap | null {
+  private openPerfMap(pid: number, state: ProcessState): PerfMap | null {
     // The JIT writes /tmp/perf-<its own pid>.map in its own root: read it there and only there
     // (a host /tmp/perf-PID.map of the same number may belong to someone else).
     const status = this.processStatus(pid);
-    const processStartMs = this.processStartMs(pid);
+    // Read once per process: a map retried every PERF_MAP_RETRY_MS does not re-read /proc.
+    if (state.startMs === undefined) state.startMs = this.processStartMs(pid) ?? null;
+    const processStartMs = state.startMs ?? undefined;
     const pm = new PerfMap(`/tmp/perf-${status.nsPid}.map`, {
       root: processRoot(pid, this.procRoot),
       ownerUids: status.uids,
@@ -678,17 +683,17 @@ export class Symbolizer {
 
   /**
    * Unix ms a process started: /proc/PID/stat's starttime (clock ticks since boot; USER_HZ is 100
-   * on Linux) plus the wall time of boot (now minus /proc/uptime). Undefined when unreadable.
+   * on Linux) on the agent's one clock. starttime counts suspended time and CLOCK_MONOTONIC does
+   * not; on a host that never suspends they agree, and PERF_MAP_BOUNDS.staleSlackMs absorbs the
+   * rest. Undefined when unreadable.
    */
   private processStartMs(pid: number): number | undefined {
     try {
       const stat = readWorkloadFile(`${this.procRoot}/${pid}/stat`, 'proc', { count: false }).toString('latin1');
       // comm (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[19]); // field 22, starttime
-      const uptimeS = Number(readWorkloadFile(`${this.procRoot}/uptime`, 'proc', { count: false }).toString('latin1').split(' ')[0]);
-      if (!Number.isFinite(ticks) || !Number.isFinite(uptimeS)) return undefined;
-      return Date.now() - uptimeS * 1000 + ticks * 10;
+      const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
+      if (ticks === undefined || !/^\d+$/.test(ticks)) return undefined;
+      return Number(hostClock.toUnixNs(BigInt(ticks) * 10_000_000n) / 1_000_000n);
     } catch {
       return undefined;
     }

@@ -44,13 +44,13 @@ describe('Symbolizer (fake procfs)', () => {
   });
 
   it("does not name a process's JIT frames from an earlier process's map of the same pid", () => {
-    // pid 4343 started 1 s ago (uptime 1000 s, starttime 999 s in clock ticks); its /tmp/perf-4343.map
-    // was last written a minute ago, by whoever had the pid before.
+    // pid 4343 started 1 s ago (starttime: clock ticks of CLOCK_MONOTONIC, 1 s before now); its
+    // /tmp/perf-4343.map was last written a minute ago, by whoever had the pid before.
     mkdirSync(`${procRoot}/4343`, { recursive: true });
     writeFileSync(`${procRoot}/4343/maps`, '7f0000000000-7f0000100000 r-xp 00000000 00:00 0 \n');
     writeFileSync(`${procRoot}/4343/status`, 'Name:\tnode\nPid:\t4343\nNSpid:\t4343\n');
-    writeFileSync(`${procRoot}/4343/stat`, `4343 (node (a) b) S 1 ${'0 '.repeat(17)}99900 0 0\n`);
-    writeFileSync(`${procRoot}/uptime`, '1000.00 1500.00\n');
+    const startTicks = process.hrtime.bigint() / 10_000_000n - 100n;
+    writeFileSync(`${procRoot}/4343/stat`, `4343 (node (a) b) S 1 ${'0 '.repeat(17)}${startTicks} 0 0\n`);
     const hostRoot = `${root}/host4343`;
     mkdirSync(`${hostRoot}/tmp`, { recursive: true });
     symlinkSync(hostRoot, `${procRoot}/4343/root`);
