@@ -15,8 +15,8 @@
  * as this module once did (v8.setFlagsFromString, then `gc` from a fresh context): V8 calls
  * changing flags after start undefined behaviour; workers that set it themselves were followed by a
  * SIGSEGV in a qemu guest; and it did not look free. In test/bench/probes/agent-threads.sh the agent
- * that set it used 7.8–8.1% of a core (three runs), the same trimming with the flag given at start
- * 6.45% and 7.4% (two runs): a difference about the size of the spread between runs, so not proven.
+ * that set it used 7.84% of a core (7.9–8.1% in two variants of it), the same trimming with the
+ * flag given at start 6.45% and 7.4%: a difference about the spread between runs, so not proven.
  */
 import { getHeapStatistics } from 'node:v8';
 
