@@ -22,17 +22,10 @@ out=${HOTSPAN_GUEST_SHARE:?set HOTSPAN_GUEST_SHARE to the directory for the resu
 RECORD_S=${HOTSPAN_MATRIX_RECORD_S:-6}
 BIN=test/fixtures/bin
 CLI=dist/agent/cli.js
-# In a qemu guest, node runs with V8's background threads off (--single-threaded: no concurrent
-# compilation, marking or WASM tier-up). Under qemu 7.2's multi-threaded TCG the guest agent
-# died with SIGSEGV in 0-2 of 5 kernels per CI run, every core with a thread at a torn address
-# in code V8 had just written while its compile threads were running; never on a real CPU (the
-# guest CPU comment in boot.sh has the other half of this story). What this script tests is the kernel, not V8's concurrency. The
-# host-kernel cell (no HOTSPAN_GUEST_KERNEL) runs node as shipped. HOTSPAN_MATRIX_NODE_FLAGS overrides.
-NODE=(node --expose-gc)
-if [ -n "${HOTSPAN_GUEST_KERNEL:-}" ]; then
-  read -r -a flags <<<"${HOTSPAN_MATRIX_NODE_FLAGS---single-threaded}"
-  NODE+=("${flags[@]}")
-fi
+# Node as npm start runs it. (--single-threaded in guests did not stop the guest SIGSEGV under
+# qemu TCG: a 5.10 guest still died with it, main thread and a worker both at one JIT address.)
+# HOTSPAN_MATRIX_NODE_FLAGS adds V8 flags for experiments.
+read -r -a NODE <<<"node --expose-gc ${HOTSPAN_MATRIX_NODE_FLAGS:-}"
 work=$(mktemp -d /tmp/hotspan-matrix.XXXXXX)
 pids=()
 cleanup() {
