@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --expose-gc
+#!/usr/bin/env -S node --expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up --no-wasm-lazy-compilation
 // hotspan's command line. Each command lives in ./commands/<name>.ts and only
 // wires components from src/; this file only registers them.
 import { Command, CommanderError } from 'commander';

@@ -11,6 +11,7 @@ import { detectHostResource, ProcessResources } from '../src/resource/index.js';
 import { describeDegraded, probeFeatures, type FeatureReport } from '../src/bpf/index.js';
 import { DeployLog, startApi, type Api } from '../src/api/index.js';
 import { startHeapTrim } from '../src/heap/index.js';
+import { describeMissingNodeFlags } from './node-flags.js';
 import { startBackend, type Backend } from './backend.js';
 import { startHealth, type Health } from './health.js';
 import { startMetadata } from './metadata.js';
@@ -32,11 +33,8 @@ export async function startNodeAgent(
   // The main isolate's heap kept near its live size (src/heap/trim.ts says why); first,
   // before any worker thread starts.
   const heapTrim = startHeapTrim();
-  if (!heapTrim.active) {
-    log(
-      "heap trimming off: node was started without --expose-gc, so the heap grows to V8's own limits (~500 MB RSS); fix: start it as `npm start`, the hotspan command and the image do (node --expose-gc)",
-    );
-  }
+  const missingFlags = describeMissingNodeFlags();
+  if (missingFlags) log(missingFlags);
   const degraded = describeDegraded(features);
   if (degraded) log(degraded);
   const host = await detectHostResource();

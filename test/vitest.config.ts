@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 
 // Unit tests run in parallel and need no privileges. Integration tests load real
 // BPF programs and measure real CPU shares, so they run one file at a time: two
@@ -12,8 +13,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // As npm start runs the agent: the heap trim tests collect with V8's gc().
-          execArgv: ['--expose-gc'],
+          // As npm start runs the agent (the heap trim tests collect with V8's gc()).
+          execArgv: [...AGENT_NODE_FLAGS],
           // Groups run one after the other: unit tests never share the CPU with an integration test.
           sequence: { groupOrder: 0 },
           testTimeout: 60_000,
@@ -38,6 +39,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           fileParallelism: false,
           pool: 'forks',
+          // As npm start runs the agent: several files run it in the test's own process.
+          execArgv: [...AGENT_NODE_FLAGS],
         },
       },
       {

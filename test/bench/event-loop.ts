@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from '../../agent/node-flags.js';
 
 const WARMUP_S = Number(process.env.LOOP_BENCH_WARMUP_S ?? 30);
 const SECONDS = Number(process.env.LOOP_BENCH_SECONDS ?? 90);
@@ -45,7 +46,7 @@ async function measure(checkout: string): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hotspan-loop-bench-'));
   const healthPort = await freePort();
   const uiPort = await freePort();
-  const agent = spawn(process.execPath, ['--expose-gc', join(checkout, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir], {
+  const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(checkout, 'dist/agent/cli.js'), 'agent', '--data-dir', dataDir], {
     env: { ...process.env, HOTSPAN_HEALTH_PORT: String(healthPort), HOTSPAN_UI_PORT: String(uiPort) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -22,10 +22,9 @@ out=${HOTSPAN_GUEST_SHARE:?set HOTSPAN_GUEST_SHARE to the directory for the resu
 RECORD_S=${HOTSPAN_MATRIX_RECORD_S:-6}
 BIN=test/fixtures/bin
 CLI=dist/agent/cli.js
-# Node as npm start runs it. (--single-threaded in guests did not stop the guest SIGSEGV under
-# qemu TCG: a 5.10 guest still died with it, main thread and a worker both at one JIT address.)
-# HOTSPAN_MATRIX_NODE_FLAGS adds V8 flags for experiments.
-read -r -a NODE <<<"node --expose-gc ${HOTSPAN_MATRIX_NODE_FLAGS:-}"
+# Node as npm start runs it (agent/node-flags.ts; test/unit/agent/node-flags.test.ts keeps this
+# line equal to it). HOTSPAN_MATRIX_NODE_FLAGS adds V8 flags for experiments.
+read -r -a NODE <<<"node --expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up --no-wasm-lazy-compilation ${HOTSPAN_MATRIX_NODE_FLAGS:-}"
 work=$(mktemp -d /tmp/hotspan-matrix.XXXXXX)
 pids=()
 cleanup() {
@@ -86,6 +85,15 @@ record_unwind() {
   local rc=$?
   kill "$fixture" 2>/dev/null
   return $rc
+}
+
+# The demangler's WASM on two threads, as the agent runs it (test/fixtures/js/demangle-churn.ts),
+# V8 tracing every WASM code collection. Under V8's defaults a 5.10 guest's node jumped into WASM
+# code V8 had freed (SIGSEGV in 4 of 6 runs, and the agent in CI); as npm start starts node, no
+# WASM code is freed (agent/node-flags.ts). The host judges the trace (matrix.test.ts).
+demangle_churn() {
+  nm -D --defined-only "$(command -v node)" | awk '$3 ~ /^_Z/ { print $3 }' | head -n 20000 >"$work/names.txt"
+  "${NODE[@]}" --trace-wasm-code-gc --import tsx test/fixtures/js/demangle-churn.ts "$work/names.txt" 2 >"$out/demangle.log" 2>&1
 }
 
 agent_pid=
@@ -168,6 +176,7 @@ main() {
   step doctor doctor
   step record record_split
   step unwind record_unwind
+  step demangle demangle_churn
   if step agent-start start_agent; then
     step http http_traffic
     step refused refused_connect

@@ -9,6 +9,9 @@
  *   unwind  the unwind_chain fixture (-O2 -fomit-frame-pointer) only ever runs under
  *           main → chain_level1 → … → chain_level5: every sample in it must carry that chain,
  *           which only the .eh_frame walker can find (frame pointers give 1–3 frames);
+ *   demangle the demangler's WASM run on two threads with node's flags as npm start gives them:
+ *           V8's own trace (--trace-wasm-code-gc) must show no WASM code freed, and it must exit 0
+ *           (under V8's defaults the guests' node jumped into freed WASM code: SIGSEGV);
  *   spans   the C http_server logs the traceparent of every request it answered: each of those
  *           trace ids must be a SERVER span of the server's pid in the agent's store;
  *   refused the client itself saw errno 111 (ECONNREFUSED) on a closed port: the store must hold a
@@ -40,7 +43,7 @@ const GUEST_TIMEOUT_S = 420;
 const BURNERS = ['burn_a', 'burn_b', 'burn_c'];
 
 const root = requireRoot('the kernel matrix (qemu with the host root, BPF in each guest)');
-const CHECKS = ['boot', 'record', 'unwind', 'spans', 'refused', 'stop', 'doctor lacks'] as const;
+const CHECKS = ['boot', 'record', 'unwind', 'demangle', 'spans', 'refused', 'stop', 'doctor lacks'] as const;
 type Check = (typeof CHECKS)[number];
 const rows = new Map<string, { kernel: string; cells: Partial<Record<Check, string>>; seconds: number }>();
 
@@ -106,6 +109,7 @@ describe.runIf(root)('kernel matrix: the real agent on each kernel', () => {
 
         judge(row.cells, 'record', () => checkRecord(share));
         judge(row.cells, 'unwind', () => checkUnwind(share));
+        judge(row.cells, 'demangle', () => checkDemangle(share));
         await judgeAsync(row.cells, 'spans', () => checkSpans(share));
         await judgeAsync(row.cells, 'refused', () => checkRefused(share));
         judge(row.cells, 'stop', () => checkStop(share));
@@ -187,6 +191,23 @@ function checkUnwind(share: string): string {
   const partial = inFixture.find((s) => !s.stack.join(' ').includes(UNWIND_CHAIN.join(' ')));
   need(pct >= 95, `${full}/${n} samples reach main (${pct.toFixed(1)}%; e.g. ${partial?.stack.slice(0, 6).join(' ← ')})`);
   return `ok ${pct.toFixed(0)}% n=${n}`;
+}
+
+/** The churn exited 0, V8 freed no WASM code, and both threads demangled (test/fixtures/js/demangle-churn.ts). */
+function checkDemangle(share: string): string {
+  const step = read(share, 'steps')
+    .split('\n')
+    .find((l) => l.startsWith('demangle '));
+  need(step !== undefined, 'the demangle step did not run');
+  const log = read(share, 'demangle.log');
+  const rc = Number(step.split(' ')[1]);
+  need(rc === 0, `exit ${rc}${rc === 139 ? ' (SIGSEGV)' : ''}: ${log.split('\n').slice(-2).join(' | ').slice(-300)}`);
+  const freed = log.split('\n').filter((l) => /^\[wasm-gc\] Freeing [1-9]\d* code objects/.test(l)).length;
+  need(freed === 0, `V8 freed WASM code ${freed} times while it ran`);
+  const counts = JSON.parse(log.split('\n').find((l) => l.startsWith('{')) ?? 'null') as { calls: number; changed: number; workerNames: number } | null;
+  need(counts !== null, `no counts printed: ${log.slice(-300)}`);
+  need(counts.workerNames > 500 && counts.changed > 0.99 * counts.calls, `too little demangled: ${JSON.stringify(counts)}`);
+  return `ok ${counts.calls} names, ${counts.workerNames} via the worker, 0 code freed`;
 }
 
 async function withStore<T>(share: string, f: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {

@@ -16,7 +16,7 @@ d=$(mktemp -d)
 test/fixtures/bin/split 100000 "$d/truth" >/dev/null 2>&1 & fixture=$!
 (while :; do :; done) & spinner=$!
 # shellcheck disable=SC2086
-node --expose-gc ${NODEFLAGS:-} dist/agent/cli.js agent --data-dir "$d" >"$d/log" 2>&1 & agent=$!
+node --expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up --no-wasm-lazy-compilation ${NODEFLAGS:-} dist/agent/cli.js agent --data-dir "$d" >"$d/log" 2>&1 & agent=$!
 trap 'kill $agent $fixture $spinner 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
 sleep "$warm"
 snap() { for t in /proc/$agent/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"; done | sort -n; }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from '../../../agent/node-flags.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FIXTURES_BIN = join(ROOT, 'test/fixtures/bin');
@@ -35,8 +36,7 @@ export function buildFixtures(): void {
 export function builtCliArgs(...args: string[]): string[] {
   const cli = join(ROOT, 'dist/agent/cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing; fix: npm run build`);
-  // --expose-gc as npm start passes it: the agent trims its heap with gc() (src/heap/trim.ts).
-  return ['--expose-gc', cli, ...args];
+  return [...AGENT_NODE_FLAGS, cli, ...args];
 }
 
 /** Argument vector that runs the hotspan CLI from source. */
