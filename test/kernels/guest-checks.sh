@@ -55,18 +55,20 @@ doctor() { "${NODE[@]}" "$CLI" doctor --json >"$out/doctor.json" 2>"$out/doctor.
 record_split() {
   # The fixture measures its own CPU per burner (the truth the shares are held to); its
   # cumulative file is copied just before and after the recording, whose interval it brackets.
-  "$BIN/split" $((RECORD_S + 30)) "$out/split.truth" &
+  # Its truth file (rewritten every 100 ms) lives on the guest's tmpfs: on the 9p share those
+  # writes cost the fixture enough kernel time to crowd burn_* out of its own profile (62%).
+  "$BIN/split" $((RECORD_S + 30)) "$work/split.truth" &
   local split=$!
   pids+=("$split")
   # Record only once the pid is the fixture (exec done): under TCG the fork→exec gap is long, and
   # a profiler that saw the pre-exec maps names nothing (84% [unknown] in an early run).
   local i
   for i in $(seq 1 100); do [ "$(readlink "/proc/$split/exe")" = "$PWD/$BIN/split" ] && break; sleep 0.1; done
-  for i in $(seq 1 50); do [ -s "$out/split.truth" ] && break; sleep 0.1; done
-  cp "$out/split.truth" "$out/split.truth.before" 2>/dev/null
+  for i in $(seq 1 50); do [ -s "$work/split.truth" ] && break; sleep 0.1; done
+  cp "$work/split.truth" "$out/split.truth.before" 2>/dev/null
   "${NODE[@]}" "$CLI" record --duration "${RECORD_S}s" --pid "$split" -o "$out/split.pb.gz" >"$out/record.log" 2>&1
   local rc=$?
-  cp "$out/split.truth" "$out/split.truth.after" 2>/dev/null
+  cp "$work/split.truth" "$out/split.truth.after" 2>/dev/null
   kill "$split" 2>/dev/null
   echo "$split" >"$out/split.pid"
   return $rc
