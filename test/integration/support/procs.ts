@@ -58,7 +58,7 @@ export function sleep(ms: number): Promise<void> {
 /** Thread CPU nanoseconds per function, as a fixture measured them (test/fixtures/c/fixture_truth.h). */
 export type FixtureCpu = Map<string, number>;
 
-/** A fixture's cumulative CPU per function so far (it rewrites its truth file at exit and periodically: the C fixtures every 100 ms, split.js every second). */
+/** A fixture's cumulative CPU per function so far (it rewrites its truth file at exit and periodically: split every 100 ms, the others every second). */
 export function readFixtureCpu(path: string): FixtureCpu {
   const cpu: FixtureCpu = new Map();
   if (!existsSync(path)) return cpu;
