@@ -129,6 +129,14 @@ struct hotspan_unwind_proc {
  * 8 KiB because the per-CPU scratch (3x this, see net.bpf.c) must fit in 32 KiB. */
 #define HOTSPAN_NET_MAX_CAPTURE_BYTES 8192
 #define HOTSPAN_NET_DEFAULT_CAPTURE_BYTES 4096
+/* The net_events ring buffer is sized to the host when loaded (src/network/kernel/ring-size.ts):
+ * this many bytes per online CPU, rounded up to a power of two, within MIN..MAX. Its reader thread
+ * drains it within milliseconds (native/ring_reader.cc), so it only absorbs bursts, and bursts
+ * scale with the CPUs producing them; every byte of it is pinned kernel memory and, mapped twice
+ * by libbpf, counts twice in the agent's RSS. MAX is the object's compiled size (net.bpf.c). */
+#define HOTSPAN_NET_RING_BYTES_PER_CPU 2097152
+#define HOTSPAN_NET_RING_MIN_BYTES 4194304
+#define HOTSPAN_NET_RING_MAX_BYTES 16777216
 /* iovec syscalls (readv/writev/sendmsg/recvmsg): at most this many iovecs are copied (UIO_MAXIOV). */
 #define HOTSPAN_NET_MAX_IOVECS 1024
 /* The same ceiling for kernels without bpf_loop (< 5.17), whose bounded-loop copy the verifier

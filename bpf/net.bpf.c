@@ -51,7 +51,8 @@ const volatile __u32 skip_opaque = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* ~3500 full 4 KiB heads: a few ms of a busy server */
+	/* The ceiling (~3500 full 4 KiB heads); sized down to the host at load (hotspan.h). */
+	__uint(max_entries, HOTSPAN_NET_RING_MAX_BYTES);
 } net_events SEC(".maps");
 
 struct {

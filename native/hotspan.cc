@@ -51,6 +51,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "BpfObject", {
       InstanceMethod("setAutoload", &BpfObject::SetAutoload),
+      InstanceMethod("setMaxEntries", &BpfObject::SetMaxEntries),
       InstanceMethod("load", &BpfObject::Load),
       InstanceMethod("attachPerfEvent", &BpfObject::AttachPerfEvent),
       InstanceMethod("attachTracepoint", &BpfObject::AttachTracepoint),
@@ -138,6 +139,17 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     std::string name = info[0].As<Napi::String>();
     int err = bpf_program__set_autoload(Prog(env, name), info[1].ToBoolean().Value());
     if (err) throw MakeError(env, "EAUTOLOAD", "set autoload of " + name, -err, "the object is already loaded");
+    return env.Undefined();
+  }
+
+  // setMaxEntries(map, n): before load(), resizes a map (for a ring buffer: its bytes, a power of
+  // two the kernel checks at creation). Which size is decided in TypeScript.
+  Napi::Value SetMaxEntries(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string name = info[0].As<Napi::String>();
+    uint32_t n = info[1].As<Napi::Number>().Uint32Value();
+    int err = bpf_map__set_max_entries(Map(env, name), n);
+    if (err) throw MakeError(env, "EMAXENTRIES", "set max entries of " + name, -err, "the object is already loaded");
     return env.Undefined();
   }
 

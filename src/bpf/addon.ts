@@ -6,6 +6,7 @@ import { projectPath } from './paths.js';
 
 export interface NativeBpfObject {
   setAutoload(prog: string, enabled: boolean): void;
+  setMaxEntries(map: string, maxEntries: number): void;
   load(rodata?: Record<string, number | bigint | boolean>): void;
   attachPerfEvent(prog: string, opts: { type: number; config: number; frequency?: number; period?: number; cpus: number[] }): number;
   attachTracepoint(prog: string, category: string, name: string): number;

@@ -22,6 +22,8 @@ export interface LoadOptions {
    * verifier, so they cannot fail the object.
    */
   skipPrograms?: Iterable<string>;
+  /** Maps resized before the load (a ring buffer's bytes: a power of two, page-aligned). */
+  maxEntries?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -47,6 +49,7 @@ export class BpfObject {
     const native = wrap(() => new addon.BpfObject(path));
     try {
       for (const prog of opts.skipPrograms ?? []) wrap(() => native.setAutoload(prog, false));
+      for (const [map, n] of Object.entries(opts.maxEntries ?? {})) wrap(() => native.setMaxEntries(map, n));
       wrap(() => native.load(tunables));
     } catch (err) {
       native.close();

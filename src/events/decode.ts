@@ -175,6 +175,12 @@ export const NetCounter = {
 /** HOTSPAN_NET_MAX_CAPTURE_BYTES / HOTSPAN_NET_DEFAULT_CAPTURE_BYTES */
 export const NET_MAX_CAPTURE_BYTES = abi.HOTSPAN_NET_MAX_CAPTURE_BYTES;
 export const NET_DEFAULT_CAPTURE_BYTES = abi.HOTSPAN_NET_DEFAULT_CAPTURE_BYTES;
+/** How the net_events ring buffer is sized to the host (bpf/hotspan.h says why). */
+export const NET_RING_BOUNDS = {
+  bytesPerCpu: abi.HOTSPAN_NET_RING_BYTES_PER_CPU,
+  minBytes: abi.HOTSPAN_NET_RING_MIN_BYTES,
+  maxBytes: abi.HOTSPAN_NET_RING_MAX_BYTES,
+} as const;
 
 /** struct hotspan_net_conn */
 export const NET_CONN_LAYOUT = abi.LAYOUTS.hotspan_net_conn;

@@ -5,12 +5,15 @@
  * child processes themselves did (they print their fds and ports) and the kernel's own TCP
  * counters (tcp_sock.bytes_*) read at close.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetCapture, type FlowRecord, type PreexistingConn } from '../../src/network/kernel/index.js';
-import type { RawNetConn } from '../../src/events/decode.js';
+import { NET_RING_BOUNDS, type RawNetConn } from '../../src/events/decode.js';
+import { netRingBytes } from '../../src/network/kernel/ring-size.js';
+import { onlineCpus } from '../../src/bpf/index.js';
 import type { DataChunk } from '../../src/network/types.js';
 import { requireRoot } from './support/env.js';
 
@@ -340,5 +343,34 @@ describe('network kernel side: L4', () => {
     expect(c.connDropped).toBe(0n);
     expect(c.decodeErrors).toBe(0);
     expect(c.sinkErrors).toBe(0);
+  });
+
+  it('its ring buffer is sized to the host: the kernel holds net_events at the size for its online CPUs', () => {
+    if (!canRun) return;
+    // The kernel's word, not libbpf's: this process's map fds (their fdinfo names the map id) and
+    // bpftool's listing of those ids (BPF_OBJ_GET_INFO_BY_FD).
+    const ourIds = new Set<number>();
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:bpf-map') continue;
+        const id = /^map_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+        if (id) ourIds.add(Number(id[1]));
+      } catch {
+        // an fd closed while listed
+      }
+    }
+    const maps = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+      id: number;
+      name?: string;
+      type: string;
+      max_entries: number;
+    }[];
+    const ours = maps.filter((m) => m.name === 'net_events' && ourIds.has(m.id));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.type).toBe('ringbuf');
+    const cpus = onlineCpus().length;
+    expect(ours[0]!.max_entries).toBe(netRingBytes(cpus));
+    // Below 8 CPUs that is less than the object's compiled 16 MiB (this 2-CPU machine: 4 MiB).
+    if (cpus < 8) expect(ours[0]!.max_entries).toBeLessThan(NET_RING_BOUNDS.maxBytes);
   });
 });

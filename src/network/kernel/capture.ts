@@ -5,7 +5,16 @@
  * from 5.10. What a kernel lacks (retransmit or sock-length tracepoints, bpf_loop) costs only that
  * feature: its programs are left out of the load, chosen from the probed feature report.
  */
-import { BpfObject, bpfObjectPath, ensureTracefs, probeFeatures, UnsupportedFeatureError, type FeatureId, type FeatureReport } from '../../bpf/index.js';
+import {
+  BpfObject,
+  bpfObjectPath,
+  ensureTracefs,
+  onlineCpus,
+  probeFeatures,
+  UnsupportedFeatureError,
+  type FeatureId,
+  type FeatureReport,
+} from '../../bpf/index.js';
 import {
   decodeNetConn,
   decodeNetData,
@@ -21,6 +30,7 @@ import { hostClock } from '../../clock/index.js';
 import type { ConnClose, ConnOpen, ConnRole, DataChunk } from '../types.js';
 import { discoverConnections, type PreexistingConn } from './discovery.js';
 import { FlowTable, type FlowRecord } from './flows.js';
+import { netRingBytes } from './ring-size.js';
 
 /** What the capture feeds; the L7 engine (createL7Engine) satisfies the first three. */
 export interface NetEventSink {
@@ -179,7 +189,7 @@ export class NetCapture {
         capture_bytes: captureBytes,
         skip_opaque: opts.skipOpaqueConnections === false ? 0 : 1,
       },
-      { skipPrograms: skip },
+      { skipPrograms: skip, maxEntries: { net_events: netRingBytes(onlineCpus().length) } },
     );
     const cap = new NetCapture(obj, sink, captureBytes, selfPid);
     cap.degraded.push(...(['bpf-loop', 'retransmits', 'sock-lengths'] as const).filter((id) => !features.has(id)));
