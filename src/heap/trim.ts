@@ -18,7 +18,6 @@
  * that set it used 7.84% of a core (7.9–8.1% in two variants of it), the same trimming with the
  * flag given at start 6.45% and 7.4%: a difference about the spread between runs, so not proven.
  */
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 
 export interface HeapTrimBounds {
@@ -65,29 +64,12 @@ export interface HeapTrimStats {
   pauseMs: number;
   /** performance.now() of the last collection (0 before the first). */
   lastAtMs: number;
-  /**
-   * performance.now() at which V8's own last full collection ended (startHeapTrim watches for
-   * them). A look that finds one newer than `lastAtMs` takes it as the trim and does not collect.
-   */
-  v8FullAtMs?: number;
-  /** Looks that left the heap to V8's own recent full collection. */
-  yieldedToV8?: number;
 }
 
 /** One look: collect if the heap has grown past its bound. Returns whether it collected. */
 export function trimHeapIfGrown(stats: HeapTrimStats, bounds: HeapTrimBounds = HEAP_TRIM_BOUNDS): boolean {
   const used = getHeapStatistics().used_heap_size;
   const now = performance.now();
-  // V8 collected the whole heap by itself since the last look: that was the trim, and what it
-  // left is live. Measured (--trace-gc, agent under load): while the heap grows with live data
-  // V8 runs full collections that free little, and a gc() right after one took 94–140 ms to free
-  // 2–5 MB; those were the agent's two longest event-loop stalls.
-  if ((stats.v8FullAtMs ?? 0) > stats.lastAtMs) {
-    stats.lastAtMs = stats.v8FullAtMs!;
-    stats.liveBytes = used;
-    stats.yieldedToV8 = (stats.yieldedToV8 ?? 0) + 1;
-    return false;
-  }
   const factor = now - stats.lastAtMs >= bounds.staleMs ? bounds.staleFactor : bounds.growthFactor;
   if (used < Math.max(bounds.floorBytes, factor * stats.liveBytes)) return false;
   const gc = collector();
@@ -107,28 +89,5 @@ export function startHeapTrim(bounds: HeapTrimBounds = HEAP_TRIM_BOUNDS): { stat
   if (!active) return { stats, active, stop: () => {} };
   const timer = setInterval(() => trimHeapIfGrown(stats, bounds), bounds.intervalMs);
   timer.unref();
-  const v8Full = watchFullCollections(stats);
-  return {
-    stats,
-    active,
-    stop: () => {
-      clearInterval(timer);
-      v8Full.disconnect();
-    },
-  };
-}
-
-/**
- * Records when V8's own full (mark-compact) collections end, in `stats.v8FullAtMs`. The trim's
- * own gc() ends before trimHeapIfGrown stamps `lastAtMs`, so it never counts as V8's.
- */
-export function watchFullCollections(stats: HeapTrimStats): PerformanceObserver {
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
-      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
-      stats.v8FullAtMs = Math.max(stats.v8FullAtMs ?? 0, e.startTime + e.duration);
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return observer;
+  return { stats, active, stop: () => clearInterval(timer) };
 }
