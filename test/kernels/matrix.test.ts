@@ -32,6 +32,7 @@ import { DB_FILE_NAME } from '../../src/store/index.js';
 import { buildFixtures, requireRoot, ROOT } from '../integration/support/env.js';
 import { shareStdErrPct } from '../integration/support/perf.js';
 import { readPprof, selfShares } from '../integration/support/pprof.js';
+import { readChurnOutput } from '../integration/support/demangle-churn.js';
 import { readFixtureCpu, fixtureCpuShares } from '../integration/support/procs.js';
 
 /** `series` is boot.sh's argument; 'host' runs the checks natively on this machine's kernel. */
@@ -202,9 +203,8 @@ function checkDemangle(share: string): string {
   const log = read(share, 'demangle.log');
   const rc = Number(step.split(' ')[1]);
   need(rc === 0, `exit ${rc}${rc === 139 ? ' (SIGSEGV)' : ''}: ${log.split('\n').slice(-2).join(' | ').slice(-300)}`);
-  const freed = log.split('\n').filter((l) => /^\[wasm-gc\] Freeing [1-9]\d* code objects/.test(l)).length;
+  const { freed, counts } = readChurnOutput(log);
   need(freed === 0, `V8 freed WASM code ${freed} times while it ran`);
-  const counts = JSON.parse(log.split('\n').find((l) => l.startsWith('{')) ?? 'null') as { calls: number; changed: number; workerNames: number } | null;
   need(counts !== null, `no counts printed: ${log.slice(-300)}`);
   need(counts.workerNames > 500 && counts.changed > 0.99 * counts.calls, `too little demangled: ${JSON.stringify(counts)}`);
   return `ok ${counts.calls} names, ${counts.workerNames} via the worker, 0 code freed`;
