@@ -45,8 +45,21 @@ export function htlHashOfFile(path: string, opts: OpenOptions = { root: '/' }): 
   }
 }
 
+/**
+ * Per mapping as the symbolizer read it from /proc/PID/maps (the same object until it reads the
+ * maps again), its hash or null when the file could not be read. Why: every window of a process
+ * asked again for every mapping, and each ask opened the file to stat it (five syscalls), or
+ * failed to open it again (a memfd, a deleted file). A mapping's bytes do not change under it;
+ * a file replaced on disk is not what the process maps, so the first answer is the right one.
+ */
+const byMapping = new WeakMap<MappingInfo, string | null>();
+
 /** htlHashOf for profilesToOtlp: reads the mapped file inside the process's root (its mount namespace), never outside it. */
 export function htlHashOfMapping(mapping: MappingInfo, pid: number): string | undefined {
-  if (!mapping.path.startsWith('/')) return undefined; // [vdso], anon, memfd: no file
-  return htlHashOfFile(mapping.path, { root: `/proc/${pid}/root` });
+  if (!mapping.path.startsWith('/')) return undefined; // [vdso], anon: no file
+  const known = byMapping.get(mapping);
+  if (known !== undefined) return known ?? undefined;
+  const hash = htlHashOfFile(mapping.path, { root: `/proc/${pid}/root` });
+  byMapping.set(mapping, hash ?? null);
+  return hash;
 }

@@ -32,6 +32,24 @@ describe('htlhash', () => {
     expect(htlHashOfMapping({ path: node, start: 0n, end: 0n, fileOffset: 0n }, process.pid)).toBe(shellHtlHash(node));
     expect(htlHashOfFile(path.join(dir, 'missing'))).toBeUndefined();
     expect(htlHashOfMapping({ path: '[vdso]', start: 0n, end: 0n, fileOffset: 0n }, process.pid)).toBeUndefined();
+  });
+
+  it('reads a mapping once: its first answer holds while the mapping object lives (what the process maps does not change)', () => {
+    const file = path.join(dir, 'mapped');
+    writeFileSync(file, files.mid!);
+    const mapping = { path: file, start: 0n, end: 0n, fileOffset: 0n };
+    const first = htlHashOfMapping(mapping, process.pid);
+    expect(first).toBe(shellHtlHash(file));
+    // Replaced on disk: the mapping (same object) keeps its hash; a new read of the maps (a new object) sees the new file.
+    writeFileSync(file, files.big!);
+    expect(htlHashOfMapping(mapping, process.pid)).toBe(first);
+    expect(htlHashOfMapping({ ...mapping }, process.pid)).toBe(shellHtlHash(file));
+    // A file that could not be read is not opened again for the same mapping.
+    const gone = { path: path.join(dir, 'not-there'), start: 0n, end: 0n, fileOffset: 0n };
+    expect(htlHashOfMapping(gone, process.pid)).toBeUndefined();
+    writeFileSync(gone.path, files.small!);
+    expect(htlHashOfMapping(gone, process.pid)).toBeUndefined();
+    expect(htlHashOfMapping({ ...gone }, process.pid)).toBe(shellHtlHash(gone.path));
     rmSync(dir, { recursive: true, force: true });
   });
 });
