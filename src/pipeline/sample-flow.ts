@@ -39,8 +39,20 @@ export interface SampleFlowOptions {
   join?: SampleJoin;
   /** How long after its end a window may still receive samples. */
   windowGraceMs?: number;
+  /** Main-thread time one turn of the event loop may spend handing windows to the sinks (HANDOVER_BUDGET_MS). */
+  handoverBudgetMs?: number;
   log: (msg: string) => void;
 }
+
+/**
+ * Why a budget: a 500 ms tick often finds several windows due at once (the stagger spreads them
+ * by pid, but with many processes a tick's slice holds several), and each costs the sinks 2–10 ms,
+ * a large process's tens. Written in one go they held the event loop for 90–220 ms (a CPU profile
+ * of the agent in steady state: every stall over 50 ms after start-up was window hand-over plus
+ * its OTLP conversion). Past the budget the rest waits for the next turn of the loop (setImmediate),
+ * so timers, I/O and /healthz run in between; a turn is never longer than the budget plus one window.
+ */
+export const HANDOVER_BUDGET_MS = 10;
 
 export interface SampleFlowStats {
   /** Windows closed and handed to the sinks. */
@@ -60,9 +72,12 @@ export class SampleFlow {
   private sinkErrors = 0;
   private readonly sinkMs = new Map<string, number>();
   private closed = false;
+  /** Closed windows not yet handed to the sinks, oldest first. */
+  private readonly due: ProfileWindow[] = [];
+  private handoverScheduled = false;
 
   constructor(private readonly opts: SampleFlowOptions) {
-    this.windows = new WindowAggregator(opts.windowMs, opts.periodNs, opts.processOf, (w) => this.onWindow(w), opts.windowGraceMs);
+    this.windows = new WindowAggregator(opts.windowMs, opts.periodNs, opts.processOf, (w) => void this.due.push(w), opts.windowGraceMs);
   }
 
   /** Every symbolized sample, as the profiler delivers it. */
@@ -75,6 +90,7 @@ export class SampleFlow {
   tick(nowMonoNs: bigint, nowUnixNs: bigint): void {
     if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, false)) this.windows.add(s);
     this.windows.flushExpired(nowUnixNs);
+    this.handOver(this.opts.handoverBudgetMs ?? HANDOVER_BUDGET_MS);
   }
 
   /** On shutdown, after the sources stopped: decides every sample the join still holds. */
@@ -88,6 +104,7 @@ export class SampleFlow {
     this.closed = true;
     this.drainJoin(nowMonoNs);
     this.windows.flushAll();
+    this.handOver(Infinity);
     for (const sink of this.opts.sinks) this.guard(sink, () => sink.close?.());
   }
 
@@ -95,6 +112,24 @@ export class SampleFlow {
     const out: SampleFlowStats = { windows: this.windowCount, sinkErrors: this.sinkErrors };
     for (const sink of this.opts.sinks) out[`sinkMs.${sink.name}`] = this.sinkMs.get(sink.name) ?? 0;
     return out;
+  }
+
+  /** Hands due windows to the sinks until the budget is spent (at least one), the rest on a later turn. */
+  private handOver(budgetMs: number): void {
+    const t0 = performance.now();
+    let i = 0;
+    do {
+      const w = this.due[i++];
+      if (w === undefined) break;
+      this.onWindow(w);
+    } while (performance.now() - t0 < budgetMs);
+    this.due.splice(0, i);
+    if (this.due.length === 0 || this.handoverScheduled || this.closed) return;
+    this.handoverScheduled = true;
+    setImmediate(() => {
+      this.handoverScheduled = false;
+      if (!this.closed) this.handOver(this.opts.handoverBudgetMs ?? HANDOVER_BUDGET_MS);
+    });
   }
 
   private onWindow(raw: ProfileWindow): void {

@@ -16,7 +16,7 @@ const sample = (pid: number, atS: bigint): CpuSample => ({
   frames: [{ name: 'main' } as CpuSample['frames'][number]],
 });
 
-function flowWith(sinks: WindowSink[], resources = new ProcessResources({ 'host.name': 'h' }, undefined, {})) {
+function flowWith(sinks: WindowSink[], resources = new ProcessResources({ 'host.name': 'h' }, undefined, {}), handoverBudgetMs?: number) {
   const table = new Map<number, ProcessInfo>();
   const processOf = (pid: number, comm: string) => {
     let p = table.get(pid);
@@ -30,6 +30,7 @@ function flowWith(sinks: WindowSink[], resources = new ProcessResources({ 'host.
     identify: (p) => resources.identify(p),
     forgetIfExited: () => {},
     sinks,
+    ...(handoverBudgetMs !== undefined && { handoverBudgetMs }),
     log: () => {},
   });
   return { flow, table };
@@ -109,5 +110,34 @@ describe('SampleFlow: samples → windows → sinks', () => {
     expect(st.windows).toBe(2);
     expect(st['sinkMs.slow']).toBeGreaterThanOrEqual(10);
     expect(st['sinkMs.fast']).toBeLessThan(st['sinkMs.slow']);
+  });
+
+  it('hands windows over within a budget per turn of the event loop, the rest on later turns; close() hands over all at once', async () => {
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const got: number[] = [];
+    const { flow } = flowWith([{ name: 'slow', write: (w) => (busy(4), void got.push(w.process.pid)) }], undefined, 10);
+    flow.addSamples(Array.from({ length: 12 }, (_, i) => sample(100 + i, 1n)));
+    flow.tick(30n * S, T0 + 30n * S);
+    const firstTurn = got.length;
+    let turns = 1;
+    while (got.length < 12 && turns < 100) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    // 12 windows of 4 ms against a 10 ms budget: at least one per turn, never all in the first.
+    expect(firstTurn).toBeGreaterThanOrEqual(1);
+    expect(firstTurn).toBeLessThan(12);
+    expect(turns).toBeGreaterThan(1);
+    expect(flow.stats().windows).toBe(12);
+    expect(new Set(got).size).toBe(12);
+
+    // On shutdown nothing waits for a later turn: every due window is out when close() returns.
+    const { flow: closing } = flowWith([{ name: 'slow', write: (w) => (busy(4), void got.push(w.process.pid)) }], undefined, 10);
+    closing.addSamples(Array.from({ length: 8 }, (_, i) => sample(200 + i, 1n)));
+    closing.close(30n * S);
+    expect(closing.stats().windows).toBe(8);
   });
 });
