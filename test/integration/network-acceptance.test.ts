@@ -15,6 +15,7 @@ import { createL7Engine, type L7Engine, type RequestRecord } from '../../src/net
 import { createFlowMetrics, NetCapture, type FlowRecord } from '../../src/network/kernel/index.js';
 import { createSpanBuilder, type Span } from '../../src/tracing/index.js';
 import { requireRoot, ROOT } from './support/env.js';
+import { startTshark } from './support/tshark.js';
 
 const canRun = requireRoot('network acceptance (BPF capture)');
 const FIXTURES = join(ROOT, 'test/fixtures/net');
@@ -70,17 +71,8 @@ async function waitFor(pred: () => boolean, ms = 10_000): Promise<void> {
 async function withTshark(port: number, fn: () => Promise<void>): Promise<string> {
   const file = join(tmp, `${port}-${Date.now()}.pcapng`);
   // -B 64: a 64 MiB capture buffer, so a 1 MiB burst on a busy shared machine drops no packets.
-  const t = spawn('tshark', ['-i', 'lo', '-B', '64', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { proc: t, exited } = await startTshark(port, file, ['-B', '64']);
   children.push(t);
-  const exited = new Promise((r) => t.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    t.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes('Capturing on')) resolve();
-    });
-    t.once('exit', (code) => reject(new Error(`tshark exited ${code}: ${err}`)));
-  });
   try {
     await fn();
   } finally {

@@ -13,6 +13,7 @@ import { createL7Engine, type RequestRecord } from '../../src/network/index.js';
 import { NetCapture } from '../../src/network/kernel/index.js';
 import { firstLine } from './support/agent.js';
 import { requireRoot } from './support/env.js';
+import { startTshark } from './support/tshark.js';
 
 const canRun = requireRoot('network L7 capture');
 const tmp = mkdtempSync(join(tmpdir(), 'hotspan-l7-'));
@@ -55,21 +56,6 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 })();
 `;
 
-/** Starts tshark on lo for one port and resolves once it is capturing. */
-async function startTshark(port: number, file: string): Promise<ChildProcess> {
-  const t = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(t);
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    t.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes('Capturing on')) resolve();
-    });
-    t.on('exit', (code) => reject(new Error(`tshark exited ${code}: ${err}`)));
-  });
-  return t;
-}
-
 function countsOf(items: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const i of items) out[i] = (out[i] ?? 0) + 1;
@@ -97,6 +83,7 @@ describe('network kernel side → L7 engine, against tshark', () => {
       const port = Number(await firstLine(server));
       const pcap = join(tmp, 'h1.pcapng');
       const tshark = await startTshark(port, pcap);
+      children.push(tshark.proc);
 
       const plan: [string, string, string | null][] = [];
       const traceparents = new Map<string, { traceId: string; parentId: string }>();
@@ -121,8 +108,8 @@ describe('network kernel side → L7 engine, against tshark', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       await new Promise((r) => setTimeout(r, 300)); // let tshark flush the last packets
-      tshark.kill('SIGINT');
-      await new Promise((r) => tshark.once('exit', r));
+      tshark.proc.kill('SIGINT');
+      await tshark.exited;
       server.kill();
 
       const fields = (filter: string, ...f: string[]) =>
