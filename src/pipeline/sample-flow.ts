@@ -75,8 +75,10 @@ export class SampleFlow {
   /** Closed windows not yet handed to the sinks, oldest first. */
   private readonly due: ProfileWindow[] = [];
   private handoverScheduled = false;
+  private readonly handoverBudgetMs: number;
 
   constructor(private readonly opts: SampleFlowOptions) {
+    this.handoverBudgetMs = opts.handoverBudgetMs ?? HANDOVER_BUDGET_MS;
     this.windows = new WindowAggregator(opts.windowMs, opts.periodNs, opts.processOf, (w) => void this.due.push(w), opts.windowGraceMs);
   }
 
@@ -90,7 +92,7 @@ export class SampleFlow {
   tick(nowMonoNs: bigint, nowUnixNs: bigint): void {
     if (this.opts.join) for (const s of this.opts.join.drainSamples(nowMonoNs, false)) this.windows.add(s);
     this.windows.flushExpired(nowUnixNs);
-    this.handOver(this.opts.handoverBudgetMs ?? HANDOVER_BUDGET_MS);
+    this.handOver(this.handoverBudgetMs);
   }
 
   /** On shutdown, after the sources stopped: decides every sample the join still holds. */
@@ -117,18 +119,14 @@ export class SampleFlow {
   /** Hands due windows to the sinks until the budget is spent (at least one), the rest on a later turn. */
   private handOver(budgetMs: number): void {
     const t0 = performance.now();
-    let i = 0;
-    do {
-      const w = this.due[i++];
-      if (w === undefined) break;
-      this.onWindow(w);
-    } while (performance.now() - t0 < budgetMs);
-    this.due.splice(0, i);
+    let n = 0;
+    while (n < this.due.length && (n === 0 || performance.now() - t0 < budgetMs)) this.onWindow(this.due[n++]!);
+    this.due.splice(0, n);
     if (this.due.length === 0 || this.handoverScheduled || this.closed) return;
     this.handoverScheduled = true;
     setImmediate(() => {
       this.handoverScheduled = false;
-      if (!this.closed) this.handOver(this.opts.handoverBudgetMs ?? HANDOVER_BUDGET_MS);
+      if (!this.closed) this.handOver(this.handoverBudgetMs);
     });
   }
 

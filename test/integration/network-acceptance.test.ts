@@ -71,14 +71,12 @@ async function waitFor(pred: () => boolean, ms = 10_000): Promise<void> {
 async function withTshark(port: number, fn: () => Promise<void>): Promise<string> {
   const file = join(tmp, `${port}-${Date.now()}.pcapng`);
   // -B 64: a 64 MiB capture buffer, so a 1 MiB burst on a busy shared machine drops no packets.
-  const { proc: t, exited } = await startTshark(port, file, ['-B', '64']);
-  children.push(t);
+  const tshark = await startTshark(port, file, ['-B', '64']);
+  children.push(tshark.proc);
   try {
     await fn();
   } finally {
-    await new Promise((r) => setTimeout(r, 250)); // the last packets reach the pcap
-    t.kill('SIGINT');
-    await exited;
+    await tshark.stop();
   }
   return file;
 }

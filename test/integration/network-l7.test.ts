@@ -107,9 +107,7 @@ describe('network kernel side → L7 engine, against tshark', () => {
       while (records.filter((r) => r.role === 'server').length < plan.length && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 300)); // let tshark flush the last packets
-      tshark.proc.kill('SIGINT');
-      await tshark.exited;
+      await tshark.stop();
       server.kill();
 
       const fields = (filter: string, ...f: string[]) =>

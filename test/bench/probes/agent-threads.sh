@@ -12,12 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 warm=${1:-60} measure=${2:-120}
-d=$(mktemp -d)
-test/fixtures/bin/split 100000 "$d/truth" >/dev/null 2>&1 & fixture=$!
-(while :; do :; done) & spinner=$!
-# shellcheck disable=SC2086
-node --expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up --no-wasm-lazy-compilation ${NODEFLAGS:-} dist/agent/cli.js agent --data-dir "$d" >"$d/log" 2>&1 & agent=$!
-trap 'kill $agent $fixture $spinner 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
+# shellcheck source=test/bench/probes/busy-host.sh
+source test/bench/probes/busy-host.sh
 sleep "$warm"
 snap() { for t in /proc/$agent/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"; done | sort -n; }
 snap >"$d/a"; sleep "$measure"; snap >"$d/b"

@@ -4,9 +4,12 @@ import { statSync } from 'node:fs';
 
 export interface Tshark {
   proc: ChildProcess;
-  /** Resolves when tshark has exited (after stop(), its pcap is complete). */
-  exited: Promise<unknown>;
+  /** Lets the last packets reach the file, stops tshark and resolves once it exited: the pcap is complete. */
+  stop(): Promise<void>;
 }
+
+/** How long the last packets of a test take to reach the pcap after its traffic. */
+const FLUSH_MS = 300;
 
 const READY_TIMEOUT_MS = 15_000;
 
@@ -27,11 +30,15 @@ export async function startTshark(port: number, file: string, extraArgs: readonl
   const proc = spawn('tshark', ['-i', 'lo', ...extraArgs, '-f', `tcp port ${port} or (udp and dst port ${sentinelPort})`, '-w', file], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exited = new Promise((r) => proc.once('exit', r));
   let stderr = '';
   let exitCode: number | null | undefined;
   proc.stderr!.on('data', (d) => (stderr += d));
-  proc.once('exit', (code) => (exitCode = code));
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let headerBytes = 0;
@@ -56,5 +63,12 @@ export async function startTshark(port: number, file: string, extraArgs: readonl
   } finally {
     sentinel.close();
   }
-  return { proc, exited };
+  return {
+    proc,
+    async stop() {
+      await new Promise((r) => setTimeout(r, FLUSH_MS));
+      proc.kill('SIGINT');
+      await exited;
+    },
+  };
 }

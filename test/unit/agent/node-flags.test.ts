@@ -9,7 +9,7 @@ const read = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
 const FLAGS = AGENT_NODE_FLAGS.join(' ');
 
 describe('the node flags the agent is started with', () => {
-  it('are the same in npm start, the hotspan #! line, the image, the bench probe and the kernel guests', () => {
+  it('are the same in npm start, the hotspan #! line, the image, the bench probes and the kernel guests', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toBe(`node ${FLAGS} dist/agent/cli.js agent`);
     expect(read('agent/cli.ts').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${FLAGS}`);
@@ -18,7 +18,7 @@ describe('the node flags the agent is started with', () => {
       .find((l) => l.startsWith('ENTRYPOINT'));
     expect(JSON.parse(entrypoint!.slice('ENTRYPOINT'.length))).toEqual(['node', ...AGENT_NODE_FLAGS, '/app/dist/agent/cli.js']);
     expect(read('test/kernels/guest-checks.sh')).toContain(`read -r -a NODE <<<"node ${FLAGS} \${HOTSPAN_MATRIX_NODE_FLAGS:-}"`);
-    expect(read('test/bench/probes/agent-threads.sh')).toContain(`node ${FLAGS} \${NODEFLAGS:-} dist/agent/cli.js agent`);
+    expect(read('test/bench/probes/busy-host.sh')).toContain(`node ${FLAGS} \${NODEFLAGS:-} dist/agent/cli.js agent`);
   });
 
   it('are this test process’s own (the unit project starts node as npm start does)', () => {
